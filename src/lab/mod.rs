@@ -1,0 +1,25 @@
+//! The sandbox: a fresh network namespace per case, extra hosts joined by veth
+//! pairs or bridges, wire capture, and the kernel state cases look at.
+//! Knows nothing about claims.
+
+pub mod capture;
+pub mod netlink;
+pub mod ns;
+pub mod packet;
+pub mod pcap;
+pub mod procnet;
+pub mod sock;
+pub mod topo;
+pub mod wait;
+
+pub use capture::Capture;
+pub use ns::{Host, Lab, Privilege};
+pub use sock::{Family, Sock, TcpPair};
+
+/// Tells the runner what the case is doing now, so a watchdog kill can say what
+/// the case was waiting for.
+pub fn phase(what: &str) {
+    eprintln!("{PHASE_PREFIX}{what}");
+}
+
+pub const PHASE_PREFIX: &str = "sockspec-phase: ";

@@ -1,0 +1,281 @@
+//! A minimal rtnetlink client: just what the topologies need (links up, veth
+//! pairs across namespaces, bridges, addresses, routes, MTU). Hand-rolled so
+//! that it runs in a static binary on a bare initramfs, without iproute2.
+
+use std::net::IpAddr;
+
+use anyhow::{bail, Context, Result};
+
+const NLMSG_ERROR: u16 = 2;
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const RTM_NEWROUTE: u16 = 24;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const VETH_INFO_PEER: u16 = 1;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_F_NODAD: u8 = 0x02;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+
+/// A NETLINK_ROUTE socket bound in the namespace of the thread that opened it.
+pub struct Netlink {
+    fd: std::os::fd::OwnedFd,
+    seq: std::cell::Cell<u32>,
+}
+
+/// A message under construction: header, fixed part, then attributes; nested
+/// attributes are opened with `nest` and closed with `end`.
+struct Msg {
+    buf: Vec<u8>,
+    nests: Vec<usize>,
+}
+
+impl Msg {
+    fn new(kind: u16, flags: u16, fixed: &[u8]) -> Msg {
+        let mut buf = vec![0u8; 16];
+        buf[4..6].copy_from_slice(&kind.to_ne_bytes());
+        buf[6..8].copy_from_slice(&(flags | NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        buf.extend_from_slice(fixed);
+        Msg {
+            buf,
+            nests: Vec::new(),
+        }
+    }
+    fn align(&mut self) {
+        while self.buf.len() % 4 != 0 {
+            self.buf.push(0);
+        }
+    }
+    fn attr(&mut self, kind: u16, data: &[u8]) -> &mut Msg {
+        self.align();
+        let len = (4 + data.len()) as u16;
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.buf.extend_from_slice(data);
+        self
+    }
+    fn nest(&mut self, kind: u16) -> &mut Msg {
+        self.align();
+        self.nests.push(self.buf.len());
+        self.buf.extend_from_slice(&[0, 0]);
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self
+    }
+    fn raw(&mut self, data: &[u8]) -> &mut Msg {
+        self.align();
+        self.buf.extend_from_slice(data);
+        self
+    }
+    fn end(&mut self) -> &mut Msg {
+        let start = self.nests.pop().expect("end without nest");
+        let len = (self.buf.len() - start) as u16;
+        self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
+        self
+    }
+    fn finish(mut self, seq: u32) -> Vec<u8> {
+        self.align();
+        let len = self.buf.len() as u32;
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        self.buf
+    }
+}
+
+fn ifinfomsg(index: i32, flags: u32, change: u32) -> [u8; 16] {
+    let mut m = [0u8; 16];
+    m[0] = libc::AF_UNSPEC as u8;
+    m[4..8].copy_from_slice(&index.to_ne_bytes());
+    m[8..12].copy_from_slice(&flags.to_ne_bytes());
+    m[12..16].copy_from_slice(&change.to_ne_bytes());
+    m
+}
+
+fn cstr(name: &str) -> Vec<u8> {
+    let mut v = name.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+fn family(addr: &IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => libc::AF_INET as u8,
+        IpAddr::V6(_) => libc::AF_INET6 as u8,
+    }
+}
+
+fn octets(addr: &IpAddr) -> Vec<u8> {
+    match addr {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+/// Interface index of `name` in the calling thread's namespace.
+pub fn ifindex(name: &str) -> Result<i32> {
+    let idx =
+        nix::net::if_::if_nametoindex(name).with_context(|| format!("no interface {name}"))?;
+    Ok(idx as i32)
+}
+
+impl Netlink {
+    pub fn open() -> Result<Netlink> {
+        use nix::sys::socket::{
+            bind, socket, AddressFamily, NetlinkAddr, SockFlag, SockProtocol, SockType,
+        };
+        let fd = socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkRoute,
+        )
+        .context("socket(AF_NETLINK, NETLINK_ROUTE)")?;
+        bind(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            &NetlinkAddr::new(0, 0),
+        )
+        .context("bind netlink")?;
+        Ok(Netlink {
+            fd,
+            seq: std::cell::Cell::new(1),
+        })
+    }
+
+    fn call(&self, msg: Msg, what: &str) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        let buf = msg.finish(seq);
+        nix::unistd::write(&self.fd, &buf).with_context(|| format!("netlink send: {what}"))?;
+        let mut reply = vec![0u8; 8192];
+        loop {
+            let n = nix::unistd::read(self.fd.as_raw_fd(), &mut reply)
+                .with_context(|| format!("netlink recv: {what}"))?;
+            let mut off = 0;
+            while off + 16 <= n {
+                let len = u32::from_ne_bytes(reply[off..off + 4].try_into()?) as usize;
+                let kind = u16::from_ne_bytes(reply[off + 4..off + 6].try_into()?);
+                let rseq = u32::from_ne_bytes(reply[off + 8..off + 12].try_into()?);
+                if kind == NLMSG_ERROR && rseq == seq {
+                    let err = i32::from_ne_bytes(reply[off + 16..off + 20].try_into()?);
+                    if err == 0 {
+                        return Ok(());
+                    }
+                    bail!("{what}: {}", nix::errno::Errno::from_raw(-err));
+                }
+                if len == 0 {
+                    break;
+                }
+                off += (len + 3) & !3;
+            }
+        }
+    }
+
+    /// Sets IFF_UP on an interface.
+    pub fn set_up(&self, index: i32) -> Result<()> {
+        let up = libc::IFF_UP as u32;
+        let msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, up, up));
+        self.call(msg, &format!("set link {index} up"))
+    }
+
+    /// Clears IFF_UP on an interface.
+    pub fn set_down(&self, index: i32) -> Result<()> {
+        let msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, 0, libc::IFF_UP as u32));
+        self.call(msg, &format!("set link {index} down"))
+    }
+
+    pub fn set_mtu(&self, index: i32, mtu: u32) -> Result<()> {
+        let mut msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, 0, 0));
+        msg.attr(IFLA_MTU, &mtu.to_ne_bytes());
+        self.call(msg, &format!("set link {index} mtu {mtu}"))
+    }
+
+    /// Creates a veth pair: `name` here, `peer` in the namespace `peer_ns_fd`.
+    pub fn add_veth(&self, name: &str, peer: &str, peer_ns_fd: i32) -> Result<()> {
+        let mut msg = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifinfomsg(0, 0, 0));
+        msg.attr(IFLA_IFNAME, &cstr(name));
+        msg.nest(IFLA_LINKINFO).attr(IFLA_INFO_KIND, b"veth");
+        msg.nest(IFLA_INFO_DATA)
+            .nest(VETH_INFO_PEER)
+            .raw(&ifinfomsg(0, 0, 0));
+        msg.attr(IFLA_IFNAME, &cstr(peer));
+        msg.attr(IFLA_NET_NS_FD, &peer_ns_fd.to_ne_bytes());
+        msg.end().end().end();
+        self.call(msg, &format!("add veth {name} <-> {peer}"))
+    }
+
+    pub fn add_bridge(&self, name: &str) -> Result<()> {
+        let mut msg = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifinfomsg(0, 0, 0));
+        msg.attr(IFLA_IFNAME, &cstr(name));
+        msg.nest(IFLA_LINKINFO)
+            .attr(IFLA_INFO_KIND, b"bridge")
+            .end();
+        self.call(msg, &format!("add bridge {name}"))
+    }
+
+    pub fn set_master(&self, index: i32, master: i32) -> Result<()> {
+        let mut msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, 0, 0));
+        msg.attr(IFLA_MASTER, &master.to_ne_bytes());
+        self.call(msg, &format!("enslave link {index} to {master}"))
+    }
+
+    fn addr_msg(kind: u16, flags: u16, index: i32, addr: &IpAddr, prefix: u8) -> Msg {
+        let fixed = [family(addr), prefix, IFA_F_NODAD, 0];
+        let mut msg = Msg::new(kind, flags, &fixed);
+        msg.raw(&(index as u32).to_ne_bytes());
+        msg.attr(IFA_LOCAL, &octets(addr));
+        msg.attr(IFA_ADDRESS, &octets(addr));
+        msg
+    }
+
+    /// Adds an address; IPv6 addresses skip duplicate address detection so they
+    /// are usable at once (no waiting for DAD).
+    pub fn add_addr(&self, index: i32, addr: IpAddr, prefix: u8) -> Result<()> {
+        let msg = Self::addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, &addr, prefix);
+        self.call(msg, &format!("add address {addr}/{prefix} on link {index}"))
+    }
+
+    pub fn del_addr(&self, index: i32, addr: IpAddr, prefix: u8) -> Result<()> {
+        let msg = Self::addr_msg(RTM_DELADDR, 0, index, &addr, prefix);
+        self.call(
+            msg,
+            &format!("delete address {addr}/{prefix} on link {index}"),
+        )
+    }
+
+    /// Adds a route to `dst/prefix` via `gateway` (or directly on the link when
+    /// `gateway` is None).
+    pub fn add_route(
+        &self,
+        dst: IpAddr,
+        prefix: u8,
+        gateway: Option<IpAddr>,
+        index: i32,
+    ) -> Result<()> {
+        let scope = if gateway.is_some() { 0 } else { 253 };
+        let fixed = [family(&dst), prefix, 0, 0, 254, 3, scope, 1, 0, 0, 0, 0];
+        let mut msg = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+        msg.attr(RTA_DST, &octets(&dst));
+        if let Some(gw) = gateway {
+            msg.attr(RTA_GATEWAY, &octets(&gw));
+        }
+        msg.attr(RTA_OIF, &(index as u32).to_ne_bytes());
+        self.call(
+            msg,
+            &format!("add route {dst}/{prefix} via {gateway:?} dev {index}"),
+        )
+    }
+}

@@ -1,0 +1,296 @@
+//! Captured frames and their decoding into typed segments and datagrams.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+
+/// One frame as captured (headers only: `data` is truncated to `SNAPLEN`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Frame {
+    /// Kernel receive timestamp, nanoseconds since the Unix epoch.
+    pub t_ns: i64,
+    /// Original length on the wire.
+    pub len: u32,
+    /// Interface the frame was captured on (name in the case's host).
+    pub iface: String,
+    #[serde(with = "hex_bytes")]
+    pub data: Vec<u8>,
+}
+
+pub const SNAPLEN: usize = 256;
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+        s.serialize_str(&hex)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+    pub psh: bool,
+    pub urg: bool,
+}
+
+impl TcpFlags {
+    fn from_byte(b: u8) -> TcpFlags {
+        TcpFlags {
+            fin: b & 0x01 != 0,
+            syn: b & 0x02 != 0,
+            rst: b & 0x04 != 0,
+            psh: b & 0x08 != 0,
+            ack: b & 0x10 != 0,
+            urg: b & 0x20 != 0,
+        }
+    }
+}
+
+impl std::fmt::Display for TcpFlags {
+    /// tcpdump style: S, F, R, P, U and '.' for ACK.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::new();
+        for (on, c) in [
+            (self.syn, 'S'),
+            (self.fin, 'F'),
+            (self.rst, 'R'),
+            (self.psh, 'P'),
+            (self.urg, 'U'),
+        ] {
+            if on {
+                s.push(c);
+            }
+        }
+        if self.ack {
+            s.push('.');
+        }
+        f.write_str(&s)
+    }
+}
+
+/// A decoded TCP segment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    /// Raw 16-bit window field (not scaled).
+    pub window: u16,
+    pub urgent: u16,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub payload: u32,
+    pub ttl: u8,
+}
+
+/// A decoded UDP datagram.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Datagram {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub payload: u32,
+    pub ttl: u8,
+    pub dst_mac: [u8; 6],
+}
+
+/// A decoded IGMP message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Igmp {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// 0x16 v2 report, 0x17 leave, 0x22 v3 report, 0x11 query.
+    pub kind: u8,
+    /// Group(s) named by the message (v3 reports may name several).
+    pub groups: Vec<Ipv4Addr>,
+    /// v3 record types, parallel to `groups` (empty for v1/v2).
+    pub record_types: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Packet {
+    Tcp(Segment),
+    Udp(Datagram),
+    Igmp(Igmp),
+    Other,
+}
+
+struct Ip<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    ttl: u8,
+    body: &'a [u8],
+}
+
+fn parse_ip(d: &[u8]) -> Option<Ip<'_>> {
+    let ethertype = u16::from_be_bytes([*d.get(12)?, *d.get(13)?]);
+    let ip = d.get(14..)?;
+    match ethertype {
+        0x0800 => {
+            let ihl = ((ip.first()? & 0x0f) as usize) * 4;
+            let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+            let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            Some(Ip {
+                src: src.into(),
+                dst: dst.into(),
+                proto: ip[9],
+                ttl: ip[8],
+                body: ip.get(ihl..)?,
+            })
+        }
+        0x86dd => {
+            let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+            let mut next = ip[6];
+            let mut body = ip.get(40..)?;
+            // Skip hop-by-hop options (MLD reports carry one).
+            while next == 0 {
+                next = *body.first()?;
+                let len = (*body.get(1)? as usize + 1) * 8;
+                body = body.get(len..)?;
+            }
+            Some(Ip {
+                src: Ipv6Addr::from(src).into(),
+                dst: Ipv6Addr::from(dst).into(),
+                proto: next,
+                ttl: ip[7],
+                body,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn ip_total_payload(frame: &Frame, header_bytes: usize) -> u32 {
+    (frame.len as usize).saturating_sub(header_bytes) as u32
+}
+
+impl Frame {
+    pub fn decode(&self) -> Packet {
+        self.try_decode().unwrap_or(Packet::Other)
+    }
+
+    fn try_decode(&self) -> Option<Packet> {
+        let d = &self.data;
+        let ip = parse_ip(d)?;
+        let l4_offset = d.len() - ip.body.len();
+        let b = ip.body;
+        match ip.proto {
+            6 => {
+                let doff = ((b.get(12)? >> 4) as usize) * 4;
+                let (mut mss, mut wscale) = (None, None);
+                let mut opts = b.get(20..doff)?;
+                while let Some(&kind) = opts.first() {
+                    match kind {
+                        0 => break,
+                        1 => opts = &opts[1..],
+                        _ => {
+                            let len = *opts.get(1)? as usize;
+                            if len < 2 {
+                                break;
+                            }
+                            match kind {
+                                2 => mss = Some(u16::from_be_bytes([*opts.get(2)?, *opts.get(3)?])),
+                                3 => wscale = Some(*opts.get(2)?),
+                                _ => {}
+                            }
+                            opts = opts.get(len..)?;
+                        }
+                    }
+                }
+                // Payload length from the IP header, not from the (truncated) capture.
+                let ip_payload = self.ip_payload_len()?;
+                Some(Packet::Tcp(Segment {
+                    src: ip.src,
+                    dst: ip.dst,
+                    sport: u16::from_be_bytes([b[0], b[1]]),
+                    dport: u16::from_be_bytes([b[2], b[3]]),
+                    seq: u32::from_be_bytes(b[4..8].try_into().ok()?),
+                    ack: u32::from_be_bytes(b[8..12].try_into().ok()?),
+                    flags: TcpFlags::from_byte(b[13]),
+                    window: u16::from_be_bytes([b[14], b[15]]),
+                    urgent: u16::from_be_bytes([*b.get(18)?, *b.get(19)?]),
+                    mss,
+                    wscale,
+                    payload: ip_payload.saturating_sub(doff as u32),
+                    ttl: ip.ttl,
+                }))
+            }
+            17 => Some(Packet::Udp(Datagram {
+                src: ip.src,
+                dst: ip.dst,
+                sport: u16::from_be_bytes([*b.first()?, *b.get(1)?]),
+                dport: u16::from_be_bytes([*b.get(2)?, *b.get(3)?]),
+                payload: ip_total_payload(self, l4_offset + 8),
+                ttl: ip.ttl,
+                dst_mac: d.get(0..6)?.try_into().ok()?,
+            })),
+            2 => {
+                let kind = *b.first()?;
+                let (mut groups, mut record_types) = (Vec::new(), Vec::new());
+                if kind == 0x22 {
+                    let n = u16::from_be_bytes([*b.get(6)?, *b.get(7)?]) as usize;
+                    let mut rec = b.get(8..)?;
+                    for _ in 0..n {
+                        let aux = *rec.get(1)? as usize * 4;
+                        let nsrc = u16::from_be_bytes([*rec.get(2)?, *rec.get(3)?]) as usize;
+                        record_types.push(rec[0]);
+                        groups.push(Ipv4Addr::new(*rec.get(4)?, rec[5], rec[6], rec[7]));
+                        rec = rec.get(8 + nsrc * 4 + aux..)?;
+                    }
+                } else {
+                    groups.push(Ipv4Addr::new(*b.get(4)?, b[5], b[6], b[7]));
+                }
+                Some(Packet::Igmp(Igmp {
+                    src: ip.src,
+                    dst: ip.dst,
+                    kind,
+                    groups,
+                    record_types,
+                }))
+            }
+            _ => Some(Packet::Other),
+        }
+    }
+
+    /// Length of the IP payload according to the IP header.
+    fn ip_payload_len(&self) -> Option<u32> {
+        let ip = self.data.get(14..)?;
+        match u16::from_be_bytes([*self.data.get(12)?, *self.data.get(13)?]) {
+            0x0800 => {
+                let total = u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]) as u32;
+                Some(total.saturating_sub(((ip[0] & 0x0f) as u32) * 4))
+            }
+            0x86dd => {
+                let payload = u16::from_be_bytes([*ip.get(4)?, *ip.get(5)?]) as u32;
+                let body = parse_ip(&self.data)?.body.len() as u32;
+                let headers = (self.data.len() as u32 - 54).saturating_sub(body);
+                Some(payload.saturating_sub(headers))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn segment(&self) -> Option<Segment> {
+        match self.decode() {
+            Packet::Tcp(s) => Some(s),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Kernel state of the case's namespace: the TCP socket table and net sysctls.
+//! Paths go through /proc/thread-self so they describe the namespace the calling
+//! thread is in.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use anyhow::{Context, Result};
+
+/// TCP states as numbered in include/net/tcp_states.h.
+pub const TIME_WAIT: u8 = 6;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpEntry {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: u8,
+}
+
+pub fn state_name(state: u8) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        _ => "UNKNOWN",
+    }
+}
+
+fn parse_addr(s: &str) -> Option<SocketAddr> {
+    let (ip, port) = s.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let ip: IpAddr = if ip.len() == 8 {
+        Ipv4Addr::from(u32::from_str_radix(ip, 16).ok()?.to_ne_bytes()).into()
+    } else {
+        let mut b = [0u8; 16];
+        for (i, chunk) in b.chunks_mut(4).enumerate() {
+            let word = u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16).ok()?;
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+        Ipv6Addr::from(b).into()
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Every TCP socket (v4 and v6) in the calling thread's namespace, TIME_WAIT included.
+pub fn tcp_table() -> Result<Vec<TcpEntry>> {
+    let mut out = Vec::new();
+    for file in ["tcp", "tcp6"] {
+        let path = format!("/proc/thread-self/net/{file}");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (Some(l), Some(r), Some(st)) = (cols.get(1), cols.get(2), cols.get(3)) else {
+                continue;
+            };
+            let (Some(local), Some(remote), Ok(state)) =
+                (parse_addr(l), parse_addr(r), u8::from_str_radix(st, 16))
+            else {
+                continue;
+            };
+            out.push(TcpEntry {
+                local,
+                remote,
+                state,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// States of the sockets whose local port is `port`.
+pub fn states_on_port(port: u16) -> Result<Vec<&'static str>> {
+    Ok(tcp_table()?
+        .into_iter()
+        .filter(|e| e.local.port() == port)
+        .map(|e| state_name(e.state))
+        .collect())
+}
+
+/// Reads a sysctl of the calling thread's namespace, e.g. "net/ipv4/tcp_autocorking".
+pub fn sysctl(name: &str) -> Result<String> {
+    let path = format!("/proc/sys/{name}");
+    Ok(std::fs::read_to_string(&path)
+        .with_context(|| format!("read {path}"))?
+        .trim()
+        .to_string())
+}
+
+pub fn sysctl_int(name: &str) -> Result<i64> {
+    let v = sysctl(name)?;
+    v.split_whitespace()
+        .next()
+        .unwrap_or("")
+        .parse()
+        .with_context(|| format!("sysctl {name} = {v:?}"))
+}
+
+/// Writes a sysctl of the calling thread's namespace. Only ever called inside a
+/// namespace the case created.
+pub fn set_sysctl(name: &str, value: &str) -> Result<()> {
+    let path = format!("/proc/sys/{name}");
+    std::fs::write(&path, value).with_context(|| format!("write {value} to {path}"))
+}

@@ -1,0 +1,75 @@
+//! Two-host topologies: a veth pair between two namespaces, addressed and up.
+
+use std::net::IpAddr;
+
+use anyhow::{Context, Result};
+
+use super::netlink::{ifindex, Netlink};
+use super::ns::{Host, Lab};
+
+/// One end of a link: the host it is in, its interface name and address.
+pub struct End {
+    pub ifname: String,
+    pub addr: IpAddr,
+}
+
+/// Two hosts joined by a veth pair ("a" and "b"), each end addressed in a /24
+/// (or /64). Addresses only exist inside the case's namespaces.
+pub struct Link {
+    pub a: Host,
+    pub b: Host,
+    pub a_end: End,
+    pub b_end: End,
+}
+
+/// Addresses used for the point-to-point link (TEST-NET-2, documentation ranges,
+/// only ever configured inside the case's own namespaces).
+pub const A_V4: [u8; 4] = [198, 51, 100, 1];
+pub const B_V4: [u8; 4] = [198, 51, 100, 2];
+
+impl Link {
+    /// Host "a" is the case's main namespace; "b" a new one.
+    pub fn pair(lab: &mut Lab, a_addr: IpAddr, b_addr: IpAddr, prefix: u8) -> Result<Link> {
+        let b = lab.add_host("b")?;
+        let a = Host::clone_of(&lab.main)?;
+        a.run(|| -> Result<()> {
+            let nl = Netlink::open()?;
+            nl.add_veth("veth-a", "veth-b", b.ns_fd())?;
+            let idx = ifindex("veth-a")?;
+            nl.add_addr(idx, a_addr, prefix)?;
+            nl.set_up(idx)
+        })?
+        .context("configure host a")?;
+        b.run(|| -> Result<()> {
+            let nl = Netlink::open()?;
+            let idx = ifindex("veth-b")?;
+            nl.add_addr(idx, b_addr, prefix)?;
+            nl.set_up(idx)
+        })?
+        .context("configure host b")?;
+        Ok(Link {
+            a,
+            b,
+            a_end: End {
+                ifname: "veth-a".into(),
+                addr: a_addr,
+            },
+            b_end: End {
+                ifname: "veth-b".into(),
+                addr: b_addr,
+            },
+        })
+    }
+
+    /// The standard IPv4 pair 198.51.100.1 <-> 198.51.100.2.
+    pub fn pair_v4(lab: &mut Lab) -> Result<Link> {
+        Link::pair(lab, IpAddr::from(A_V4), IpAddr::from(B_V4), 24)
+    }
+
+    /// The standard IPv6 pair 2001:db8::1 <-> 2001:db8::2.
+    pub fn pair_v6(lab: &mut Lab) -> Result<Link> {
+        let a: IpAddr = "2001:db8::1".parse()?;
+        let b: IpAddr = "2001:db8::2".parse()?;
+        Link::pair(lab, a, b, 64)
+    }
+}

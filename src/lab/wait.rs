@@ -1,0 +1,49 @@
+//! Bounded waits on events: never a sleep standing in for synchronisation.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+/// Waits until `fd` is readable or `timeout` passes (returns Ok either way).
+pub fn readable(fd: i32, timeout: Duration) -> Result<bool> {
+    ready(fd, PollFlags::POLLIN, timeout)
+}
+
+/// poll(2) for `events` on `fd`; true when any requested event is reported.
+pub fn ready(fd: i32, events: PollFlags, timeout: Duration) -> Result<bool> {
+    // SAFETY: the caller owns fd for the duration of the call.
+    let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let mut fds = [PollFd::new(bfd, events)];
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    let ms = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+    match poll(&mut fds, ms) {
+        Ok(n) => Ok(n > 0 && fds[0].revents().is_some_and(|r| r.intersects(events))),
+        Err(nix::errno::Errno::EINTR) => Ok(false),
+        Err(e) => Err(e).context("poll"),
+    }
+}
+
+/// Polls `cond` until it returns Some, backing off from 100 µs to 5 ms between
+/// checks, at most `timeout`. For state the kernel exposes only by reading
+/// (/proc tables, thread states) rather than through a pollable descriptor.
+pub fn until<T>(
+    what: &str,
+    timeout: Duration,
+    mut cond: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(100);
+    loop {
+        if let Some(v) = cond()? {
+            return Ok(v);
+        }
+        if start.elapsed() >= timeout {
+            bail!("waited {timeout:?} for {what}: it never happened");
+        }
+        // Back-off between two looks at a condition that offers no descriptor
+        // to poll; the deadline above bounds the wait.
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}

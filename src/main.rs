@@ -1,0 +1,259 @@
+//! The sockspec command line: parse arguments, pick cases, run them, hand the
+//! results to report/.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sockspec::model::Outcome;
+use sockspec::report::{self, Tally};
+use sockspec::runner::{self, RunOptions};
+use sockspec::{cases, model::CaseResult};
+
+const HELP: &str = "\
+sockspec — what people believe about Linux socket options, checked against this kernel
+
+Every case runs in its own fresh network namespace (as root, or as an ordinary
+user through a user namespace), observes what the kernel does (packets on the
+wire, errno, timing, bytes delivered) and reports:
+  outcome  pass | fail | skip | error  — did Linux do what the expectation says?
+  verdict  holds | differs | refuted   — how the source's claim compares
+
+USAGE:
+  sockspec list [--format table|json]
+  sockspec run [OPTIONS] [PATTERN...]
+  sockspec explain ID
+  sockspec --help | --version
+
+COMMANDS:
+  list      Print every case id with its source and claim.
+  run       Run the cases whose id matches a PATTERN (shell glob: 'linger.*',
+            'nagle.coalesce'); all cases when none is given. Cases run in parallel.
+  explain   Run one case and print its claim, what Linux did, the verdict with
+            its numbers, every check, and the captured packets as a ladder.
+
+RUN OPTIONS:
+  --format table|json   Report format (default: table).
+  --output FILE         Write the report to FILE instead of standard output.
+  --artifacts DIR       Where pcaps of failing cases go (default: ./sockspec-artifacts).
+
+EXIT STATUS:
+  0  every selected case passed or was skipped (skips say why)
+  1  a case failed or errored
+  2  bad command line (unknown command, option or case id)
+
+EXAMPLES:
+  sockspec run                        # the whole catalogue
+  sockspec run 'linger.*' --format json
+  sockspec explain linger.zero_rst
+";
+
+/// A command-line mistake: printed on one line, exit status 2.
+struct Usage(String);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+}
+
+struct RunArgs {
+    format: Format,
+    output: Option<PathBuf>,
+    artifacts: PathBuf,
+    patterns: Vec<String>,
+}
+
+fn parse_format(v: &str) -> Result<Format, Usage> {
+    match v {
+        "table" => Ok(Format::Table),
+        "json" => Ok(Format::Json),
+        other => Err(Usage(format!(
+            "unknown format '{other}' (use table or json)"
+        ))),
+    }
+}
+
+/// Takes the value of `--name VALUE` or `--name=VALUE`.
+fn value(
+    arg: &str,
+    name: &str,
+    it: &mut impl Iterator<Item = String>,
+) -> Result<Option<String>, Usage> {
+    if arg == name {
+        return it
+            .next()
+            .map(Some)
+            .ok_or_else(|| Usage(format!("{name} needs a value")));
+    }
+    Ok(arg
+        .strip_prefix(name)
+        .and_then(|r| r.strip_prefix('='))
+        .map(str::to_string))
+}
+
+fn parse_run(args: Vec<String>) -> Result<RunArgs, Usage> {
+    let mut ra = RunArgs {
+        format: Format::Table,
+        output: None,
+        artifacts: runner::default_artifacts().to_path_buf(),
+        patterns: Vec::new(),
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = value(&a, "--format", &mut it)? {
+            ra.format = parse_format(&v)?;
+        } else if let Some(v) = value(&a, "--output", &mut it)? {
+            ra.output = Some(PathBuf::from(v));
+        } else if let Some(v) = value(&a, "--artifacts", &mut it)? {
+            ra.artifacts = PathBuf::from(v);
+        } else if a.starts_with('-') {
+            return Err(Usage(format!("unknown option '{a}' for run")));
+        } else {
+            ra.patterns.push(a);
+        }
+    }
+    Ok(ra)
+}
+
+fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), String> {
+    match output {
+        Some(p) => {
+            std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write the report: {e}"))
+        }
+    }
+}
+
+fn cmd_list(args: Vec<String>) -> Result<ExitCode, Usage> {
+    let mut format = Format::Table;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match value(&a, "--format", &mut it)? {
+            Some(v) => format = parse_format(&v)?,
+            None => return Err(Usage(format!("unexpected argument '{a}' for list"))),
+        }
+    }
+    let all = cases::all();
+    let text = match format {
+        Format::Json => {
+            let items: Vec<_> = all
+                .iter()
+                .map(|c| {
+                    serde_json::json!({"id": c.id, "source": c.source.to_string(), "claim": c.claim,
+                        "expectation": c.expectation})
+                })
+                .collect();
+            format!("{}\n", serde_json::Value::Array(items))
+        }
+        Format::Table => {
+            let w = all.iter().map(|c| c.id.len()).max().unwrap_or(0);
+            all.iter()
+                .map(|c| format!("{:<w$}  {}\n{:<w$}  ({})\n", c.id, c.claim, "", c.source))
+                .collect()
+        }
+    };
+    let _ = emit(&text, None);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_options(artifacts: PathBuf) -> Result<RunOptions, String> {
+    let exe = runner::current_exe().map_err(|e| format!("{e:#}"))?;
+    let mut opts = RunOptions::new(exe);
+    opts.artifacts = artifacts;
+    Ok(opts)
+}
+
+fn cmd_run(args: Vec<String>) -> Result<ExitCode, Usage> {
+    let ra = parse_run(args)?;
+    let selected = cases::select(&ra.patterns).map_err(Usage)?;
+    let opts = match run_options(ra.artifacts.clone()) {
+        Ok(o) => o,
+        Err(e) => return Ok(fatal(&e)),
+    };
+    let results = runner::run_all(&selected, &opts);
+    let text = match ra.format {
+        Format::Table => report::table::render(&results),
+        Format::Json => report::json::render(&results),
+    };
+    if let Err(e) = emit(&text, ra.output.as_ref()) {
+        return Ok(fatal(&e));
+    }
+    Ok(exit_for(&results))
+}
+
+fn exit_for(results: &[CaseResult]) -> ExitCode {
+    if Tally::of(results).ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn cmd_explain(args: Vec<String>) -> Result<ExitCode, Usage> {
+    let [id] = args.as_slice() else {
+        return Err(Usage("explain takes exactly one case id".into()));
+    };
+    let case = cases::find(id)
+        .ok_or_else(|| Usage(format!("unknown case id '{id}' (see `sockspec list`)")))?;
+    let opts = match run_options(runner::default_artifacts().to_path_buf()) {
+        Ok(o) => o,
+        Err(e) => return Ok(fatal(&e)),
+    };
+    let r = runner::run_one(case, &opts);
+    let _ = emit(&report::explain::render(case, &r), None);
+    Ok(if matches!(r.outcome, Outcome::Fail | Outcome::Error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cmd_child(args: Vec<String>) -> Result<ExitCode, Usage> {
+    let [id] = args.as_slice() else {
+        return Err(Usage("internal: __case takes one id".into()));
+    };
+    let case = cases::find(id).ok_or_else(|| Usage(format!("unknown case id '{id}'")))?;
+    Ok(ExitCode::from(runner::child_main(case) as u8))
+}
+
+fn fatal(msg: &str) -> ExitCode {
+    eprintln!("sockspec: error: {msg}");
+    ExitCode::from(1)
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(cmd) = args.next() else {
+        eprintln!("sockspec: error: no command given (try 'sockspec --help')");
+        return ExitCode::from(2);
+    };
+    let rest: Vec<String> = args.collect();
+    let r = match cmd.as_str() {
+        "-h" | "--help" | "help" => {
+            print!("{HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "-V" | "--version" => {
+            println!("sockspec {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        "list" => cmd_list(rest),
+        "run" => cmd_run(rest),
+        "explain" => cmd_explain(rest),
+        runner::CHILD_COMMAND => cmd_child(rest),
+        other if other.starts_with('-') => Err(Usage(format!("unknown option '{other}'"))),
+        other => Err(Usage(format!("unknown command '{other}'"))),
+    };
+    match r {
+        Ok(code) => code,
+        Err(Usage(msg)) => {
+            eprintln!("sockspec: error: {msg} (try 'sockspec --help')");
+            ExitCode::from(2)
+        }
+    }
+}
