@@ -3,14 +3,24 @@
 
 use crate::model::Case;
 
+pub mod buffers;
 pub mod linger;
+pub mod nagle;
+pub mod recv_flags;
+pub mod reuse;
 
 /// Every registered case, in catalogue order.
 pub fn all() -> Vec<&'static Case> {
-    [linger::CASES]
-        .into_iter()
-        .flat_map(|c| c.iter().copied())
-        .collect()
+    [
+        linger::CASES,
+        buffers::CASES,
+        reuse::CASES,
+        recv_flags::CASES,
+        nagle::CASES,
+    ]
+    .into_iter()
+    .flat_map(|c| c.iter().copied())
+    .collect()
 }
 
 pub fn find(id: &str) -> Option<&'static Case> {

@@ -47,3 +47,26 @@ pub fn until<T>(
         pause = (pause * 2).min(Duration::from_millis(5));
     }
 }
+
+/// The calling thread's kernel thread id, for `blocked_in`.
+pub fn gettid() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
+/// True when thread `tid` of this process is asleep inside syscall `nr`
+/// (read from /proc/self/task/TID/syscall), e.g. a recv() still waiting.
+pub fn blocked_in(tid: i32, nr: libc::c_long) -> Result<bool> {
+    let path = format!("/proc/self/task/{tid}/syscall");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+    let first = text.split_whitespace().next().unwrap_or("");
+    if first.parse::<libc::c_long>().ok() != Some(nr) {
+        return Ok(false);
+    }
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+    // The state letter follows the ")" that closes the command name.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("");
+    Ok(state == "S")
+}
