@@ -54,7 +54,7 @@ fn one_trial(family: Family, nodelay: bool) -> Result<Option<Vec<u32>>> {
         .context("TCP_QUICKACK 0")?;
     let port = pair.client.local_addr()?.port();
     for _ in 0..WRITES {
-        pair.client.send(&[b'x'], 0).context("one-byte write")?;
+        pair.client.send(b"x", 0).context("one-byte write")?;
     }
     let last_write = wall_ns();
     let mut got = 0;

@@ -59,9 +59,9 @@ fn waitall_run(pair: &TcpPair) -> Result<WaitallRun> {
         let receiver = s.spawn(move || -> Result<usize> {
             tid_tx.send(wait::gettid()).ok();
             let mut buf = vec![0u8; PIECE * PIECES];
-            Ok(server
+            server
                 .recv(&mut buf, libc::MSG_WAITALL)
-                .context("recv(MSG_WAITALL)")?)
+                .context("recv(MSG_WAITALL)")
         });
         let tid = tid_rx.recv().context("receiver thread id")?;
         let mut still_blocked = Vec::new();

@@ -1,0 +1,162 @@
+//! The command line as a user meets it: help, listing, JSON, and one-line
+//! errors with exit status 2 for bad input.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use pretty_assertions::assert_eq;
+use rstest::rstest;
+
+fn sockspec(args: &[&str]) -> Output {
+    Command::new(common::exe())
+        .args(args)
+        .output()
+        .expect("run sockspec")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_documents_every_command() {
+    let o = sockspec(&["--help"]);
+    assert_eq!(Some(0), o.status.code());
+    let text = stdout(&o);
+    for word in [
+        "list",
+        "run",
+        "explain",
+        "--format",
+        "--output",
+        "EXIT STATUS",
+    ] {
+        assert!(text.contains(word), "--help does not mention {word}");
+    }
+}
+
+#[test]
+fn list_names_every_case_with_its_claim() {
+    let text = stdout(&sockspec(&["list"]));
+    for case in sockspec::cases::all() {
+        assert!(text.contains(case.id), "list lacks {}", case.id);
+        assert!(
+            text.contains(case.claim),
+            "list lacks the claim of {}",
+            case.id
+        );
+    }
+}
+
+#[rstest]
+#[case::unknown_command(&["frobnicate"], "unknown command 'frobnicate'")]
+#[case::unknown_option(&["run", "--fast"], "unknown option '--fast'")]
+#[case::unknown_id(&["run", "nosuch.case"], "no case matches 'nosuch.case'")]
+#[case::bad_format(&["run", "--format", "xml"], "unknown format 'xml'")]
+#[case::missing_value(&["run", "--format"], "--format needs a value")]
+#[case::explain_unknown(&["explain", "nosuch.case"], "unknown case id 'nosuch.case'")]
+#[case::explain_no_id(&["explain"], "explain takes exactly one case id")]
+#[case::no_command(&[], "no command given")]
+fn bad_input_is_one_line_and_exit_2(#[case] args: &[&str], #[case] message: &str) {
+    let o = sockspec(args);
+    let err = stderr(&o);
+    assert_eq!(Some(2), o.status.code(), "stderr: {err}");
+    assert_eq!(1, err.lines().count(), "expected one line, got: {err}");
+    assert!(err.contains(message), "{err:?} should contain {message:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn run_json_has_the_documented_shape() {
+    let o = sockspec(&[
+        "run",
+        "--format",
+        "json",
+        "waitall.*",
+        "reuseaddr.time_wait_rebind",
+    ]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("one JSON object on stdout");
+    assert_eq!(
+        sockspec::report::kernel_release(),
+        v["kernel"].as_str().unwrap_or_default()
+    );
+    let cases = v["cases"].as_array().expect("cases array");
+    let ids: Vec<&str> = cases.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(
+        vec!["reuseaddr.time_wait_rebind", "waitall.fills_buffer"],
+        ids
+    );
+    for c in cases {
+        assert_eq!(Some("pass"), c["outcome"].as_str());
+        assert!(
+            matches!(c["verdict"].as_str(), Some("holds" | "differs" | "refuted")),
+            "{c}"
+        );
+        assert!(
+            c["observed"].as_object().is_some_and(|o| !o.is_empty()),
+            "{c}"
+        );
+        assert!(c["reason"].as_str().is_some_and(|r| !r.is_empty()), "{c}");
+        assert!(c["duration_ms"].as_u64().is_some(), "{c}");
+    }
+}
+
+#[test]
+fn run_writes_the_report_to_output_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.json");
+    let o = sockspec(&[
+        "run",
+        "waitall.fills_buffer",
+        "--format=json",
+        "--output",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    assert_eq!("", stdout(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("report")).expect("json");
+    assert_eq!(Some("waitall.fills_buffer"), v["cases"][0]["id"].as_str());
+}
+
+#[test]
+fn table_shows_outcome_verdict_and_numbers() {
+    let o = sockspec(&["run", "linger.zero_rst"]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("linger.zero_rst"))
+        .expect("a row for the case");
+    assert!(
+        row.contains("pass") && row.contains("holds") && row.contains("RST=true"),
+        "{row}"
+    );
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+}
+
+#[test]
+fn explain_draws_the_ladder_with_the_rst() {
+    let o = sockspec(&["explain", "linger.zero_rst"]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("claim:") && text.contains("verdict:") && text.contains("packet ladder"),
+        "{text}"
+    );
+    let rst = text
+        .lines()
+        .find(|l| l.contains("[R"))
+        .expect("an RST in the ladder");
+    assert!(
+        rst.contains("->|"),
+        "the RST goes from the closer (left) to the peer: {rst}"
+    );
+}

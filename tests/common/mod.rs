@@ -1,0 +1,68 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use sockspec::model::{CaseResult, Check, Outcome};
+use sockspec::runner::{self, RunOptions};
+
+/// The sockspec binary cargo built for these tests.
+pub fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sockspec"))
+}
+
+/// Runs one case in its own namespace, as `sockspec run` does, with extra
+/// environment for the case process.
+pub fn run_case(id: &str, env: &[(&str, &str)]) -> CaseResult {
+    let case = sockspec::cases::find(id).unwrap_or_else(|| panic!("no case {id}"));
+    let artifacts = tempfile::tempdir().expect("artifacts dir");
+    let mut opts = RunOptions::new(exe());
+    opts.artifacts = artifacts.path().to_path_buf();
+    opts.env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    runner::run_one(case, &opts)
+}
+
+/// What a test compares: enough to show, on failure, every check that went
+/// wrong with its expected and observed values.
+#[derive(Debug, PartialEq)]
+pub struct Summary {
+    pub id: String,
+    pub outcome: Outcome,
+    pub has_verdict: bool,
+    pub failed_checks: Vec<Check>,
+    pub reason_if_not_pass: Option<String>,
+}
+
+impl Summary {
+    pub fn of(r: &CaseResult) -> Summary {
+        Summary {
+            id: r.id.clone(),
+            outcome: r.outcome,
+            has_verdict: r.verdict.is_some(),
+            failed_checks: r.failed_checks(),
+            reason_if_not_pass: (r.outcome != Outcome::Pass).then(|| r.reason.clone()),
+        }
+    }
+    pub fn passed(id: &str) -> Summary {
+        Summary {
+            id: id.into(),
+            outcome: Outcome::Pass,
+            has_verdict: true,
+            failed_checks: vec![],
+            reason_if_not_pass: None,
+        }
+    }
+}
+
+/// A skip is accepted only when SOCKSPEC_ALLOW_SKIP=1 says this machine lacks
+/// namespaces; it is printed, never silent.
+pub fn allow_skip(r: &CaseResult) -> bool {
+    if r.outcome == Outcome::Skip && std::env::var("SOCKSPEC_ALLOW_SKIP").as_deref() == Ok("1") {
+        eprintln!("SKIPPED {}: {}", r.id, r.reason);
+        return true;
+    }
+    false
+}
