@@ -193,6 +193,10 @@ impl Evidence {
             return Outcome::Error;
         }
         if self.checks.iter().all(|c| c.ok) {
+            if self.verdict.is_none() {
+                // Every passing case says how the claim compares.
+                return Outcome::Error;
+            }
             Outcome::Pass
         } else {
             Outcome::Fail
@@ -243,7 +247,8 @@ impl CaseResult {
             .collect();
         let reason = match outcome {
             Outcome::Pass => ev.because.clone(),
-            Outcome::Error => "the case made no check".to_string(),
+            Outcome::Error if ev.checks.is_empty() => "the case made no check".to_string(),
+            Outcome::Error => "the case computed no verdict".to_string(),
             _ => failed.join("; "),
         };
         CaseResult {

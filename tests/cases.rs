@@ -14,6 +14,21 @@ use rstest::rstest;
 #[case::reuseaddr_time_wait_rebind("reuseaddr.time_wait_rebind")]
 #[case::waitall_fills_buffer("waitall.fills_buffer")]
 #[case::nagle_coalesce("nagle.coalesce")]
+
+// -- sockopt.rs --
+
+// -- keepalive.rs --
+
+// -- buffers.rs (more) --
+
+// -- close.rs, linger.rs (more), recv_flags.rs (more) --
+
+// -- reuse.rs (more) --
+
+// -- ip.rs, tcp.rs, nagle.rs (more) --
+
+// -- multicast.rs --
+
 fn kernel_behaves_as_expected(#[case] id: &str) {
     let r = run_case(id, &[]);
     if allow_skip(&r) {

@@ -4,10 +4,16 @@
 use crate::model::Case;
 
 pub mod buffers;
+pub mod close;
+pub mod ip;
+pub mod keepalive;
 pub mod linger;
+pub mod multicast;
 pub mod nagle;
 pub mod recv_flags;
 pub mod reuse;
+pub mod sockopt;
+pub mod tcp;
 
 /// Every registered case, in catalogue order.
 pub fn all() -> Vec<&'static Case> {
@@ -17,6 +23,12 @@ pub fn all() -> Vec<&'static Case> {
         reuse::CASES,
         recv_flags::CASES,
         nagle::CASES,
+        sockopt::CASES,
+        keepalive::CASES,
+        close::CASES,
+        ip::CASES,
+        tcp::CASES,
+        multicast::CASES,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

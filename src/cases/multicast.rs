@@ -1,0 +1,5 @@
+//! IP multicast across namespaces (004 §5.3).
+
+use crate::model::Case;
+
+pub static CASES: &[&Case] = &[];
