@@ -23,6 +23,7 @@ USAGE:
   sockspec list [--format table|json]
   sockspec run [OPTIONS] [PATTERN...]
   sockspec explain ID
+  sockspec diff A.json B.json
   sockspec --help | --version
 
 COMMANDS:
@@ -31,21 +32,35 @@ COMMANDS:
             'nagle.coalesce'); all cases when none is given. Cases run in parallel.
   explain   Run one case and print its claim, what Linux did, the verdict with
             its numbers, every check, and the captured packets as a ladder.
+  diff      Compare two JSON reports (two kernels, or two runs): per case id,
+            what behaves differently (outcome, verdict, checks, observed facts);
+            nothing for ids that behave the same. Exit 1 when something differs.
 
 RUN OPTIONS:
-  --format table|json   Report format (default: table).
+  --format FORMAT       table (default), json (one object: kernel, cases[] with id,
+                        outcome, verdict, observed, reason, duration_ms), ktap
+                        (kselftest TAP), or junit (JUnit XML).
   --output FILE         Write the report to FILE instead of standard output.
+  --baseline FILE       Compare with a recorded JSON report (e.g.
+                        fixtures/baselines/$(uname -r).json); differences are
+                        printed on stderr and make the exit status 1.
   --artifacts DIR       Where pcaps of failing cases go (default: ./sockspec-artifacts).
 
 EXIT STATUS:
   0  every selected case passed or was skipped (skips say why)
-  1  a case failed or errored
-  2  bad command line (unknown command, option or case id)
+  1  a case failed or errored, the run differs from --baseline, or diff found changes
+  2  bad command line (unknown command, option or case id, unreadable report)
+
+ENVIRONMENT:
+  SOCKSPEC_DEADLINE_SCALE  multiply every case's watchdog deadline (slow emulated
+                           machines), e.g. 4
 
 EXAMPLES:
   sockspec run                        # the whole catalogue
   sockspec run 'linger.*' --format json
   sockspec explain linger.zero_rst
+  sockspec run --format ktap --output results.ktap
+  sockspec run --format json --output now.json && sockspec diff old.json now.json
 ";
 
 /// A command-line mistake: printed on one line, exit status 2.
@@ -55,11 +70,14 @@ struct Usage(String);
 enum Format {
     Table,
     Json,
+    Ktap,
+    Junit,
 }
 
 struct RunArgs {
     format: Format,
     output: Option<PathBuf>,
+    baseline: Option<PathBuf>,
     artifacts: PathBuf,
     patterns: Vec<String>,
 }
@@ -68,8 +86,10 @@ fn parse_format(v: &str) -> Result<Format, Usage> {
     match v {
         "table" => Ok(Format::Table),
         "json" => Ok(Format::Json),
+        "ktap" => Ok(Format::Ktap),
+        "junit" => Ok(Format::Junit),
         other => Err(Usage(format!(
-            "unknown format '{other}' (use table or json)"
+            "unknown format '{other}' (use table, json, ktap or junit)"
         ))),
     }
 }
@@ -96,6 +116,7 @@ fn parse_run(args: Vec<String>) -> Result<RunArgs, Usage> {
     let mut ra = RunArgs {
         format: Format::Table,
         output: None,
+        baseline: None,
         artifacts: runner::default_artifacts().to_path_buf(),
         patterns: Vec::new(),
     };
@@ -105,6 +126,8 @@ fn parse_run(args: Vec<String>) -> Result<RunArgs, Usage> {
             ra.format = parse_format(&v)?;
         } else if let Some(v) = value(&a, "--output", &mut it)? {
             ra.output = Some(PathBuf::from(v));
+        } else if let Some(v) = value(&a, "--baseline", &mut it)? {
+            ra.baseline = Some(PathBuf::from(v));
         } else if let Some(v) = value(&a, "--artifacts", &mut it)? {
             ra.artifacts = PathBuf::from(v);
         } else if a.starts_with('-') {
@@ -138,6 +161,9 @@ fn cmd_list(args: Vec<String>) -> Result<ExitCode, Usage> {
             None => return Err(Usage(format!("unexpected argument '{a}' for list"))),
         }
     }
+    if matches!(format, Format::Ktap | Format::Junit) {
+        return Err(Usage("list supports --format table or json".into()));
+    }
     let all = cases::all();
     let text = match format {
         Format::Json => {
@@ -150,7 +176,7 @@ fn cmd_list(args: Vec<String>) -> Result<ExitCode, Usage> {
                 .collect();
             format!("{}\n", serde_json::Value::Array(items))
         }
-        Format::Table => {
+        _ => {
             let w = all.iter().map(|c| c.id.len()).max().unwrap_or(0);
             all.iter()
                 .map(|c| format!("{:<w$}  {}\n{:<w$}  ({})\n", c.id, c.claim, "", c.source))
@@ -171,6 +197,11 @@ fn run_options(artifacts: PathBuf) -> Result<RunOptions, String> {
 fn cmd_run(args: Vec<String>) -> Result<ExitCode, Usage> {
     let ra = parse_run(args)?;
     let selected = cases::select(&ra.patterns).map_err(Usage)?;
+    // Read the baseline first: a bad path is a usage error, before any case runs.
+    let baseline = match &ra.baseline {
+        Some(p) => Some(report::diff::load(p).map_err(Usage)?),
+        None => None,
+    };
     let opts = match run_options(ra.artifacts.clone()) {
         Ok(o) => o,
         Err(e) => return Ok(fatal(&e)),
@@ -179,11 +210,64 @@ fn cmd_run(args: Vec<String>) -> Result<ExitCode, Usage> {
     let text = match ra.format {
         Format::Table => report::table::render(&results),
         Format::Json => report::json::render(&results),
+        Format::Ktap => report::ktap::render(&results),
+        Format::Junit => report::junit::render(&results),
     };
     if let Err(e) = emit(&text, ra.output.as_ref()) {
         return Ok(fatal(&e));
     }
-    Ok(exit_for(&results))
+    let code = exit_for(&results);
+    match (baseline, &ra.baseline) {
+        (Some(base), Some(path)) => Ok(check_baseline(&base, path, &results).unwrap_or(code)),
+        _ => Ok(code),
+    }
+}
+
+/// Compares this run with a recorded baseline (only the ids that ran). Prints
+/// the differences on stderr and returns exit status 1 when there are any.
+fn check_baseline(
+    base: &report::json::Report,
+    path: &std::path::Path,
+    results: &[CaseResult],
+) -> Option<ExitCode> {
+    let now = report::json::Report::new(results);
+    let mut base = base.clone();
+    base.cases.retain(|c| results.iter().any(|r| r.id == c.id));
+    let diffs = report::diff::compare(&base, &now);
+    if diffs.is_empty() {
+        eprintln!(
+            "sockspec: same behaviour as the baseline {} ({} cases)",
+            path.display(),
+            base.cases.len()
+        );
+        return None;
+    }
+    eprint!(
+        "{}",
+        report::diff::render(&path.display().to_string(), &base, "this run", &now, &diffs)
+    );
+    eprintln!(
+        "sockspec: the kernel behaves differently from the baseline {}",
+        path.display()
+    );
+    Some(ExitCode::from(1))
+}
+
+fn cmd_diff(args: Vec<String>) -> Result<ExitCode, Usage> {
+    let [a, b] = args.as_slice() else {
+        return Err(Usage(
+            "diff takes two JSON reports: sockspec diff A.json B.json".into(),
+        ));
+    };
+    let ra = report::diff::load(std::path::Path::new(a)).map_err(Usage)?;
+    let rb = report::diff::load(std::path::Path::new(b)).map_err(Usage)?;
+    let diffs = report::diff::compare(&ra, &rb);
+    let _ = emit(&report::diff::render(a, &ra, b, &rb, &diffs), None);
+    Ok(if diffs.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn exit_for(results: &[CaseResult]) -> ExitCode {
@@ -245,6 +329,7 @@ fn main() -> ExitCode {
         "list" => cmd_list(rest),
         "run" => cmd_run(rest),
         "explain" => cmd_explain(rest),
+        "diff" => cmd_diff(rest),
         runner::CHILD_COMMAND => cmd_child(rest),
         other if other.starts_with('-') => Err(Usage(format!("unknown option '{other}'"))),
         other => Err(Usage(format!("unknown command '{other}'"))),

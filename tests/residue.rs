@@ -64,3 +64,64 @@ fn a_full_run_leaves_nothing_behind() {
     assert_eq!(before, after);
     assert_eq!(Vec::<String>::new(), case_processes());
 }
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.extend(e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()));
+        }
+    }
+    out
+}
+
+/// SIGINT or SIGTERM to the runner while cases are in flight: its case
+/// processes die with it (they hold the namespaces), leaving nothing.
+#[rstest::rstest]
+#[case::sigint(libc::SIGINT)]
+#[case::sigterm(libc::SIGTERM)]
+fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
+    let before = (host_interfaces(), named_netns());
+    let mut child = Command::new(common::exe())
+        .env("SOCKSPEC_SELFTEST", "1")
+        .args(["run", "selftest.hang", "linger.timeout_blocks"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let started = std::time::Instant::now();
+    while children_of(pid).len() < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "case processes never started"
+        );
+        std::thread::yield_now();
+    }
+    let kids = children_of(pid);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid as i32, signal) };
+    child.wait().expect("wait");
+    let gone = std::time::Instant::now();
+    while kids
+        .iter()
+        .any(|k| std::path::Path::new(&format!("/proc/{k}")).exists())
+    {
+        assert!(
+            gone.elapsed() < std::time::Duration::from_secs(5),
+            "case processes outlived the runner: {kids:?}"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(before, (host_interfaces(), named_netns()));
+}

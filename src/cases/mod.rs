@@ -12,11 +12,18 @@ pub mod multicast;
 pub mod nagle;
 pub mod recv_flags;
 pub mod reuse;
+pub mod selftest;
 pub mod sockopt;
 pub mod tcp;
 
-/// Every registered case, in catalogue order.
+/// Every registered case, in catalogue order (plus the harness self-test
+/// cases when SOCKSPEC_SELFTEST=1).
 pub fn all() -> Vec<&'static Case> {
+    let selftest: &[&Case] = if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
+        selftest::CASES
+    } else {
+        &[]
+    };
     [
         linger::CASES,
         buffers::CASES,
@@ -29,6 +36,7 @@ pub fn all() -> Vec<&'static Case> {
         ip::CASES,
         tcp::CASES,
         multicast::CASES,
+        selftest,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

@@ -1,7 +1,10 @@
 //! Output formats. Knows nothing about sockets: it only reads `CaseResult`s.
 
+pub mod diff;
 pub mod explain;
 pub mod json;
+pub mod junit;
+pub mod ktap;
 pub mod table;
 
 use crate::model::{CaseResult, Outcome};
