@@ -8,6 +8,9 @@ use std::process::Command;
 
 use pretty_assertions::assert_eq;
 
+/// The tests here look at machine-wide state: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn host_interfaces() -> BTreeSet<String> {
     std::fs::read_dir("/sys/class/net")
         .map(|d| {
@@ -54,6 +57,7 @@ fn case_processes() -> Vec<String> {
 
 #[test]
 fn a_full_run_leaves_nothing_behind() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = (host_interfaces(), named_netns(), live_netns());
     let out = Command::new(common::exe())
         .args(["run", "--format", "json"])
@@ -91,6 +95,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 #[case::sigint(libc::SIGINT)]
 #[case::sigterm(libc::SIGTERM)]
 fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = (host_interfaces(), named_netns());
     let mut child = Command::new(common::exe())
         .env("SOCKSPEC_SELFTEST", "1")
