@@ -1,7 +1,7 @@
 //! The sockspec command line: parse arguments, pick cases, run them, hand the
 //! results to report/.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -139,17 +139,53 @@ fn parse_run(args: Vec<String>) -> Result<RunArgs, Usage> {
     Ok(ra)
 }
 
-fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), String> {
-    match output {
-        Some(p) => {
-            std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .map_err(|e| format!("cannot write the report: {e}"))
+/// Where a report goes: stdout, or a file opened before any case runs so a
+/// bad path is reported at once, not after the run.
+enum Sink {
+    Stdout,
+    File(PathBuf, std::fs::File),
+}
+
+impl Sink {
+    fn open(output: Option<&PathBuf>) -> Result<Sink, String> {
+        match output {
+            None => Ok(Sink::Stdout),
+            Some(p) => std::fs::File::create(p)
+                .map(|f| Sink::File(p.clone(), f))
+                .map_err(|e| format!("cannot write the report to {}: {e}", p.display())),
         }
     }
+
+    fn write(self, text: &str) -> Result<(), String> {
+        match self {
+            Sink::Stdout => std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write the report: {e}")),
+            Sink::File(p, mut f) => f
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", p.display())),
+        }
+    }
+}
+
+fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), String> {
+    Sink::open(output)?.write(text)
+}
+
+/// One status line on a terminal's stderr, rewritten as cases finish; nothing
+/// when stderr is a pipe or a file (CI logs stay clean).
+fn progress_line(p: &runner::Progress) {
+    let mut line = format!("  {}/{} done", p.done, p.total);
+    if let Some(first) = p.running.first() {
+        line.push_str(&format!(", running: {first}"));
+        if p.running.len() > 1 {
+            line.push_str(&format!(" (+{} more)", p.running.len() - 1));
+        }
+    }
+    let line: String = line.chars().take(100).collect();
+    let end = if p.done == p.total { "\r\x1b[2K" } else { "" };
+    eprint!("\r\x1b[2K{line}{end}");
 }
 
 fn cmd_list(args: Vec<String>) -> Result<ExitCode, Usage> {
@@ -206,14 +242,22 @@ fn cmd_run(args: Vec<String>) -> Result<ExitCode, Usage> {
         Ok(o) => o,
         Err(e) => return Ok(fatal(&e)),
     };
-    let results = runner::run_all(&selected, &opts);
+    let sink = match Sink::open(ra.output.as_ref()) {
+        Ok(s) => s,
+        Err(e) => return Ok(fatal(&e)),
+    };
+    let results = if std::io::stderr().is_terminal() {
+        runner::run_all_with_progress(&selected, &opts, progress_line)
+    } else {
+        runner::run_all(&selected, &opts)
+    };
     let text = match ra.format {
         Format::Table => report::table::render(&results),
         Format::Json => report::json::render(&results),
         Format::Ktap => report::ktap::render(&results),
         Format::Junit => report::junit::render(&results),
     };
-    if let Err(e) = emit(&text, ra.output.as_ref()) {
+    if let Err(e) = sink.write(&text) {
         return Ok(fatal(&e));
     }
     let code = exit_for(&results);

@@ -100,10 +100,56 @@ impl RunOptions {
 
 /// Runs `cases` all at once, each in its own child; results in input order.
 pub fn run_all(cases: &[&'static Case], opts: &RunOptions) -> Vec<CaseResult> {
+    run_all_with_progress(cases, opts, |_| {})
+}
+
+/// Where a run stands, for a progress display.
+pub struct Progress<'a> {
+    pub done: usize,
+    pub total: usize,
+    /// Ids still running, in catalogue order.
+    pub running: Vec<&'a str>,
+}
+
+/// As `run_all`, calling `progress` each time a case finishes.
+pub fn run_all_with_progress(
+    cases: &[&'static Case],
+    opts: &RunOptions,
+    progress: impl Fn(&Progress) + Sync,
+) -> Vec<CaseResult> {
+    let finished = std::sync::Mutex::new(vec![false; cases.len()]);
+    let report = |i: usize| {
+        let mut f = finished.lock().unwrap_or_else(|e| e.into_inner());
+        f[i] = true;
+        let running = cases
+            .iter()
+            .zip(f.iter())
+            .filter(|(_, done)| !**done)
+            .map(|(c, _)| c.id)
+            .collect();
+        progress(&Progress {
+            done: f.iter().filter(|d| **d).count(),
+            total: cases.len(),
+            running,
+        });
+    };
+    progress(&Progress {
+        done: 0,
+        total: cases.len(),
+        running: cases.iter().map(|c| c.id).collect(),
+    });
     std::thread::scope(|s| {
         let handles: Vec<_> = cases
             .iter()
-            .map(|c| s.spawn(move || run_one(c, opts)))
+            .enumerate()
+            .map(|(i, c)| {
+                let report = &report;
+                s.spawn(move || {
+                    let r = run_one(c, opts);
+                    report(i);
+                    r
+                })
+            })
             .collect();
         handles
             .into_iter()

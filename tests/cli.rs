@@ -62,6 +62,11 @@ fn list_names_every_case_with_its_claim() {
 #[case::explain_unknown(&["explain", "nosuch.case"], "unknown case id 'nosuch.case'")]
 #[case::explain_no_id(&["explain"], "explain takes exactly one case id")]
 #[case::no_command(&[], "no command given")]
+#[case::empty_pattern(&["run", ""], "no case matches ''")]
+#[case::list_extra(&["list", "foo"], "unexpected argument 'foo' for list")]
+#[case::baseline_missing(&["run", "--baseline", "/nonexistent/base.json"], "cannot read /nonexistent/base.json")]
+#[case::diff_one_file(&["diff", "a.json"], "diff takes two JSON reports")]
+#[case::diff_missing(&["diff", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json")]
 fn bad_input_is_one_line_and_exit_2(#[case] args: &[&str], #[case] message: &str) {
     let o = sockspec(args);
     let err = stderr(&o);
@@ -158,5 +163,35 @@ fn explain_draws_the_ladder_with_the_rst() {
     assert!(
         rst.contains("->|"),
         "the RST goes from the closer (left) to the peer: {rst}"
+    );
+}
+
+#[test]
+fn malformed_baseline_and_diff_inputs_are_one_line_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{ not json").expect("write");
+    let bad = bad.to_str().expect("utf-8");
+    for args in [
+        vec!["run", "--baseline", bad, "waitall.*"],
+        vec!["diff", bad, bad],
+    ] {
+        let o = sockspec(&args);
+        let err = stderr(&o);
+        assert_eq!(Some(2), o.status.code(), "{args:?}: {err}");
+        assert_eq!(1, err.lines().count(), "{args:?}: {err}");
+        assert!(err.contains("is not a sockspec JSON report"), "{err}");
+    }
+}
+
+#[test]
+fn unwritable_output_fails_at_once_with_one_line() {
+    let o = sockspec(&["run", "--output", "/nonexistent/dir/report.json"]);
+    let err = stderr(&o);
+    assert_eq!(Some(1), o.status.code(), "{err}");
+    assert_eq!(1, err.lines().count(), "{err}");
+    assert!(
+        err.contains("cannot write the report to /nonexistent/dir/report.json"),
+        "{err}"
     );
 }

@@ -1,18 +1,21 @@
-//! After a run, the host shows no new interfaces, namespaces or processes:
-//! every case's namespaces die with its process.
+//! After any run — success, failure, a hang killed by the watchdog, a panic in
+//! a case, SIGINT or SIGTERM to the runner — nothing created by sockspec
+//! remains (case processes, namespaces, interfaces, temp files) and nothing in
+//! the host namespace changed (interfaces, addresses, routes, sysctls, nft).
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 
 /// The tests here look at machine-wide state: one at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn host_interfaces() -> BTreeSet<String> {
-    std::fs::read_dir("/sys/class/net")
+fn names_in(dir: &str) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -21,30 +24,78 @@ fn host_interfaces() -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-fn named_netns() -> BTreeSet<String> {
-    std::fs::read_dir("/run/netns")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
+/// Host addresses and routes (v4, v6) as /proc shows them.
+fn host_net_state() -> Vec<(String, String)> {
+    ["fib_trie", "route", "ipv6_route", "if_inet6"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read_to_string(format!("/proc/net/{f}")).unwrap_or_default(),
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
-/// Every distinct network namespace some process is in.
-fn live_netns() -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if let Ok(l) = std::fs::read_link(e.path().join("ns/net")) {
-            out.insert(l.to_string_lossy().into_owned());
+/// Every readable sysctl under /proc/sys/net of the host namespace.
+fn host_sysctls() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if let Ok(v) = std::fs::read_to_string(&p) {
+                out.push((p.display().to_string(), v));
+            }
         }
     }
+    let mut out = Vec::new();
+    walk(std::path::Path::new("/proc/sys/net"), &mut out);
+    // Counters of host traffic are not configuration.
+    out.retain(|(p, _)| !p.ends_with("_count"));
+    out.sort();
     out
 }
 
+/// The nft ruleset, where nft is installed.
+fn nft_rules() -> String {
+    Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, PartialEq)]
+struct HostState {
+    interfaces: BTreeSet<String>,
+    named_netns: BTreeSet<String>,
+    net: Vec<(String, String)>,
+    sysctls: Vec<(String, String)>,
+    nft: String,
+}
+
+fn host_state() -> HostState {
+    HostState {
+        interfaces: names_in("/sys/class/net"),
+        named_netns: names_in("/run/netns"),
+        net: host_net_state(),
+        sysctls: host_sysctls(),
+        nft: nft_rules(),
+    }
+}
+
+/// Case processes of this build's sockspec still alive.
 fn case_processes() -> Vec<String> {
+    let exe = common::exe().canonicalize().expect("exe path");
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if std::fs::read_link(e.path().join("exe")).ok().as_deref() != Some(exe.as_path()) {
+            continue;
+        }
         if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
             let c = String::from_utf8_lossy(&c).replace('\0', " ");
             if c.contains(" __case ") {
@@ -55,18 +106,29 @@ fn case_processes() -> Vec<String> {
     out
 }
 
+/// The whole catalogue plus the self-test cases (a hang the watchdog kills, a
+/// panic): afterwards the host is as it was, no case process is left, and no
+/// temporary file remains.
 #[test]
 fn a_full_run_leaves_nothing_behind() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let before = (host_interfaces(), named_netns(), live_netns());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let before = host_state();
     let out = Command::new(common::exe())
-        .args(["run", "--format", "json"])
+        .env("SOCKSPEC_SELFTEST", "1")
+        .env("TMPDIR", tmp.path())
+        .args(["run", "--format", "json", "--artifacts"])
+        .arg(tmp.path().join("artifacts"))
         .output()
         .expect("run");
     assert!(out.status.code().is_some(), "sockspec was killed");
-    let after = (host_interfaces(), named_netns(), live_netns());
-    assert_eq!(before, after);
+    assert_eq!(before, host_state());
     assert_eq!(Vec::<String>::new(), case_processes());
+    let left: Vec<String> = names_in(tmp.path().to_str().expect("utf-8"))
+        .into_iter()
+        .filter(|n| n != "artifacts")
+        .collect();
+    assert_eq!(Vec::<String>::new(), left);
 }
 
 fn children_of(pid: u32) -> Vec<u32> {
@@ -96,7 +158,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 #[case::sigterm(libc::SIGTERM)]
 fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let before = (host_interfaces(), named_netns());
+    let before = host_state();
     let mut child = Command::new(common::exe())
         .env("SOCKSPEC_SELFTEST", "1")
         .args(["run", "selftest.hang", "linger.timeout_blocks"])
@@ -105,10 +167,10 @@ fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
         .spawn()
         .expect("spawn");
     let pid = child.id();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     while children_of(pid).len() < 2 {
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
+            started.elapsed() < Duration::from_secs(10),
             "case processes never started"
         );
         std::thread::yield_now();
@@ -117,16 +179,17 @@ fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid as i32, signal) };
     child.wait().expect("wait");
-    let gone = std::time::Instant::now();
+    let gone = Instant::now();
     while kids
         .iter()
         .any(|k| std::path::Path::new(&format!("/proc/{k}")).exists())
     {
         assert!(
-            gone.elapsed() < std::time::Duration::from_secs(5),
+            gone.elapsed() < Duration::from_secs(5),
             "case processes outlived the runner: {kids:?}"
         );
         std::thread::yield_now();
     }
-    assert_eq!(before, (host_interfaces(), named_netns()));
+    assert_eq!(before, host_state());
+    assert_eq!(Vec::<String>::new(), case_processes());
 }
