@@ -68,7 +68,12 @@ pub fn ladder(frames: &[Frame]) -> String {
         right.to_string(),
         w = width - 2
     );
+    let mut rows = Vec::new();
+    // Frames are listed in capture order; kernel stamps taken on two CPUs can
+    // disagree by a little, so the time shown never runs backwards.
+    let mut shown = *t0;
     for (t, s) in &segs {
+        shown = shown.max(*t);
         let from_left = SocketAddr::new(s.src, s.sport) == left;
         let from_right = SocketAddr::new(s.src, s.sport) == right;
         if !from_left && !from_right {
@@ -80,7 +85,21 @@ pub fn ladder(frames: &[Frame]) -> String {
         } else {
             format!("|<{:->w$}|", format!(" {label} --"), w = width)
         };
-        let _ = writeln!(out, "  {:>7.3}ms  {arrow}", (t - t0) as f64 / 1e6);
+        rows.push(format!("  {:>7.3}ms  {arrow}", (shown - t0) as f64 / 1e6));
+    }
+    // A bulk transfer is thousands of rows: keep the start and the end, where
+    // the handshake and the close are.
+    const HEAD: usize = 40;
+    const TAIL: usize = 20;
+    if rows.len() > HEAD + TAIL + 1 {
+        let hidden = rows.len() - HEAD - TAIL;
+        rows.splice(
+            HEAD..rows.len() - TAIL,
+            [format!("  {:>9}  ... {hidden} segments not shown ...", "")],
+        );
+    }
+    for r in rows {
+        let _ = writeln!(out, "{r}");
     }
     out
 }
