@@ -14,12 +14,12 @@ use rstest::rstest;
 #[case::reuseaddr_time_wait_rebind("reuseaddr.time_wait_rebind")]
 #[case::waitall_fills_buffer("waitall.fills_buffer")]
 #[case::nagle_coalesce("nagle.coalesce")]
-
 // -- sockopt.rs --
 
 // -- keepalive.rs --
 
 // -- buffers.rs (more) --
+#[case::rcvbuf_set_1024("rcvbuf.set_1024")]
 
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
 

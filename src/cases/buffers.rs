@@ -2,15 +2,16 @@
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::lab::packet::Segment;
 use crate::lab::sock::result_name;
-use crate::lab::{procnet, Capture, Family, Lab, Sock, TcpPair};
+use crate::lab::{flow, phase, procnet, Capture, Family, Lab, Sock, TcpPair};
 use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
-pub static CASES: &[&Case] = &[&POST_CONNECT];
+pub static CASES: &[&Case] = &[&POST_CONNECT, &SET_1024];
 
 pub static POST_CONNECT: Case = Case {
     id: "bufsize.post_connect",
@@ -152,6 +153,161 @@ fn post_connect(_lab: &mut Lab) -> Result<Evidence> {
         result_name(&set_result)));
     ev.key(format!("set {} rcvbuf {before}->{after}, window {win_before}->{win_after} (cap {cap_bytes}, ws {scale})",
         result_name(&set_result)));
+    ev.frames(frames.into_iter().take(400).collect());
+    Ok(ev)
+}
+
+pub static SET_1024: Case = Case {
+    id: "rcvbuf.set_1024",
+    source: Source::LectureNotes("5.1 chg_rcvbuf"),
+    claim: "a new TCP socket has a default receive buffer, and setting SO_RCVBUF to 1024 makes it 1024 bytes",
+    expectation: "the default reads back as net.ipv4.tcp_rmem[1]; after setting 1024, getsockopt reports \
+                  2304 on x86_64: the kernel doubles the value (room for its bookkeeping) and raises it to \
+                  SOCK_MIN_RCVBUF (2048 + sizeof(struct sk_buff)). On the wire the socket's SYN offers a window \
+                  far below a default socket's, and a peer writing into it stalls after a few hundred bytes to \
+                  ~1 KiB, against tens of KiB for a default socket",
+    run: set_1024,
+    deadline: DEFAULT_DEADLINE,
+};
+
+/// The notes' example value.
+const NOTES_RCVBUF: i32 = 1024;
+
+/// The three values of a tcp_rmem / tcp_wmem style sysctl (min, default, max).
+fn sysctl_triple(name: &str) -> Result<[i64; 3]> {
+    let text = procnet::sysctl(name)?;
+    let v: Vec<i64> = text
+        .split_whitespace()
+        .map(|x| x.parse().with_context(|| format!("{name} = {text:?}")))
+        .collect::<Result<_>>()?;
+    v.try_into()
+        .map_err(|_| anyhow::anyhow!("{name} = {text:?}: expected three values"))
+}
+
+/// What one receiving socket did: its SYN, the windows it advertised and the
+/// bytes it took in while its application read nothing.
+#[derive(Debug, serde::Serialize)]
+struct Receiver {
+    syn_window: u16,
+    syn_wscale: Option<u8>,
+    largest_window: u64,
+    bytes_accepted: i32,
+    bytes_written_by_peer: usize,
+}
+
+/// A client (prepared by `prep`) connects on loopback and reads nothing; the
+/// accepted side writes until the client's window is closed.
+fn receiving_client(cap: &mut Capture, prep: impl FnOnce(&Sock) -> Result<()>) -> Result<Receiver> {
+    let pair = TcpPair::connect_with(SocketAddr::new(Family::V4.loopback(), 0), |_| Ok(()), prep)?;
+    let port = pair.client.local_addr()?.port();
+    phase("writing until the client's window is closed");
+    let written = flow::fill_until_window_closed(&pair.server, 4096, Duration::from_secs(5))?;
+    let accepted = pair.client.queued(libc::FIONREAD)?;
+    let segs = cap.segments()?;
+    let syn = segs
+        .iter()
+        .find(|s| s.sport == port && s.flags.syn)
+        .context("no SYN captured from the client")?;
+    let synack = segs
+        .iter()
+        .find(|s| s.dport == port && s.flags.syn && s.flags.ack)
+        .context("no SYN-ACK captured")?;
+    // Window scaling is in force only when both SYNs carry the option.
+    let scale = match (syn.wscale, synack.wscale) {
+        (Some(c), Some(_)) => c,
+        _ => 0,
+    };
+    Ok(Receiver {
+        syn_window: syn.window,
+        syn_wscale: syn.wscale,
+        largest_window: largest_window(&segs, port, scale),
+        bytes_accepted: accepted,
+        bytes_written_by_peer: written,
+    })
+}
+
+fn set_1024(_lab: &mut Lab) -> Result<Evidence> {
+    let tcp_rmem = sysctl_triple("net/ipv4/tcp_rmem")?;
+    let fresh = Sock::tcp(Family::V4)?;
+    let default = fresh.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+    let set = fresh.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, NOTES_RCVBUF);
+    let reported = fresh.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+
+    let mut cap = Capture::start("lo")?;
+    let plain = receiving_client(&mut cap, |_| Ok(()))?;
+    let mut cap = Capture::start("lo")?;
+    let small = receiving_client(&mut cap, |c| {
+        Ok(c.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, NOTES_RCVBUF)?)
+    })?;
+    let frames = cap.frames()?;
+
+    let mut ev = Evidence::new();
+    ev.observe("net_ipv4_tcp_rmem", tcp_rmem)
+        .observe("default_rcvbuf", default)
+        .observe("setsockopt_1024", result_name(&set))
+        .observe("rcvbuf_reported_after_1024", reported)
+        .observe("default_socket", &plain)
+        .observe("socket_with_1024", &small);
+    ev.expect_eq(
+        "a new socket's SO_RCVBUF is tcp_rmem[1]",
+        tcp_rmem[1],
+        default as i64,
+    );
+    ev.expect_eq(
+        "setsockopt(SO_RCVBUF, 1024)",
+        "ok".to_string(),
+        result_name(&set),
+    );
+    let doubled = 2 * NOTES_RCVBUF;
+    ev.expect(
+        "getsockopt reports 1024 doubled, raised to SOCK_MIN_RCVBUF",
+        reported > doubled && reported <= 2 * doubled,
+        format!("{doubled} < value <= {} (2304 on x86_64)", 2 * doubled),
+        format!("{reported}"),
+    );
+    ev.expect(
+        "the SYN offers a smaller window than a default socket's",
+        small.syn_window < plain.syn_window && (small.syn_window as i32) <= reported,
+        format!("< {} and <= {reported}", plain.syn_window),
+        format!("{}", small.syn_window),
+    );
+    ev.expect(
+        "no window advertised while receiving exceeds the buffer",
+        small.largest_window <= reported as u64,
+        format!("<= {reported}"),
+        format!("{}", small.largest_window),
+    );
+    ev.expect(
+        "a non-reading receiver takes in no more than the buffer",
+        small.bytes_accepted > 0 && small.bytes_accepted <= reported,
+        format!("1..={reported} bytes"),
+        format!("{}", small.bytes_accepted),
+    );
+    ev.expect(
+        "a default socket takes in far more",
+        plain.bytes_accepted > 8 * small.bytes_accepted,
+        format!("> 8 x {}", small.bytes_accepted),
+        format!("{}", plain.bytes_accepted),
+    );
+
+    let no_effect = small.bytes_accepted * 2 >= plain.bytes_accepted;
+    let verdict = if no_effect {
+        Verdict::Refuted
+    } else if reported == NOTES_RCVBUF && small.bytes_accepted <= NOTES_RCVBUF {
+        Verdict::Holds
+    } else {
+        Verdict::Differs
+    };
+    ev.verdict(verdict, format!(
+        "default SO_RCVBUF {default} (tcp_rmem[1] = {}); after setting {NOTES_RCVBUF} getsockopt says {reported}; \
+         its SYN offered a {}-byte window (default socket: {}), the largest window it advertised was {} bytes and \
+         it took in {} bytes before the window closed (default socket: {} bytes)",
+        tcp_rmem[1], small.syn_window, plain.syn_window, small.largest_window, small.bytes_accepted,
+        plain.bytes_accepted));
+    ev.key(format!(
+        "default {default}, set 1024 -> {reported}; SYN win {} (default {}), takes {} B (default {} B)",
+        small.syn_window, plain.syn_window, small.bytes_accepted, plain.bytes_accepted
+    ));
     ev.frames(frames.into_iter().take(400).collect());
     Ok(ev)
 }
