@@ -20,6 +20,7 @@ use rstest::rstest;
 
 // -- buffers.rs (more) --
 #[case::rcvbuf_set_1024("rcvbuf.set_1024")]
+#[case::rcvbuf_doubling("rcvbuf.doubling")]
 
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
 

@@ -44,6 +44,8 @@ fn outcome_under_shim(id: &str, ignore: &str) -> (Outcome, String) {
 #[case::tcp_nodelay("nagle.coalesce", "TCP_NODELAY")]
 #[case::so_reuseaddr("reuseaddr.time_wait_rebind", "SO_REUSEADDR")]
 #[case::so_rcvbuf("bufsize.post_connect", "SO_RCVBUF")]
+#[case::so_rcvbuf_doubling("rcvbuf.doubling", "SO_RCVBUF")]
+#[case::so_sndbuf_doubling("rcvbuf.doubling", "SO_SNDBUF")]
 fn ignored_option_makes_its_case_fail(#[case] id: &str, #[case] option: &str) {
     let (outcome, reason) = outcome_under_shim(id, option);
     assert_eq!(

@@ -8,10 +8,10 @@ use anyhow::{Context, Result};
 
 use crate::lab::packet::Segment;
 use crate::lab::sock::result_name;
-use crate::lab::{flow, phase, procnet, Capture, Family, Lab, Sock, TcpPair};
+use crate::lab::{flow, phase, procnet, Capture, Family, Lab, Privilege, Sock, TcpPair};
 use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
-pub static CASES: &[&Case] = &[&POST_CONNECT, &SET_1024];
+pub static CASES: &[&Case] = &[&POST_CONNECT, &SET_1024, &DOUBLING];
 
 pub static POST_CONNECT: Case = Case {
     id: "bufsize.post_connect",
@@ -310,4 +310,291 @@ fn set_1024(_lab: &mut Lab) -> Result<Evidence> {
     ));
     ev.frames(frames.into_iter().take(400).collect());
     Ok(ev)
+}
+
+pub static DOUBLING: Case = Case {
+    id: "rcvbuf.doubling",
+    source: Source::LectureNotes("5.2 SO_RCVBUF/SO_SNDBUF"),
+    claim: "the user sets the send and receive buffer sizes: the size set is the size used",
+    expectation: "getsockopt reports twice the value set (socket(7): the kernel doubles it to allow for \
+                  bookkeeping), never below SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF, and the value is first clamped to \
+                  net.core.rmem_max / wmem_max (a negative value clamps to the maximum). The effect follows the \
+                  doubled value: a non-reading receiver takes in between the size set and twice it, a sender \
+                  queues up to about the doubled size before EAGAIN, and above the clamp nothing grows. \
+                  SO_RCVBUFFORCE / SO_SNDBUFFORCE pass the clamp with CAP_NET_ADMIN (root), and fail with EPERM \
+                  in a user namespace",
+    run: doubling,
+    deadline: DEFAULT_DEADLINE,
+};
+
+/// Sizes whose effect is measured: each a factor 4 above the previous one.
+const EFFECT_SIZES: [i32; 4] = [4096, 16384, 65536, 262144];
+
+#[derive(Debug, serde::Serialize)]
+struct ReadBack {
+    set: i32,
+    reported: i32,
+    expected: i64,
+}
+
+/// SO_RCVBUF / SO_SNDBUF read back on a fresh socket for each of `sizes`;
+/// the expectation is sock_setsockopt's: max(2 * min((u32)v, max), floor).
+fn read_backs(opt: i32, sizes: &[i32], max: i64, floor: i64) -> Result<Vec<ReadBack>> {
+    sizes
+        .iter()
+        .map(|&set| {
+            let s = Sock::tcp(Family::V4)?;
+            s.set_int(libc::SOL_SOCKET, opt, set)
+                .with_context(|| format!("setsockopt({opt}, {set})"))?;
+            let reported = s.get_int(libc::SOL_SOCKET, opt)?;
+            let clamped = (set as u32 as i64).min(max);
+            Ok(ReadBack {
+                set,
+                reported,
+                expected: (2 * clamped).max(floor),
+            })
+        })
+        .collect()
+}
+
+/// The effect of one setting: what getsockopt says and the bytes it let in.
+#[derive(Debug, serde::Serialize)]
+struct Effect {
+    set: i32,
+    reported: i32,
+    bytes: i64,
+}
+
+/// Sender-side buffer used while measuring a receive buffer: fixed, so that
+/// only the receiver's setting varies.
+const PROBE_SNDBUF: i32 = 1 << 20;
+/// Receive buffer of the peer while measuring a send buffer: small, so its
+/// window closes at once and everything else stays in the sender's queue.
+const PROBE_RCVBUF: i32 = 4096;
+
+/// Bytes a non-reading receiver with SO_RCVBUF `size` (set on the listener,
+/// before the handshake) takes in (`opt` SO_RCVBUF or SO_RCVBUFFORCE).
+fn rcv_effect(opt: i32, size: i32) -> Result<Effect> {
+    let pair = TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, opt, size)?),
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, PROBE_SNDBUF)?),
+    )?;
+    phase(&format!("filling a receiver with SO_RCVBUF {size}"));
+    flow::fill_until_window_closed(&pair.client, 65536, Duration::from_secs(5))?;
+    Ok(Effect {
+        set: size,
+        reported: pair.server.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?,
+        bytes: pair.server.queued(libc::FIONREAD)? as i64,
+    })
+}
+
+/// Bytes a sender with SO_SNDBUF `size` queues (unsent, its peer's window
+/// closed) before EAGAIN.
+fn snd_effect(size: i32) -> Result<Effect> {
+    let pair = TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, PROBE_RCVBUF)?),
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, size)?),
+    )?;
+    phase(&format!("filling a sender with SO_SNDBUF {size}"));
+    flow::fill_until_window_closed(&pair.client, 16384, Duration::from_secs(5))?;
+    Ok(Effect {
+        set: size,
+        reported: pair.client.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)?,
+        bytes: pair.client.queued(libc::TIOCOUTQ)? as i64,
+    })
+}
+
+fn strictly_increasing(e: &[Effect]) -> bool {
+    e.windows(2).all(|w| w[1].bytes > w[0].bytes)
+}
+
+/// Within `pct` percent of each other.
+fn close_to(a: i64, b: i64, pct: i64) -> bool {
+    (a - b).abs() * 100 <= a.max(b) * pct
+}
+
+/// Sizes read back: tiny ones (floor), ordinary ones, and around the clamp.
+fn probe_sizes(max: i64) -> Vec<i32> {
+    let max = max.min(i32::MAX as i64 / 2) as i32;
+    vec![0, 1, 1024, 4096, 65536, 1 << 20, max, max + 1, 2 * max, -1]
+}
+
+fn doubling(lab: &mut Lab) -> Result<Evidence> {
+    flow::loopback_quickack(Family::V4)?;
+    let rmem_max = procnet::sysctl_int("net/core/rmem_max")?;
+    let wmem_max = procnet::sysctl_int("net/core/wmem_max")?;
+    // SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF (= 2 x the former) as a socket shows them.
+    let rcv_floor = read_backs(libc::SO_RCVBUF, &[0], rmem_max, 0)?[0].reported as i64;
+    let snd_floor = read_backs(libc::SO_SNDBUF, &[0], wmem_max, 0)?[0].reported as i64;
+    let rcv_table = read_backs(libc::SO_RCVBUF, &probe_sizes(rmem_max), rmem_max, rcv_floor)?;
+    let snd_table = read_backs(libc::SO_SNDBUF, &probe_sizes(wmem_max), wmem_max, snd_floor)?;
+
+    let rcv: Vec<Effect> = EFFECT_SIZES
+        .iter()
+        .map(|&n| rcv_effect(libc::SO_RCVBUF, n))
+        .collect::<Result<_>>()?;
+    let snd: Vec<Effect> = EFFECT_SIZES
+        .iter()
+        .map(|&n| snd_effect(n))
+        .collect::<Result<_>>()?;
+    let rmax = rmem_max.min(i32::MAX as i64 / 2) as i32;
+    let wmax = wmem_max.min(i32::MAX as i64 / 2) as i32;
+    let rcv_clamp = [
+        rcv_effect(libc::SO_RCVBUF, rmax)?,
+        rcv_effect(libc::SO_RCVBUF, 2 * rmax)?,
+    ];
+    let snd_clamp = [snd_effect(wmax)?, snd_effect(2 * wmax)?];
+
+    // Past the clamp with privilege: the FORCE variants.
+    let forced = Sock::tcp(Family::V4)?;
+    let rcv_force = forced.set_int(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 2 * rmax);
+    let snd_force = forced.set_int(libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 2 * wmax);
+    let rcv_forced = forced.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+    let snd_forced = forced.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)?;
+    let root = lab.privilege == Privilege::Root;
+    let rcv_force_effect = if root && rcv_force.is_ok() {
+        Some(rcv_effect(libc::SO_RCVBUFFORCE, 2 * rmax)?)
+    } else {
+        None
+    };
+
+    let mut ev = Evidence::new();
+    ev.observe("net_core_rmem_max", rmem_max)
+        .observe("net_core_wmem_max", wmem_max)
+        .observe("so_rcvbuf_read_back", &rcv_table)
+        .observe("so_sndbuf_read_back", &snd_table)
+        .observe("receiver_bytes_taken_in", &rcv)
+        .observe("sender_bytes_queued", &snd)
+        .observe("receiver_at_and_past_clamp", &rcv_clamp)
+        .observe("sender_at_and_past_clamp", &snd_clamp)
+        .observe("privilege", lab.privilege)
+        .observe("so_rcvbufforce", result_name(&rcv_force))
+        .observe("so_sndbufforce", result_name(&snd_force))
+        .observe("rcvbuf_after_force", rcv_forced)
+        .observe("sndbuf_after_force", snd_forced)
+        .observe("receiver_forced_past_clamp", &rcv_force_effect);
+
+    ev.expect(
+        "SOCK_MIN_RCVBUF: 2048 + sizeof(struct sk_buff)",
+        rcv_floor > 2048 && rcv_floor <= 4096,
+        "2048 < floor <= 4096 (2304 on x86_64)",
+        format!("{rcv_floor}"),
+    );
+    ev.expect_eq(
+        "SOCK_MIN_SNDBUF is twice SOCK_MIN_RCVBUF",
+        2 * rcv_floor,
+        snd_floor,
+    );
+    for (name, table) in [("SO_RCVBUF", &rcv_table), ("SO_SNDBUF", &snd_table)] {
+        let wrong: Vec<String> = table
+            .iter()
+            .filter(|r| r.reported as i64 != r.expected)
+            .map(|r| format!("{} -> {} (expected {})", r.set, r.reported, r.expected))
+            .collect();
+        ev.expect(
+            &format!("{name} reads back max(2 x min(value, max), floor)"),
+            wrong.is_empty(),
+            "every size",
+            if wrong.is_empty() {
+                "every size".to_string()
+            } else {
+                wrong.join(", ")
+            },
+        );
+    }
+    for (what, effects) in [("receiver takes in", &rcv), ("sender queues", &snd)] {
+        ev.expect(
+            &format!("{what} more for each larger setting"),
+            strictly_increasing(effects),
+            "strictly increasing",
+            format!("{:?}", effects.iter().map(|e| e.bytes).collect::<Vec<_>>()),
+        );
+        let outside: Vec<String> = effects
+            .iter()
+            .filter(|e| e.bytes < e.set as i64 / 2 || e.bytes > e.reported as i64)
+            .map(|e| format!("set {} (reported {}): {} B", e.set, e.reported, e.bytes))
+            .collect();
+        ev.expect(
+            &format!("{what} between half the size set and the reported size"),
+            outside.is_empty(),
+            "set/2 <= bytes <= reported, every size",
+            if outside.is_empty() {
+                "every size".to_string()
+            } else {
+                outside.join(", ")
+            },
+        );
+    }
+    ev.expect(
+        "receiver: twice rmem_max takes in no more than rmem_max (clamp)",
+        close_to(rcv_clamp[0].bytes, rcv_clamp[1].bytes, 10),
+        format!("within 10% of {}", rcv_clamp[0].bytes),
+        format!("{}", rcv_clamp[1].bytes),
+    );
+    ev.expect(
+        "sender: twice wmem_max queues no more than wmem_max (clamp)",
+        close_to(snd_clamp[0].bytes, snd_clamp[1].bytes, 10),
+        format!("within 10% of {}", snd_clamp[0].bytes),
+        format!("{}", snd_clamp[1].bytes),
+    );
+    let want_force = if root { "ok" } else { "EPERM" };
+    ev.expect_eq(
+        "SO_RCVBUFFORCE past the clamp (root: ok; user namespace: EPERM)",
+        want_force.to_string(),
+        result_name(&rcv_force),
+    );
+    ev.expect_eq(
+        "SO_SNDBUFFORCE past the clamp (root: ok; user namespace: EPERM)",
+        want_force.to_string(),
+        result_name(&snd_force),
+    );
+    if let Some(f) = &rcv_force_effect {
+        ev.expect(
+            "a forced receive buffer past the clamp takes in more",
+            f.bytes > rcv_clamp[0].bytes + rcv_clamp[0].bytes / 2,
+            format!("> 1.5 x {}", rcv_clamp[0].bytes),
+            format!("{} (reported {})", f.bytes, f.reported),
+        );
+    }
+
+    let grows = strictly_increasing(&rcv) && strictly_increasing(&snd);
+    let as_set = rcv_table
+        .iter()
+        .chain(&snd_table)
+        .all(|r| r.reported == r.set || r.set <= 0);
+    let verdict = match (grows, as_set) {
+        (false, _) => Verdict::Refuted,
+        (true, true) => Verdict::Holds,
+        (true, false) => Verdict::Differs,
+    };
+    let bytes = |e: &[Effect]| {
+        e.iter()
+            .map(|e| format!("{}->{} B", e.set, e.bytes))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    ev.verdict(verdict, format!(
+        "SO_RCVBUF 4096 reads back {}, 1024 reads back {} (floor), {} (rmem_max) and {} both read back {}; \
+         a non-reading receiver took in {} and {} B at/past the clamp; a sender queued {} and {} B at/past the \
+         wmem_max clamp; SO_RCVBUFFORCE {} -> {} as {:?}",
+        reported_for(&rcv_table, 4096), reported_for(&rcv_table, 1024), rmax, 2 * rmax,
+        reported_for(&rcv_table, rmax), bytes(&rcv), rcv_clamp[0].bytes, bytes(&snd), snd_clamp[0].bytes,
+        2 * rmax, result_name(&rcv_force), lab.privilege));
+    ev.key(format!(
+        "4096 -> {}; takes in {:?} B; clamp {}; FORCE {}",
+        reported_for(&rcv_table, 4096),
+        rcv.iter().map(|e| e.bytes).collect::<Vec<_>>(),
+        2 * rmem_max,
+        result_name(&rcv_force)
+    ));
+    Ok(ev)
+}
+
+fn reported_for(table: &[ReadBack], set: i32) -> i32 {
+    table
+        .iter()
+        .find(|r| r.set == set)
+        .map_or(-1, |r| r.reported)
 }

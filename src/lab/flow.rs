@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::poll::PollFlags;
 
+use super::netlink::{ifindex, Netlink};
 use super::sock::{fill_until_eagain, peer_addr};
-use super::{procnet, wait, Sock};
+use super::{procnet, wait, Family, Sock};
 
 /// True when the kernel is probing a closed window on `sender`'s connection:
 /// it holds data the peer has no room for, nothing is in flight, and the
@@ -22,30 +23,38 @@ pub fn window_closed(sender: &Sock) -> Result<bool> {
 
 /// Writes from `sender` (made non-blocking) until the peer's receive window is
 /// closed and `sender`'s own buffer is full. Returns the bytes the kernel took.
-/// Each EAGAIN is followed by a wait for one of two events: buffer space came
-/// back (acknowledged data: write on) or the window closed (done).
+/// After each EAGAIN it waits for buffer space to come back (acknowledged
+/// data: write on); when none comes within a few milliseconds it looks whether
+/// the window has closed (done), and waits again if not, up to `timeout`.
 pub fn fill_until_window_closed(sender: &Sock, chunk: usize, timeout: Duration) -> Result<usize> {
     let deadline = Instant::now() + timeout;
-    let mut total = 0;
+    let mut total = fill_until_eagain(sender, chunk)?;
     loop {
-        total += fill_until_eagain(sender, chunk)?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        let closed = wait::until(
-            "the peer's window to close or send-buffer space to return",
-            left,
-            || {
-                if window_closed(sender)? {
-                    return Ok(Some(true));
-                }
-                let writable = wait::ready(sender.as_raw_fd(), PollFlags::POLLOUT, Duration::ZERO)?;
-                Ok(writable.then_some(false))
-            },
-        )?;
-        if closed {
+        if wait::ready(
+            sender.as_raw_fd(),
+            PollFlags::POLLOUT,
+            Duration::from_millis(5),
+        )? {
+            total += fill_until_eagain(sender, chunk)?;
+        } else if window_closed(sender)? {
             // Nothing leaves a closed window: what fits now stays queued.
             return Ok(total + fill_until_eagain(sender, chunk)?);
+        } else if Instant::now() >= deadline {
+            anyhow::bail!(
+                "waited {timeout:?} for the peer's window to close: the sender neither got buffer space \
+                 back nor saw a zero window ({total} bytes written)"
+            );
         }
     }
+}
+
+/// Makes TCP over `family`'s loopback address in the calling thread's
+/// namespace acknowledge every segment at once (route metric quickack). A
+/// receiver whose window is closing otherwise delays its last ACK by the
+/// delayed-ACK timer (>= 40 ms), and only that ACK shows the sender the closed
+/// window: one such wait per filled connection.
+pub fn loopback_quickack(family: Family) -> Result<()> {
+    Netlink::open()?.set_local_route_quickack(family.loopback(), ifindex("lo")?)
 }
 
 /// A socket's memory accounting, from getsockopt(SO_MEMINFO) (sock_diag(7)).
