@@ -21,6 +21,7 @@ use rstest::rstest;
 // -- buffers.rs (more) --
 #[case::rcvbuf_set_1024("rcvbuf.set_1024")]
 #[case::rcvbuf_doubling("rcvbuf.doubling")]
+#[case::rcvbuf_excess_discarded("rcvbuf.excess_discarded")]
 
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
 

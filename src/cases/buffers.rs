@@ -1,6 +1,7 @@
 //! SO_RCVBUF / SO_SNDBUF (004 §5.1, §5.2).
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -8,10 +9,10 @@ use anyhow::{Context, Result};
 
 use crate::lab::packet::Segment;
 use crate::lab::sock::result_name;
-use crate::lab::{flow, phase, procnet, Capture, Family, Lab, Privilege, Sock, TcpPair};
+use crate::lab::{flow, phase, procnet, wait, Capture, Family, Lab, Privilege, Sock, TcpPair};
 use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
-pub static CASES: &[&Case] = &[&POST_CONNECT, &SET_1024, &DOUBLING];
+pub static CASES: &[&Case] = &[&POST_CONNECT, &SET_1024, &DOUBLING, &EXCESS_DISCARDED];
 
 pub static POST_CONNECT: Case = Case {
     id: "bufsize.post_connect",
@@ -597,4 +598,378 @@ fn reported_for(table: &[ReadBack], set: i32) -> i32 {
         .iter()
         .find(|r| r.set == set)
         .map_or(-1, |r| r.reported)
+}
+
+pub static EXCESS_DISCARDED: Case = Case {
+    id: "rcvbuf.excess_discarded",
+    source: Source::LectureNotes("5.2 SO_RCVBUF/SO_SNDBUF"),
+    claim: "TCP tells the peer its free receive space (the window); data beyond that free space is thrown away",
+    expectation: "TCP: the window stops the sender before the buffer overflows, so nothing is thrown away: a \
+                  blocking sender sleeps in send() (a non-blocking one gets EAGAIN) while the receiver advertises \
+                  a zero window, and once the receiver reads, every byte arrives intact (count and checksum). \
+                  UDP has no window: datagrams arriving at a full receive buffer are dropped, counted in \
+                  Udp RcvbufErrors and the socket's drop counter (SO_RXQ_OVFL)",
+    run: excess_discarded,
+    deadline: DEFAULT_DEADLINE,
+};
+
+/// Bytes the fast TCP sender writes into the non-reading receiver.
+const TCP_TOTAL: usize = 1 << 20;
+/// The TCP receiver's SO_RCVBUF: a sixty-fourth of what is sent.
+const SMALL_RCVBUF: i32 = 8192;
+/// The TCP sender's SO_SNDBUF: an eighth of what is sent.
+const SENDER_SNDBUF: i32 = 65536;
+const DATAGRAMS: usize = 64;
+const DATAGRAM: usize = 1000;
+/// UDP receive buffer: room for a handful of the datagrams.
+const UDP_RCVBUF: i32 = 4096;
+
+/// Bytes that are not all alike, so a lost or reordered piece changes the checksum.
+fn pattern(n: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// FNV-1a, 64 bit.
+fn checksum(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn tcp_ext(name: &str) -> Result<i64> {
+    flow::mib_counter("netstat", "TcpExt", name)
+}
+
+/// The TCP half: a blocking sender into a receiver that does not read.
+#[derive(Debug, serde::Serialize)]
+struct TcpRun {
+    sent: usize,
+    sent_checksum: u64,
+    rcvbuf_reported: i32,
+    sndbuf_reported: i32,
+    /// Seen together: writer asleep in sendto, peer's window closed.
+    writer_asleep_at_closed_window: bool,
+    receiver_queued_at_stall: i32,
+    sender_queued_at_stall: i32,
+    delivered: usize,
+    delivered_checksum: u64,
+    to_zero_window_adverts: i64,
+    zero_window_drops: i64,
+    rcvq_drops: i64,
+    retransmitted_segments: i64,
+    /// The same with O_NONBLOCK: bytes accepted before EAGAIN, bytes delivered.
+    nonblocking_accepted: usize,
+    nonblocking_delivered: usize,
+}
+
+fn tcp_excess() -> Result<TcpRun> {
+    let data = pattern(TCP_TOTAL);
+    let counters = ["TCPToZeroWindowAdv", "TCPZeroWindowDrop", "TCPRcvQDrop"];
+    let before: Vec<i64> = counters.iter().map(|c| tcp_ext(c)).collect::<Result<_>>()?;
+    let retrans_before = flow::mib_counter("snmp", "Tcp", "RetransSegs")?;
+    // The sender's buffer is fixed too: left to autotuning it grows to
+    // tcp_wmem[2] and could swallow the whole stream without ever blocking.
+    let pair = TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, SMALL_RCVBUF)?),
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SENDER_SNDBUF)?),
+    )?;
+    let rcvbuf_reported = pair.server.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let (asleep, receiver_queued, sender_queued, delivered) =
+        std::thread::scope(|s| -> Result<_> {
+            let client = &pair.client;
+            let data = &data;
+            let writer = s.spawn(move || -> Result<()> {
+                tid_tx.send(wait::gettid()).ok();
+                client
+                    .send_all(data)
+                    .context("blocking send of the whole stream")?;
+                client.shutdown(libc::SHUT_WR).context("shutdown(SHUT_WR)")
+            });
+            let tid = tid_rx.recv().context("writer thread id")?;
+            phase("waiting for the writer to sleep in sendto at a closed window");
+            let asleep = wait::until(
+                "the writer asleep in sendto while the receiver's window is closed",
+                Duration::from_secs(5),
+                || {
+                    Ok(
+                        (wait::blocked_in(tid, libc::SYS_sendto)? && flow::window_closed(client)?)
+                            .then_some(()),
+                    )
+                },
+            )
+            .is_ok()
+                && !writer.is_finished();
+            let receiver_queued = pair.server.queued(libc::FIONREAD)?;
+            let sender_queued = client.queued(libc::TIOCOUTQ)?;
+            phase("reading the whole stream");
+            let (got, err) = pair.server.read_to_end();
+            if let Some(e) = err {
+                return Err(e).context("reading the stream");
+            }
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("writer panicked"))??;
+            Ok((asleep, receiver_queued, sender_queued, got))
+        })?;
+    let after: Vec<i64> = counters.iter().map(|c| tcp_ext(c)).collect::<Result<_>>()?;
+    let retrans = flow::mib_counter("snmp", "Tcp", "RetransSegs")? - retrans_before;
+
+    // The same stream shape without blocking: EAGAIN instead of sleep.
+    let nb = TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, SMALL_RCVBUF)?),
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SENDER_SNDBUF)?),
+    )?;
+    let sndbuf_reported = nb.client.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)?;
+    let accepted = flow::fill_until_window_closed(&nb.client, 65536, Duration::from_secs(5))?;
+    nb.client
+        .shutdown(libc::SHUT_WR)
+        .context("shutdown(SHUT_WR)")?;
+    let (nb_got, nb_err) = nb.server.read_to_end();
+    if let Some(e) = nb_err {
+        return Err(e).context("reading the non-blocking stream");
+    }
+
+    Ok(TcpRun {
+        sent: data.len(),
+        sent_checksum: checksum(&data),
+        rcvbuf_reported,
+        sndbuf_reported,
+        writer_asleep_at_closed_window: asleep,
+        receiver_queued_at_stall: receiver_queued,
+        sender_queued_at_stall: sender_queued,
+        delivered: delivered.len(),
+        delivered_checksum: checksum(&delivered),
+        to_zero_window_adverts: after[0] - before[0],
+        zero_window_drops: after[1] - before[1],
+        rcvq_drops: after[2] - before[2],
+        retransmitted_segments: retrans,
+        nonblocking_accepted: accepted,
+        nonblocking_delivered: nb_got.len(),
+    })
+}
+
+/// recvmsg() that also returns the SO_RXQ_OVFL drop counter, when the kernel
+/// attached one.
+fn recv_with_drops(s: &Sock, buf: &mut [u8], flags: i32) -> std::io::Result<(usize, Option<u32>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut cmsg = [0u64; 8];
+    // SAFETY: msghdr is plain data; all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cmsg);
+    // SAFETY: msg points at live buffers of the sizes it declares.
+    let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, flags) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut drops = None;
+    // SAFETY: walking the control buffer the kernel just filled, with libc's macros.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SO_RXQ_OVFL {
+                drops = Some(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<u32>()));
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, drops))
+}
+
+/// The UDP half: datagrams into a small buffer nobody reads.
+#[derive(Debug, serde::Serialize)]
+struct UdpRun {
+    sent: usize,
+    rcvbuf_reported: i32,
+    /// Per datagram, as the receiving socket's accounting changed: queued or dropped.
+    queued: usize,
+    dropped: usize,
+    received: usize,
+    /// Sequence numbers of the datagrams read back.
+    received_seq: Vec<u32>,
+    socket_drop_counter: u32,
+    rxq_ovfl_on_next_datagram: Option<u32>,
+    udp_rcvbuf_errors: i64,
+}
+
+fn udp_excess() -> Result<UdpRun> {
+    let errors_before = flow::mib_counter("snmp", "Udp", "RcvbufErrors")?;
+    let rx = Sock::udp(Family::V4)?;
+    rx.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, UDP_RCVBUF)
+        .context("SO_RCVBUF on the UDP receiver")?;
+    rx.set_int(libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1)
+        .context("SO_RXQ_OVFL")?;
+    rx.bind(SocketAddr::new(Family::V4.loopback(), 0))
+        .context("bind UDP receiver")?;
+    let to = rx.local_addr()?;
+    let tx = Sock::udp(Family::V4)?;
+    let (mut queued, mut dropped) = (0, 0);
+    phase("sending datagrams into a buffer nobody reads");
+    for seq in 0..DATAGRAMS as u32 {
+        let before = flow::meminfo(&rx)?;
+        let mut d = vec![0x44u8; DATAGRAM];
+        d[..4].copy_from_slice(&seq.to_be_bytes());
+        tx.send_to(&d, 0, to).context("sendto")?;
+        // Each datagram either joins the queue or bumps the drop counter.
+        let queued_now = wait::until(
+            "the datagram to be queued or dropped at the receiver",
+            Duration::from_secs(2),
+            || {
+                let m = flow::meminfo(&rx)?;
+                Ok(if m.drops > before.drops {
+                    Some(false)
+                } else if m.rmem_alloc > before.rmem_alloc {
+                    Some(true)
+                } else {
+                    None
+                })
+            },
+        )?;
+        if queued_now {
+            queued += 1;
+        } else {
+            dropped += 1;
+        }
+    }
+    let socket_drop_counter = flow::meminfo(&rx)?.drops;
+    let mut received_seq = Vec::new();
+    let mut buf = vec![0u8; 2 * DATAGRAM];
+    loop {
+        match rx.recv(&mut buf, libc::MSG_DONTWAIT) {
+            Ok(n) if n >= 4 => {
+                received_seq.push(u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]))
+            }
+            Ok(_) => anyhow::bail!("a short datagram"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e).context("draining the UDP receiver"),
+        }
+    }
+    // With room again, the next datagram carries the drop count so far.
+    tx.send_to(b"next", 0, to).context("sendto")?;
+    wait::readable(rx.as_raw_fd(), Duration::from_secs(2))?;
+    let (_, ovfl) = recv_with_drops(&rx, &mut buf, libc::MSG_DONTWAIT).context("recvmsg")?;
+    let errors = flow::mib_counter("snmp", "Udp", "RcvbufErrors")? - errors_before;
+    Ok(UdpRun {
+        sent: DATAGRAMS,
+        rcvbuf_reported: rx.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?,
+        queued,
+        dropped,
+        received: received_seq.len(),
+        received_seq,
+        socket_drop_counter,
+        rxq_ovfl_on_next_datagram: ovfl,
+        udp_rcvbuf_errors: errors,
+    })
+}
+
+fn excess_discarded(_lab: &mut Lab) -> Result<Evidence> {
+    flow::loopback_quickack(Family::V4)?;
+    let tcp = tcp_excess()?;
+    let udp = udp_excess()?;
+
+    let mut ev = Evidence::new();
+    ev.observe("tcp", &tcp).observe("udp", &udp);
+    ev.expect(
+        "TCP: the blocking writer sleeps in send() while the receiver's window is closed",
+        tcp.writer_asleep_at_closed_window,
+        "asleep in sendto, zero-window probe timer armed",
+        format!("{}", tcp.writer_asleep_at_closed_window),
+    );
+    ev.expect(
+        "TCP: the receiver holds no more than its buffer at the stall",
+        tcp.receiver_queued_at_stall > 0 && tcp.receiver_queued_at_stall <= tcp.rcvbuf_reported,
+        format!("1..={} bytes", tcp.rcvbuf_reported),
+        format!("{}", tcp.receiver_queued_at_stall),
+    );
+    ev.expect(
+        "TCP: the receiver advertised a zero window",
+        tcp.to_zero_window_adverts > 0,
+        "TcpExt TCPToZeroWindowAdv > 0",
+        format!("{}", tcp.to_zero_window_adverts),
+    );
+    ev.expect_eq("TCP: every byte delivered", tcp.sent, tcp.delivered);
+    ev.expect_eq(
+        "TCP: checksum of the delivered stream",
+        format!("{:016x}", tcp.sent_checksum),
+        format!("{:016x}", tcp.delivered_checksum),
+    );
+    ev.expect_eq(
+        "TCP: segments dropped at the receiver (TCPZeroWindowDrop + TCPRcvQDrop)",
+        0,
+        tcp.zero_window_drops + tcp.rcvq_drops,
+    );
+    let bound = (tcp.sndbuf_reported + tcp.rcvbuf_reported) as usize;
+    ev.expect(
+        "TCP non-blocking: EAGAIN once both buffers are full, and all of it delivered",
+        tcp.nonblocking_accepted <= bound && tcp.nonblocking_delivered == tcp.nonblocking_accepted,
+        format!("accepted <= {bound} (SO_SNDBUF + SO_RCVBUF), delivered == accepted"),
+        format!(
+            "accepted {}, delivered {}",
+            tcp.nonblocking_accepted, tcp.nonblocking_delivered
+        ),
+    );
+    ev.expect(
+        "UDP: the first datagrams are queued, the rest dropped",
+        udp.queued > 0 && udp.dropped > 0 && udp.queued + udp.dropped == udp.sent,
+        format!("queued + dropped = {}, both > 0", udp.sent),
+        format!("queued {}, dropped {}", udp.queued, udp.dropped),
+    );
+    ev.expect_eq(
+        "UDP: the datagrams read back are the first ones, in order",
+        (0..udp.queued as u32).collect::<Vec<_>>(),
+        udp.received_seq.clone(),
+    );
+    ev.expect_eq(
+        "UDP: the socket's drop counter (SO_MEMINFO)",
+        udp.dropped as u32,
+        udp.socket_drop_counter,
+    );
+    ev.expect_eq(
+        "UDP: SO_RXQ_OVFL on the next datagram",
+        Some(udp.dropped as u32),
+        udp.rxq_ovfl_on_next_datagram,
+    );
+    ev.expect_eq(
+        "UDP: Udp RcvbufErrors in the namespace",
+        udp.dropped as i64,
+        udp.udp_rcvbuf_errors,
+    );
+
+    let tcp_lost = tcp.delivered != tcp.sent || tcp.delivered_checksum != tcp.sent_checksum;
+    let verdict = match (tcp_lost, udp.dropped > 0) {
+        (true, _) => Verdict::Holds,
+        (false, true) => Verdict::Differs,
+        (false, false) => Verdict::Refuted,
+    };
+    ev.verdict(verdict, format!(
+        "TCP: {} B written into a receiver with SO_RCVBUF {} (holding {} B at the stall, window advertised zero {} \
+         times); the writer slept in send(): {}; {} B delivered, checksum {}; receiver drops {}. Non-blocking: EAGAIN \
+         after {} B, all delivered. UDP: {} datagrams of {} B into a {}-byte buffer: {} queued, {} dropped \
+         (RcvbufErrors {}, SO_RXQ_OVFL {:?})",
+        tcp.sent, tcp.rcvbuf_reported, tcp.receiver_queued_at_stall, tcp.to_zero_window_adverts,
+        tcp.writer_asleep_at_closed_window, tcp.delivered,
+        if tcp.delivered_checksum == tcp.sent_checksum { "equal" } else { "different" },
+        tcp.zero_window_drops + tcp.rcvq_drops, tcp.nonblocking_accepted, udp.sent, DATAGRAM,
+        udp.rcvbuf_reported, udp.queued, udp.dropped, udp.udp_rcvbuf_errors, udp.rxq_ovfl_on_next_datagram));
+    ev.key(format!(
+        "TCP {}/{} B delivered, sender blocked={}; UDP {}/{} dropped",
+        tcp.delivered, tcp.sent, tcp.writer_asleep_at_closed_window, udp.dropped, udp.sent
+    ));
+    Ok(ev)
 }
