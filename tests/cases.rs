@@ -22,6 +22,7 @@ use rstest::rstest;
 #[case::rcvbuf_set_1024("rcvbuf.set_1024")]
 #[case::rcvbuf_doubling("rcvbuf.doubling")]
 #[case::rcvbuf_excess_discarded("rcvbuf.excess_discarded")]
+#[case::sndbuf_write_blocks_when_full("sndbuf.write_blocks_when_full")]
 
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
 

@@ -12,7 +12,13 @@ use crate::lab::sock::result_name;
 use crate::lab::{flow, phase, procnet, wait, Capture, Family, Lab, Privilege, Sock, TcpPair};
 use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
-pub static CASES: &[&Case] = &[&POST_CONNECT, &SET_1024, &DOUBLING, &EXCESS_DISCARDED];
+pub static CASES: &[&Case] = &[
+    &POST_CONNECT,
+    &SET_1024,
+    &DOUBLING,
+    &EXCESS_DISCARDED,
+    &WRITE_BLOCKS,
+];
 
 pub static POST_CONNECT: Case = Case {
     id: "bufsize.post_connect",
@@ -970,6 +976,184 @@ fn excess_discarded(_lab: &mut Lab) -> Result<Evidence> {
     ev.key(format!(
         "TCP {}/{} B delivered, sender blocked={}; UDP {}/{} dropped",
         tcp.delivered, tcp.sent, tcp.writer_asleep_at_closed_window, udp.dropped, udp.sent
+    ));
+    Ok(ev)
+}
+
+pub static WRITE_BLOCKS: Case = Case {
+    id: "sndbuf.write_blocks_when_full",
+    source: Source::LectureNotes("5.2 SO_RCVBUF/SO_SNDBUF"),
+    claim: "write() copies data into the send buffer, and blocks when the send buffer is full",
+    expectation: "with the peer's window closed and the send buffer full, a blocking send() sleeps in the kernel \
+                  (the thread sits in sendto) until the peer reads, then returns the whole count; with O_NONBLOCK \
+                  send() fails with EAGAIN instead, and once some space is free (poll says POLLOUT) a large send() \
+                  returns a partial count",
+    run: write_blocks,
+    deadline: DEFAULT_DEADLINE,
+};
+
+/// Both ends' buffers are small so that a modest write overfills them.
+const WB_SNDBUF: i32 = 16384;
+const WB_RCVBUF: i32 = 16384;
+/// One send() call, several times what both buffers hold.
+const WB_WRITE: usize = 256 * 1024;
+
+fn small_buffers_pair() -> Result<TcpPair> {
+    TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, WB_RCVBUF)?),
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, WB_SNDBUF)?),
+    )
+}
+
+#[derive(Debug, serde::Serialize)]
+struct BlockingWrite {
+    sndbuf_reported: i32,
+    asleep_in_sendto: bool,
+    /// The sender's memory accounting while it sleeps: queued against sndbuf.
+    meminfo_at_stall: flow::MemInfo,
+    unsent_or_unacked_at_stall: i32,
+    receiver_queued_at_stall: i32,
+    send_returned: usize,
+}
+
+fn blocking_write() -> Result<BlockingWrite> {
+    let pair = small_buffers_pair()?;
+    let (tid_tx, tid_rx) = mpsc::channel();
+    std::thread::scope(|s| -> Result<BlockingWrite> {
+        let client = &pair.client;
+        let writer = s.spawn(move || -> Result<usize> {
+            tid_tx.send(wait::gettid()).ok();
+            client
+                .send(&vec![0x77u8; WB_WRITE], 0)
+                .context("blocking send")
+        });
+        let tid = tid_rx.recv().context("writer thread id")?;
+        phase("waiting for the writer to sleep in sendto with the buffer full");
+        let asleep = wait::until(
+            "the writer asleep in sendto while the peer's window is closed",
+            Duration::from_secs(5),
+            || {
+                Ok(
+                    (wait::blocked_in(tid, libc::SYS_sendto)? && flow::window_closed(client)?)
+                        .then_some(()),
+                )
+            },
+        )
+        .is_ok()
+            && !writer.is_finished();
+        let meminfo = flow::meminfo(client)?;
+        let outq = client.queued(libc::TIOCOUTQ)?;
+        let inq = pair.server.queued(libc::FIONREAD)?;
+        phase("reading to release the writer");
+        read_exact(&pair.server, WB_WRITE)?;
+        let returned = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("writer panicked"))??;
+        Ok(BlockingWrite {
+            sndbuf_reported: client.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)?,
+            asleep_in_sendto: asleep,
+            meminfo_at_stall: meminfo,
+            unsent_or_unacked_at_stall: outq,
+            receiver_queued_at_stall: inq,
+            send_returned: returned,
+        })
+    })
+}
+
+#[derive(Debug, serde::Serialize)]
+struct NonBlockingWrite {
+    accepted_until_full: usize,
+    send_when_full: String,
+    freed_by_reading: i32,
+    writable_after_reading: bool,
+    partial_send: usize,
+}
+
+fn nonblocking_write() -> Result<NonBlockingWrite> {
+    let pair = small_buffers_pair()?;
+    let accepted = flow::fill_until_window_closed(&pair.client, 4096, Duration::from_secs(5))?;
+    let when_full = pair.client.send(&[0u8; 1024], 0);
+    // Room comes back once the peer reads: its window opens, queued data
+    // leaves and is acknowledged.
+    let freed = pair.server.queued(libc::FIONREAD)?;
+    read_exact(&pair.server, freed as usize)?;
+    phase("waiting for POLLOUT after the peer read");
+    let writable = wait::ready(
+        pair.client.as_raw_fd(),
+        nix::poll::PollFlags::POLLOUT,
+        Duration::from_secs(2),
+    )?;
+    let partial = pair
+        .client
+        .send(&vec![0x55u8; WB_WRITE], 0)
+        .context("non-blocking send with some room")?;
+    Ok(NonBlockingWrite {
+        accepted_until_full: accepted,
+        send_when_full: result_name(&when_full),
+        freed_by_reading: freed,
+        writable_after_reading: writable,
+        partial_send: partial,
+    })
+}
+
+fn write_blocks(_lab: &mut Lab) -> Result<Evidence> {
+    flow::loopback_quickack(Family::V4)?;
+    let b = blocking_write()?;
+    let nb = nonblocking_write()?;
+
+    let mut ev = Evidence::new();
+    ev.observe("blocking", &b).observe("nonblocking", &nb);
+    ev.expect(
+        "blocking send() sleeps in sendto while the peer's window is closed",
+        b.asleep_in_sendto,
+        "asleep in sendto, zero-window probe timer armed",
+        format!("{}", b.asleep_in_sendto),
+    );
+    let m = &b.meminfo_at_stall;
+    ev.expect(
+        "the send buffer is full while it sleeps",
+        m.wmem_queued >= m.sndbuf,
+        format!("wmem_queued >= sndbuf {}", m.sndbuf),
+        format!("wmem_queued {}", m.wmem_queued),
+    );
+    ev.expect_eq(
+        "once the peer reads, send() returns the whole count",
+        WB_WRITE,
+        b.send_returned,
+    );
+    ev.expect_eq(
+        "non-blocking send() on a full buffer",
+        "EAGAIN".to_string(),
+        nb.send_when_full.clone(),
+    );
+    ev.expect_eq(
+        "POLLOUT after the peer read",
+        true,
+        nb.writable_after_reading,
+    );
+    ev.expect(
+        "non-blocking send() with some room returns a partial count",
+        nb.partial_send > 0 && nb.partial_send < WB_WRITE,
+        format!("0 < n < {WB_WRITE}"),
+        format!("{}", nb.partial_send),
+    );
+
+    let verdict = if b.asleep_in_sendto && b.send_returned == WB_WRITE {
+        Verdict::Holds
+    } else {
+        Verdict::Refuted
+    };
+    ev.verdict(verdict, format!(
+        "a blocking send() of {WB_WRITE} B with SO_SNDBUF {} slept in sendto: {} (wmem_queued {} of sndbuf {}, peer \
+         holding {} B) and returned {} once the peer read; non-blocking: {} B taken, then {}; after the peer read \
+         {} B, POLLOUT {} and send({WB_WRITE}) returned {}",
+        b.sndbuf_reported, b.asleep_in_sendto, m.wmem_queued, m.sndbuf, b.receiver_queued_at_stall,
+        b.send_returned, nb.accepted_until_full, nb.send_when_full, nb.freed_by_reading,
+        nb.writable_after_reading, nb.partial_send));
+    ev.key(format!(
+        "blocking: asleep={} then {} B; non-blocking: {} then partial {} B",
+        b.asleep_in_sendto, b.send_returned, nb.send_when_full, nb.partial_send
     ));
     Ok(ev)
 }
