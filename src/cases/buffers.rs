@@ -18,6 +18,7 @@ pub static CASES: &[&Case] = &[
     &DOUBLING,
     &EXCESS_DISCARDED,
     &WRITE_BLOCKS,
+    &RCVLOWAT,
 ];
 
 pub static POST_CONNECT: Case = Case {
@@ -1154,6 +1155,220 @@ fn write_blocks(_lab: &mut Lab) -> Result<Evidence> {
     ev.key(format!(
         "blocking: asleep={} then {} B; non-blocking: {} then partial {} B",
         b.asleep_in_sendto, b.send_returned, nb.send_when_full, nb.partial_send
+    ));
+    Ok(ev)
+}
+
+pub static RCVLOWAT: Case = Case {
+    id: "lowat.rcvlowat",
+    source: Source::LectureNotes("5.2 SO_RCVLOWAT/SO_SNDLOWAT"),
+    claim: "select() reports a socket readable once 1 byte has arrived; SO_RCVLOWAT raises that threshold",
+    expectation: "SO_RCVLOWAT defaults to 1 and can be set on Linux: with it at 1000 and 500 bytes queued, \
+                  select() and poll() do not report the socket readable, and with 1100 queued they do. Linux \
+                  goes further than the notes: a blocking recv() also honours the mark. It takes the 500 bytes \
+                  there and sleeps on; it is woken only when the bytes still unread reach the mark, so 600 more \
+                  (1100 in all for this call) leave it asleep and it returns 1700 after another 600. A \
+                  non-blocking recv() returns what is there",
+    run: rcvlowat,
+    deadline: DEFAULT_DEADLINE,
+};
+
+const LOWAT: i32 = 1000;
+const BELOW: usize = 500;
+const ABOVE: usize = 1100;
+const TOP_UP: usize = 600;
+
+/// select(2) on one descriptor with a zero timeout: is it readable (or writable)?
+fn select_ready(fd: i32, write: bool) -> Result<bool> {
+    anyhow::ensure!(fd < libc::FD_SETSIZE as i32, "fd {fd} too large for select");
+    // SAFETY: fd_set is plain data; FD_ZERO / FD_SET / FD_ISSET work on our own
+    // set, and fd is below FD_SETSIZE (checked above).
+    unsafe {
+        let mut set: libc::fd_set = std::mem::zeroed();
+        libc::FD_ZERO(&mut set);
+        libc::FD_SET(fd, &mut set);
+        let mut tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        let (r, w) = if write {
+            (std::ptr::null_mut(), &mut set as *mut libc::fd_set)
+        } else {
+            (&mut set as *mut libc::fd_set, std::ptr::null_mut())
+        };
+        let n = libc::select(fd + 1, r, w, std::ptr::null_mut(), &mut tv);
+        if n < 0 {
+            return Err(std::io::Error::last_os_error()).context("select");
+        }
+        Ok(n > 0 && libc::FD_ISSET(fd, &set))
+    }
+}
+
+/// Readiness for reading, as select() and poll() (zero timeout) report it.
+#[derive(Debug, PartialEq, Eq, serde::Serialize)]
+struct Readiness {
+    queued: i32,
+    select: bool,
+    poll: bool,
+}
+
+/// Sends `n` bytes and waits until the receiver has `unread` bytes queued and
+/// the sender has its data acknowledged (the receiver's processing of it,
+/// wake-ups included, is over).
+fn send_and_settle(pair: &TcpPair, n: usize, unread: i32) -> Result<()> {
+    pair.client.send_all(&vec![0x61u8; n]).context("send")?;
+    wait::until(
+        &format!("{unread} bytes queued at the receiver and acknowledged"),
+        Duration::from_secs(2),
+        || {
+            Ok((pair.server.queued(libc::FIONREAD)? == unread
+                && pair.client.queued(libc::TIOCOUTQ)? == 0)
+                .then_some(()))
+        },
+    )
+}
+
+fn readable(pair: &TcpPair) -> Result<Readiness> {
+    let fd = pair.server.as_raw_fd();
+    Ok(Readiness {
+        queued: pair.server.queued(libc::FIONREAD)?,
+        select: select_ready(fd, false)?,
+        poll: wait::ready(fd, nix::poll::PollFlags::POLLIN, Duration::ZERO)?,
+    })
+}
+
+/// A blocking recv() under the mark, step by step.
+#[derive(Debug, serde::Serialize)]
+struct BlockingRecv {
+    /// Asleep in recvfrom with the first 500 bytes taken off the queue.
+    asleep_after_taking_first: bool,
+    /// Still asleep once 600 more (1100 for this call) are queued.
+    asleep_with_mark_reached_in_total: bool,
+    returned: usize,
+}
+
+fn blocking_recv_under_mark(pair: &TcpPair) -> Result<BlockingRecv> {
+    send_and_settle(pair, BELOW, BELOW as i32)?;
+    let (tid_tx, tid_rx) = mpsc::channel();
+    std::thread::scope(|s| -> Result<BlockingRecv> {
+        let server = &pair.server;
+        let reader = s.spawn(move || -> Result<usize> {
+            tid_tx.send(wait::gettid()).ok();
+            let mut buf = vec![0u8; 4096];
+            server.recv(&mut buf, 0).context("blocking recv")
+        });
+        let tid = tid_rx.recv().context("reader thread id")?;
+        phase("waiting for recv() to take the bytes below the mark and sleep");
+        let asleep = |unread: i32| -> Result<bool> {
+            Ok(wait::blocked_in(tid, libc::SYS_recvfrom)?
+                && server.queued(libc::FIONREAD)? == unread
+                && !reader.is_finished())
+        };
+        let first = wait::until(
+            "the reader asleep in recvfrom with the queue emptied",
+            Duration::from_secs(2),
+            || Ok(asleep(0)?.then_some(())),
+        )
+        .is_ok();
+        send_and_settle(pair, TOP_UP, TOP_UP as i32)?;
+        let second = asleep(TOP_UP as i32)?;
+        // Enough unread bytes to reach the mark on their own: that wakes it.
+        pair.client
+            .send_all(&vec![0x62u8; TOP_UP])
+            .context("send the second top-up")?;
+        phase("waiting for recv() to return");
+        let returned = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("reader panicked"))??;
+        Ok(BlockingRecv {
+            asleep_after_taking_first: first,
+            asleep_with_mark_reached_in_total: second,
+            returned,
+        })
+    })
+}
+
+fn rcvlowat(_lab: &mut Lab) -> Result<Evidence> {
+    flow::loopback_quickack(Family::V4)?;
+    let pair = TcpPair::loopback(Family::V4)?;
+    let default = pair.server.get_int(libc::SOL_SOCKET, libc::SO_RCVLOWAT)?;
+    let set = pair
+        .server
+        .set_int(libc::SOL_SOCKET, libc::SO_RCVLOWAT, LOWAT);
+    let reported = pair.server.get_int(libc::SOL_SOCKET, libc::SO_RCVLOWAT)?;
+
+    send_and_settle(&pair, BELOW, BELOW as i32)?;
+    let below = readable(&pair)?;
+    send_and_settle(&pair, ABOVE - BELOW, ABOVE as i32)?;
+    let above = readable(&pair)?;
+    read_exact(&pair.server, ABOVE)?;
+
+    send_and_settle(&pair, BELOW, BELOW as i32)?;
+    let mut buf = vec![0u8; 4096];
+    let nonblocking = pair.server.recv(&mut buf, libc::MSG_DONTWAIT);
+
+    let blocking = blocking_recv_under_mark(&pair)?;
+
+    let mut ev = Evidence::new();
+    ev.observe("default_so_rcvlowat", default)
+        .observe("setsockopt_so_rcvlowat", result_name(&set))
+        .observe("so_rcvlowat", reported)
+        .observe("below_mark", &below)
+        .observe("above_mark", &above)
+        .observe("nonblocking_recv_below_mark", result_name(&nonblocking))
+        .observe("nonblocking_recv_returned", nonblocking.as_ref().ok())
+        .observe("blocking_recv", &blocking);
+    ev.expect_eq("default SO_RCVLOWAT", 1, default);
+    ev.expect_eq(
+        "setsockopt(SO_RCVLOWAT, 1000)",
+        "ok".to_string(),
+        result_name(&set),
+    );
+    ev.expect_eq(
+        "500 bytes queued, mark 1000: readable? (select, poll)",
+        (false, false),
+        (below.select, below.poll),
+    );
+    ev.expect_eq(
+        "1100 bytes queued, mark 1000: readable? (select, poll)",
+        (true, true),
+        (above.select, above.poll),
+    );
+    ev.expect_eq(
+        "a non-blocking recv() below the mark returns what is there",
+        Some(BELOW),
+        nonblocking.as_ref().ok().copied(),
+    );
+    ev.expect_eq(
+        "a blocking recv() takes the 500 bytes and sleeps on",
+        true,
+        blocking.asleep_after_taking_first,
+    );
+    ev.expect_eq(
+        "and is still asleep with 500 taken and 600 queued",
+        true,
+        blocking.asleep_with_mark_reached_in_total,
+    );
+    ev.expect_eq(
+        "it returns once the unread bytes reach the mark",
+        BELOW + 2 * TOP_UP,
+        blocking.returned,
+    );
+
+    let verdict = match (below.select, above.select) {
+        (false, true) => Verdict::Holds,
+        (true, true) => Verdict::Refuted,
+        _ => Verdict::Differs,
+    };
+    ev.verdict(verdict, format!(
+        "SO_RCVLOWAT {default} by default, set to {reported}: with {BELOW} B queued select()={} poll()={}, with \
+         {ABOVE} B select()={} poll()={}. A blocking recv() took {BELOW} B and slept on: {}; still asleep after \
+         {TOP_UP} more: {}; returned {} B after another {TOP_UP}. MSG_DONTWAIT below the mark returned {:?}",
+        below.select, below.poll, above.select, above.poll, blocking.asleep_after_taking_first,
+        blocking.asleep_with_mark_reached_in_total, blocking.returned, nonblocking.as_ref().ok()));
+    ev.key(format!(
+        "mark {reported}: {BELOW} B readable={}, {ABOVE} B readable={}; blocking recv -> {} B",
+        below.select, above.select, blocking.returned
     ));
     Ok(ev)
 }
