@@ -24,6 +24,7 @@ use rstest::rstest;
 #[case::rcvbuf_excess_discarded("rcvbuf.excess_discarded")]
 #[case::sndbuf_write_blocks_when_full("sndbuf.write_blocks_when_full")]
 #[case::lowat_rcvlowat("lowat.rcvlowat")]
+#[case::lowat_sndlowat("lowat.sndlowat")]
 
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
 

@@ -19,6 +19,7 @@ pub static CASES: &[&Case] = &[
     &EXCESS_DISCARDED,
     &WRITE_BLOCKS,
     &RCVLOWAT,
+    &SNDLOWAT,
 ];
 
 pub static POST_CONNECT: Case = Case {
@@ -1369,6 +1370,223 @@ fn rcvlowat(_lab: &mut Lab) -> Result<Evidence> {
     ev.key(format!(
         "mark {reported}: {BELOW} B readable={}, {ABOVE} B readable={}; blocking recv -> {} B",
         below.select, above.select, blocking.returned
+    ));
+    Ok(ev)
+}
+
+pub static SNDLOWAT: Case = Case {
+    id: "lowat.sndlowat",
+    source: Source::LectureNotes("5.2 SO_RCVLOWAT/SO_SNDLOWAT"),
+    claim: "select() reports a socket writable once 2048 bytes of the send buffer are free; SO_SNDLOWAT changes \
+            that amount",
+    expectation: "on Linux SO_SNDLOWAT cannot be set (setsockopt fails with ENOPROTOOPT, socket(7)) and reads \
+                  back as 1. A TCP socket is writable for select()/poll() while its free send-buffer space is at \
+                  least half of what is queued (sk_stream_wspace >= sk_stream_min_wspace: a third of the buffer \
+                  free), so it stops being writable with tens of KiB free. What moves the threshold on Linux is \
+                  TCP_NOTSENT_LOWAT: poll reports writable only while twice the unsent bytes stay below it, and \
+                  send() gets EAGAIN once the unsent bytes reach it, with the buffer mostly empty",
+    run: sndlowat,
+    deadline: DEFAULT_DEADLINE,
+};
+
+/// The notes' write threshold.
+const NOTES_SNDLOWAT: i64 = 2048;
+const SL_SNDBUF: i32 = 32768;
+const SL_CHUNK: usize = 1024;
+const NOTSENT_LOWAT: i32 = 8192;
+
+/// The sender's state after one write, with the peer's window closed.
+#[derive(Debug, serde::Serialize)]
+struct WriteSample {
+    unsent: i32,
+    wmem_queued: i64,
+    sndbuf: i64,
+    select_writable: bool,
+    poll_writable: bool,
+}
+
+impl WriteSample {
+    fn free(&self) -> i64 {
+        self.sndbuf - self.wmem_queued
+    }
+    /// sk_stream_is_writeable: free space >= half the queued bytes.
+    fn linux_rule(&self) -> bool {
+        self.free() >= self.wmem_queued / 2
+    }
+    /// The notes: writable while 2048 bytes are free.
+    fn notes_rule(&self) -> bool {
+        self.free() >= NOTES_SNDLOWAT
+    }
+}
+
+/// Writes SL_CHUNK bytes at a time (non-blocking) into a peer that does not
+/// read, until EAGAIN. After each write it waits for the connection to settle
+/// (nothing in flight: everything acknowledged, or the window closed) and
+/// samples the writer once its peer's window is closed.
+fn write_samples(notsent_lowat: Option<i32>) -> Result<(Vec<WriteSample>, i32)> {
+    let pair = TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, 4096)?),
+        |c| {
+            c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SL_SNDBUF)?;
+            if let Some(l) = notsent_lowat {
+                c.set_int(libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT, l)
+                    .context("TCP_NOTSENT_LOWAT")?;
+            }
+            Ok(())
+        },
+    )?;
+    let c = &pair.client;
+    c.set_nonblocking(true)?;
+    let fd = c.as_raw_fd();
+    let chunk = [0x5au8; SL_CHUNK];
+    let mut samples = Vec::new();
+    phase("writing into a peer that does not read");
+    loop {
+        match c.send(&chunk, 0) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e).context("send"),
+        }
+        let closed = wait::until(
+            "the write to be acknowledged or to wait at a closed window",
+            Duration::from_secs(5),
+            || {
+                let unsent = c.queued(libc::SIOCOUTQNSD)?;
+                let in_flight = c.queued(libc::TIOCOUTQ)? - unsent;
+                Ok(if in_flight > 0 {
+                    None
+                } else if unsent == 0 {
+                    Some(false)
+                } else {
+                    flow::window_closed(c)?.then_some(true)
+                })
+            },
+        )?;
+        if !closed {
+            continue;
+        }
+        let m = flow::meminfo(c)?;
+        samples.push(WriteSample {
+            unsent: c.queued(libc::SIOCOUTQNSD)?,
+            wmem_queued: m.wmem_queued as i64,
+            sndbuf: m.sndbuf as i64,
+            select_writable: select_ready(fd, true)?,
+            poll_writable: wait::ready(fd, nix::poll::PollFlags::POLLOUT, Duration::ZERO)?,
+        });
+    }
+    let unsent_at_eagain = c.queued(libc::SIOCOUTQNSD)?;
+    Ok((samples, unsent_at_eagain))
+}
+
+fn sndlowat(_lab: &mut Lab) -> Result<Evidence> {
+    flow::loopback_quickack(Family::V4)?;
+    let s = Sock::tcp(Family::V4)?;
+    let set = s.set_int(libc::SOL_SOCKET, libc::SO_SNDLOWAT, 4096);
+    let reported = s.get_int(libc::SOL_SOCKET, libc::SO_SNDLOWAT)?;
+
+    let (plain, _) = write_samples(None)?;
+    let (notsent, unsent_at_eagain) = write_samples(Some(NOTSENT_LOWAT))?;
+
+    let flip = plain.iter().find(|s| !s.poll_writable);
+    let free_at_flip = flip.map(WriteSample::free);
+    let notes_broken: Vec<&WriteSample> = plain
+        .iter()
+        .filter(|s| s.notes_rule() && !s.poll_writable)
+        .collect();
+
+    let mut ev = Evidence::new();
+    ev.observe("setsockopt_so_sndlowat_4096", result_name(&set))
+        .observe("so_sndlowat", reported)
+        .observe("samples", &plain)
+        .observe("free_bytes_when_writability_ends", free_at_flip)
+        .observe("tcp_notsent_lowat", NOTSENT_LOWAT)
+        .observe("samples_with_notsent_lowat", &notsent)
+        .observe("unsent_at_eagain_with_notsent_lowat", unsent_at_eagain);
+    ev.expect_eq(
+        "setsockopt(SO_SNDLOWAT)",
+        "ENOPROTOOPT".to_string(),
+        result_name(&set),
+    );
+    ev.expect_eq("getsockopt(SO_SNDLOWAT)", 1, reported);
+    let describe = |v: &[&WriteSample]| {
+        v.iter()
+            .map(|s| {
+                format!(
+                    "queued {} free {}: {}",
+                    s.wmem_queued,
+                    s.free(),
+                    s.poll_writable
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let off_rule: Vec<&WriteSample> = plain
+        .iter()
+        .filter(|s| s.poll_writable != s.linux_rule() || s.select_writable != s.poll_writable)
+        .collect();
+    ev.expect(
+        "select() and poll() writable exactly while free >= queued / 2",
+        off_rule.is_empty() && plain.len() > 8,
+        "every sample",
+        if off_rule.is_empty() {
+            format!("every one of {}", plain.len())
+        } else {
+            describe(&off_rule)
+        },
+    );
+    ev.expect(
+        "writability ends with far more than 2048 bytes free",
+        free_at_flip.is_some_and(|f| f > 4 * NOTES_SNDLOWAT),
+        format!("> {}", 4 * NOTES_SNDLOWAT),
+        format!("{free_at_flip:?}"),
+    );
+    let off_notsent: Vec<&WriteSample> = notsent
+        .iter()
+        .filter(|s| {
+            s.poll_writable != (s.linux_rule() && 2 * s.unsent < NOTSENT_LOWAT)
+                || s.select_writable != s.poll_writable
+        })
+        .collect();
+    ev.expect(
+        "TCP_NOTSENT_LOWAT: writable exactly while 2 x unsent < it (and free >= queued / 2)",
+        off_notsent.is_empty() && notsent.iter().any(|s| !s.poll_writable),
+        "every sample, some not writable",
+        if off_notsent.is_empty() {
+            format!("every one of {}", notsent.len())
+        } else {
+            describe(&off_notsent)
+        },
+    );
+    let last = notsent.last();
+    ev.expect(
+        "TCP_NOTSENT_LOWAT: EAGAIN once the unsent bytes reach it, the buffer still half empty",
+        unsent_at_eagain >= NOTSENT_LOWAT && last.is_some_and(|s| s.free() > s.sndbuf / 2),
+        format!("unsent >= {NOTSENT_LOWAT}, free > sndbuf / 2"),
+        format!(
+            "unsent {unsent_at_eagain}, free {:?} of {:?}",
+            last.map(WriteSample::free),
+            last.map(|s| s.sndbuf)
+        ),
+    );
+
+    let verdict = match (set.is_ok(), notes_broken.is_empty()) {
+        (false, false) => Verdict::Refuted,
+        (true, true) => Verdict::Holds,
+        _ => Verdict::Differs,
+    };
+    ev.verdict(verdict, format!(
+        "setsockopt(SO_SNDLOWAT, 4096) -> {}, getsockopt -> {reported}; with SO_SNDBUF {} and the peer's window \
+         closed, select()/poll() stopped reporting writable at {:?} free bytes (queued {:?}), {} samples had \
+         >= 2048 free and were not writable; TCP_NOTSENT_LOWAT {NOTSENT_LOWAT} ended writability at {:?} unsent \
+         bytes and send() got EAGAIN at {unsent_at_eagain} unsent",
+        result_name(&set), plain.first().map_or(0, |s| s.sndbuf), free_at_flip, flip.map(|s| s.wmem_queued),
+        notes_broken.len(), notsent.iter().find(|s| !s.poll_writable).map(|s| s.unsent)));
+    ev.key(format!(
+        "SO_SNDLOWAT set -> {}, get {reported}; unwritable at {:?} B free; NOTSENT_LOWAT EAGAIN at {unsent_at_eagain}",
+        result_name(&set),
+        free_at_flip
     ));
     Ok(ev)
 }
