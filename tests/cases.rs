@@ -25,6 +25,7 @@ use rstest::rstest;
 #[case::sndbuf_write_blocks_when_full("sndbuf.write_blocks_when_full")]
 #[case::lowat_rcvlowat("lowat.rcvlowat")]
 #[case::lowat_sndlowat("lowat.sndlowat")]
+#[case::timeout_so_timeout("timeout.so_timeout")]
 
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
 

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::lab::packet::Segment;
 use crate::lab::sock::result_name;
 use crate::lab::{flow, phase, procnet, wait, Capture, Family, Lab, Privilege, Sock, TcpPair};
-use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &POST_CONNECT,
@@ -20,6 +20,7 @@ pub static CASES: &[&Case] = &[
     &WRITE_BLOCKS,
     &RCVLOWAT,
     &SNDLOWAT,
+    &SO_TIMEOUT,
 ];
 
 pub static POST_CONNECT: Case = Case {
@@ -601,6 +602,11 @@ fn doubling(lab: &mut Lab) -> Result<Evidence> {
     Ok(ev)
 }
 
+/// An optional measurement as a report shows it.
+fn shown<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "none".to_string(), |v| v.to_string())
+}
+
 fn reported_for(table: &[ReadBack], set: i32) -> i32 {
     table
         .iter()
@@ -969,12 +975,12 @@ fn excess_discarded(_lab: &mut Lab) -> Result<Evidence> {
         "TCP: {} B written into a receiver with SO_RCVBUF {} (holding {} B at the stall, window advertised zero {} \
          times); the writer slept in send(): {}; {} B delivered, checksum {}; receiver drops {}. Non-blocking: EAGAIN \
          after {} B, all delivered. UDP: {} datagrams of {} B into a {}-byte buffer: {} queued, {} dropped \
-         (RcvbufErrors {}, SO_RXQ_OVFL {:?})",
+         (RcvbufErrors {}, SO_RXQ_OVFL {})",
         tcp.sent, tcp.rcvbuf_reported, tcp.receiver_queued_at_stall, tcp.to_zero_window_adverts,
         tcp.writer_asleep_at_closed_window, tcp.delivered,
         if tcp.delivered_checksum == tcp.sent_checksum { "equal" } else { "different" },
         tcp.zero_window_drops + tcp.rcvq_drops, tcp.nonblocking_accepted, udp.sent, DATAGRAM,
-        udp.rcvbuf_reported, udp.queued, udp.dropped, udp.udp_rcvbuf_errors, udp.rxq_ovfl_on_next_datagram));
+        udp.rcvbuf_reported, udp.queued, udp.dropped, udp.udp_rcvbuf_errors, shown(udp.rxq_ovfl_on_next_datagram)));
     ev.key(format!(
         "TCP {}/{} B delivered, sender blocked={}; UDP {}/{} dropped",
         tcp.delivered, tcp.sent, tcp.writer_asleep_at_closed_window, udp.dropped, udp.sent
@@ -1364,9 +1370,9 @@ fn rcvlowat(_lab: &mut Lab) -> Result<Evidence> {
     ev.verdict(verdict, format!(
         "SO_RCVLOWAT {default} by default, set to {reported}: with {BELOW} B queued select()={} poll()={}, with \
          {ABOVE} B select()={} poll()={}. A blocking recv() took {BELOW} B and slept on: {}; still asleep after \
-         {TOP_UP} more: {}; returned {} B after another {TOP_UP}. MSG_DONTWAIT below the mark returned {:?}",
+         {TOP_UP} more: {}; returned {} B after another {TOP_UP}. MSG_DONTWAIT below the mark returned {}",
         below.select, below.poll, above.select, above.poll, blocking.asleep_after_taking_first,
-        blocking.asleep_with_mark_reached_in_total, blocking.returned, nonblocking.as_ref().ok()));
+        blocking.asleep_with_mark_reached_in_total, blocking.returned, shown(nonblocking.as_ref().ok())));
     ev.key(format!(
         "mark {reported}: {BELOW} B readable={}, {ABOVE} B readable={}; blocking recv -> {} B",
         below.select, above.select, blocking.returned
@@ -1540,7 +1546,7 @@ fn sndlowat(_lab: &mut Lab) -> Result<Evidence> {
         "writability ends with far more than 2048 bytes free",
         free_at_flip.is_some_and(|f| f > 4 * NOTES_SNDLOWAT),
         format!("> {}", 4 * NOTES_SNDLOWAT),
-        format!("{free_at_flip:?}"),
+        shown(free_at_flip),
     );
     let off_notsent: Vec<&WriteSample> = notsent
         .iter()
@@ -1565,9 +1571,9 @@ fn sndlowat(_lab: &mut Lab) -> Result<Evidence> {
         unsent_at_eagain >= NOTSENT_LOWAT && last.is_some_and(|s| s.free() > s.sndbuf / 2),
         format!("unsent >= {NOTSENT_LOWAT}, free > sndbuf / 2"),
         format!(
-            "unsent {unsent_at_eagain}, free {:?} of {:?}",
-            last.map(WriteSample::free),
-            last.map(|s| s.sndbuf)
+            "unsent {unsent_at_eagain}, free {} of {}",
+            shown(last.map(WriteSample::free)),
+            shown(last.map(|s| s.sndbuf))
         ),
     );
 
@@ -1578,15 +1584,154 @@ fn sndlowat(_lab: &mut Lab) -> Result<Evidence> {
     };
     ev.verdict(verdict, format!(
         "setsockopt(SO_SNDLOWAT, 4096) -> {}, getsockopt -> {reported}; with SO_SNDBUF {} and the peer's window \
-         closed, select()/poll() stopped reporting writable at {:?} free bytes (queued {:?}), {} samples had \
-         >= 2048 free and were not writable; TCP_NOTSENT_LOWAT {NOTSENT_LOWAT} ended writability at {:?} unsent \
+         closed, select()/poll() stopped reporting writable at {} free bytes (queued {}), {} samples had \
+         >= 2048 free and were not writable; TCP_NOTSENT_LOWAT {NOTSENT_LOWAT} ended writability at {} unsent \
          bytes and send() got EAGAIN at {unsent_at_eagain} unsent",
-        result_name(&set), plain.first().map_or(0, |s| s.sndbuf), free_at_flip, flip.map(|s| s.wmem_queued),
-        notes_broken.len(), notsent.iter().find(|s| !s.poll_writable).map(|s| s.unsent)));
+        result_name(&set), plain.first().map_or(0, |s| s.sndbuf), shown(free_at_flip), shown(flip.map(|s| s.wmem_queued)),
+        notes_broken.len(), shown(notsent.iter().find(|s| !s.poll_writable).map(|s| s.unsent))));
     ev.key(format!(
-        "SO_SNDLOWAT set -> {}, get {reported}; unwritable at {:?} B free; NOTSENT_LOWAT EAGAIN at {unsent_at_eagain}",
+        "SO_SNDLOWAT set -> {}, get {reported}; unwritable at {} B free; NOTSENT_LOWAT EAGAIN at {unsent_at_eagain}",
         result_name(&set),
-        free_at_flip
+        shown(free_at_flip)
+    ));
+    Ok(ev)
+}
+
+pub static SO_TIMEOUT: Case = Case {
+    id: "timeout.so_timeout",
+    source: Source::BlogPost,
+    claim: "setsockopt(SOL_SOCKET, SO_TIMEOUT, 10) sets how long a blocking socket waits for input",
+    expectation: "Linux has no SO_TIMEOUT (neither do its headers nor Python's socket module): option number \
+                  0x1006, which is SO_TIMEOUT in Java and SO_RCVTIMEO on the BSDs, is refused with ENOPROTOOPT. \
+                  The Linux options are SO_RCVTIMEO and SO_SNDTIMEO, and they take a struct timeval: the blog's \
+                  plain integer is refused with EINVAL. With SO_RCVTIMEO 200 ms a blocking recv() on an idle \
+                  connection fails with EAGAIN after 200 ms; with SO_SNDTIMEO 200 ms a send() into a full buffer \
+                  returns the partial count it copied after 200 ms, and the next one fails with EAGAIN after 200 ms",
+    run: so_timeout,
+    deadline: DEFAULT_DEADLINE,
+};
+
+/// SO_TIMEOUT's number in Java's SocketOptions, SO_RCVTIMEO's on the BSDs.
+const SO_TIMEOUT_ELSEWHERE: i32 = 0x1006;
+const TIMEOUT: Duration = Duration::from_millis(200);
+const TO_WRITE: usize = 1 << 20;
+
+/// A blocking call's result and how long it took.
+#[derive(Debug, serde::Serialize)]
+struct Timed {
+    result: String,
+    count: Option<usize>,
+    ms: f64,
+}
+
+fn timed(f: impl FnOnce() -> std::io::Result<usize>) -> Timed {
+    let t = std::time::Instant::now();
+    let r = f();
+    Timed {
+        result: result_name(&r),
+        count: r.as_ref().ok().copied(),
+        ms: ms(t.elapsed()),
+    }
+}
+
+fn so_timeout(_lab: &mut Lab) -> Result<Evidence> {
+    // Without it the receiver's delayed ACK frees send-buffer space in the
+    // middle of a timed send().
+    flow::loopback_quickack(Family::V4)?;
+    let probe = Sock::tcp(Family::V4)?;
+    let foreign = probe.set_int(libc::SOL_SOCKET, SO_TIMEOUT_ELSEWHERE, 10);
+    let as_int = probe.set_int(libc::SOL_SOCKET, libc::SO_RCVTIMEO, 10);
+
+    let pair = TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, 4096)?),
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, 16384)?),
+    )?;
+    pair.server
+        .set_timeout(libc::SO_RCVTIMEO, TIMEOUT)
+        .context("SO_RCVTIMEO")?;
+    let mut tv = [0u8; std::mem::size_of::<libc::timeval>()];
+    pair.server
+        .get_raw(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &mut tv)
+        .context("getsockopt SO_RCVTIMEO")?;
+    let usec = i64::from_ne_bytes(tv[8..16].try_into().context("tv_usec")?);
+    phase("in a recv() with SO_RCVTIMEO");
+    let mut buf = [0u8; 16];
+    let recv = timed(|| pair.server.recv(&mut buf, 0));
+
+    pair.client
+        .set_timeout(libc::SO_SNDTIMEO, TIMEOUT)
+        .context("SO_SNDTIMEO")?;
+    let data = vec![0x21u8; TO_WRITE];
+    phase("in a send() with SO_SNDTIMEO");
+    let first = timed(|| pair.client.send(&data, 0));
+    let second = timed(|| pair.client.send(&data, 0));
+
+    let mut ev = Evidence::new();
+    ev.observe("setsockopt_0x1006", result_name(&foreign))
+        .observe("setsockopt_so_rcvtimeo_int_10", result_name(&as_int))
+        .observe("so_rcvtimeo_read_back_usec", usec)
+        .observe("recv_idle", &recv)
+        .observe("send_into_full_buffer", &first)
+        .observe("send_again", &second);
+    ev.expect_eq(
+        "option 0x1006 (SO_TIMEOUT in Java, SO_RCVTIMEO on BSD)",
+        "ENOPROTOOPT".to_string(),
+        result_name(&foreign),
+    );
+    ev.expect_eq(
+        "SO_RCVTIMEO given an int, as the blog passes it",
+        "EINVAL".to_string(),
+        result_name(&as_int),
+    );
+    // Timeouts run on jiffies, rounded up: never more than one tick (10 ms at
+    // HZ=100) early; a loaded machine may be up to a second late.
+    let lo = ms(TIMEOUT) - 10.0;
+    let hi = ms(TIMEOUT) + 1000.0;
+    let in_time = |t: &Timed| t.ms >= lo && t.ms <= hi;
+    let window = format!("{lo:.0}..{hi:.0} ms");
+    ev.expect(
+        "SO_RCVTIMEO: recv() on an idle connection fails with EAGAIN after the timeout",
+        recv.result == "EAGAIN" && in_time(&recv),
+        format!("EAGAIN in {window}"),
+        format!("{} in {:.1} ms", recv.result, recv.ms),
+    );
+    ev.expect(
+        "SO_SNDTIMEO: a send() larger than the buffers returns a partial count after the timeout",
+        first.count.is_some_and(|n| n > 0 && n < TO_WRITE) && in_time(&first),
+        format!("0 < n < {TO_WRITE} in {window}"),
+        format!(
+            "{} ({}) in {:.1} ms",
+            first.result,
+            shown(first.count),
+            first.ms
+        ),
+    );
+    ev.expect(
+        "SO_SNDTIMEO: the next send() into the full buffer fails with EAGAIN after the timeout",
+        second.result == "EAGAIN" && in_time(&second),
+        format!("EAGAIN in {window}"),
+        format!("{} in {:.1} ms", second.result, second.ms),
+    );
+
+    let works = recv.result == "EAGAIN" && in_time(&recv);
+    let verdict = match (foreign.is_ok(), works) {
+        (true, _) => Verdict::Holds,
+        (false, true) => Verdict::Differs,
+        (false, false) => Verdict::Refuted,
+    };
+    ev.verdict(verdict, format!(
+        "option 0x1006 -> {}; SO_RCVTIMEO with an int -> {}; with a timeval of {} ms: recv() -> {} after {:.0} ms; \
+         SO_SNDTIMEO {} ms: send({TO_WRITE}) -> {} after {:.0} ms, then {} after {:.0} ms",
+        result_name(&foreign), result_name(&as_int), ms(TIMEOUT), recv.result, recv.ms, ms(TIMEOUT),
+        shown(first.count), first.ms, second.result, second.ms));
+    ev.key(format!(
+        "0x1006 {}; RCVTIMEO recv {} {:.0} ms; SNDTIMEO send {} B then {}",
+        result_name(&foreign),
+        recv.result,
+        recv.ms,
+        shown(first.count),
+        second.result
     ));
     Ok(ev)
 }
