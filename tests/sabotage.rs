@@ -46,6 +46,9 @@ fn outcome_under_shim(id: &str, ignore: &str) -> (Outcome, String) {
 #[case::so_rcvbuf("bufsize.post_connect", "SO_RCVBUF")]
 #[case::so_rcvbuf_doubling("rcvbuf.doubling", "SO_RCVBUF")]
 #[case::so_sndbuf_doubling("rcvbuf.doubling", "SO_SNDBUF")]
+#[case::so_rcvbuf_set_1024("rcvbuf.set_1024", "SO_RCVBUF")]
+#[case::so_rcvbuf_excess("rcvbuf.excess_discarded", "SO_RCVBUF")]
+#[case::so_sndbuf_write_blocks("sndbuf.write_blocks_when_full", "SO_SNDBUF")]
 fn ignored_option_makes_its_case_fail(#[case] id: &str, #[case] option: &str) {
     let (outcome, reason) = outcome_under_shim(id, option);
     assert_eq!(

@@ -167,6 +167,36 @@ fn post_connect(_lab: &mut Lab) -> Result<Evidence> {
     Ok(ev)
 }
 
+/// A loopback pair whose accepted side (`server`) receives with `rcv_opt`
+/// (SO_RCVBUF or SO_RCVBUFFORCE) = `rcvbuf`, set on the listener before the
+/// handshake and inherited, and whose `client` sends with SO_SNDBUF `sndbuf`.
+fn sized_pair(rcv_opt: i32, rcvbuf: i32, sndbuf: i32) -> Result<TcpPair> {
+    TcpPair::connect_with(
+        SocketAddr::new(Family::V4.loopback(), 0),
+        |l| Ok(l.set_int(libc::SOL_SOCKET, rcv_opt, rcvbuf)?),
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, sndbuf)?),
+    )
+}
+
+/// Whether thread `tid`, writing on `sender`, falls asleep in sendto while
+/// the peer's window is closed (a full buffer that cannot drain).
+fn asleep_at_closed_window(tid: i32, sender: &Sock) -> bool {
+    phase("waiting for the writer to sleep in sendto at a closed window");
+    wait::until(
+        "the writer asleep in sendto while the peer's window is closed",
+        Duration::from_secs(5),
+        || {
+            Ok(
+                (wait::blocked_in(tid, libc::SYS_sendto)? && flow::window_closed(sender)?)
+                    .then_some(()),
+            )
+        },
+    )
+    .is_ok()
+}
+
+const ASLEEP_AT_CLOSED_WINDOW: &str = "asleep in sendto, zero-window probe timer armed";
+
 pub static SET_1024: Case = Case {
     id: "rcvbuf.set_1024",
     source: Source::LectureNotes("5.1 chg_rcvbuf"),
@@ -385,11 +415,7 @@ const PROBE_RCVBUF: i32 = 4096;
 /// Bytes a non-reading receiver with SO_RCVBUF `size` (set on the listener,
 /// before the handshake) takes in (`opt` SO_RCVBUF or SO_RCVBUFFORCE).
 fn rcv_effect(opt: i32, size: i32) -> Result<Effect> {
-    let pair = TcpPair::connect_with(
-        SocketAddr::new(Family::V4.loopback(), 0),
-        |l| Ok(l.set_int(libc::SOL_SOCKET, opt, size)?),
-        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, PROBE_SNDBUF)?),
-    )?;
+    let pair = sized_pair(opt, size, PROBE_SNDBUF)?;
     phase(&format!("filling a receiver with SO_RCVBUF {size}"));
     flow::fill_until_window_closed(&pair.client, 65536, Duration::from_secs(5))?;
     Ok(Effect {
@@ -402,11 +428,7 @@ fn rcv_effect(opt: i32, size: i32) -> Result<Effect> {
 /// Bytes a sender with SO_SNDBUF `size` queues (unsent, its peer's window
 /// closed) before EAGAIN.
 fn snd_effect(size: i32) -> Result<Effect> {
-    let pair = TcpPair::connect_with(
-        SocketAddr::new(Family::V4.loopback(), 0),
-        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, PROBE_RCVBUF)?),
-        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, size)?),
-    )?;
+    let pair = sized_pair(libc::SO_RCVBUF, PROBE_RCVBUF, size)?;
     phase(&format!("filling a sender with SO_SNDBUF {size}"));
     flow::fill_until_window_closed(&pair.client, 16384, Duration::from_secs(5))?;
     Ok(Effect {
@@ -691,38 +713,19 @@ fn tcp_excess() -> Result<TcpRun> {
     let retrans_before = flow::mib_counter("snmp", "Tcp", "RetransSegs")?;
     // The sender's buffer is fixed too: left to autotuning it grows to
     // tcp_wmem[2] and could swallow the whole stream without ever blocking.
-    let pair = TcpPair::connect_with(
-        SocketAddr::new(Family::V4.loopback(), 0),
-        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, SMALL_RCVBUF)?),
-        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SENDER_SNDBUF)?),
-    )?;
+    let pair = sized_pair(libc::SO_RCVBUF, SMALL_RCVBUF, SENDER_SNDBUF)?;
     let rcvbuf_reported = pair.server.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
-    let (tid_tx, tid_rx) = mpsc::channel();
     let (asleep, receiver_queued, sender_queued, delivered) =
         std::thread::scope(|s| -> Result<_> {
             let client = &pair.client;
             let data = &data;
-            let writer = s.spawn(move || -> Result<()> {
-                tid_tx.send(wait::gettid()).ok();
+            let (writer, tid) = wait::spawn_with_tid(s, move || -> Result<()> {
                 client
                     .send_all(data)
                     .context("blocking send of the whole stream")?;
                 client.shutdown(libc::SHUT_WR).context("shutdown(SHUT_WR)")
-            });
-            let tid = tid_rx.recv().context("writer thread id")?;
-            phase("waiting for the writer to sleep in sendto at a closed window");
-            let asleep = wait::until(
-                "the writer asleep in sendto while the receiver's window is closed",
-                Duration::from_secs(5),
-                || {
-                    Ok(
-                        (wait::blocked_in(tid, libc::SYS_sendto)? && flow::window_closed(client)?)
-                            .then_some(()),
-                    )
-                },
-            )
-            .is_ok()
-                && !writer.is_finished();
+            })?;
+            let asleep = asleep_at_closed_window(tid, client) && !writer.is_finished();
             let receiver_queued = pair.server.queued(libc::FIONREAD)?;
             let sender_queued = client.queued(libc::TIOCOUTQ)?;
             phase("reading the whole stream");
@@ -739,11 +742,7 @@ fn tcp_excess() -> Result<TcpRun> {
     let retrans = flow::mib_counter("snmp", "Tcp", "RetransSegs")? - retrans_before;
 
     // The same stream shape without blocking: EAGAIN instead of sleep.
-    let nb = TcpPair::connect_with(
-        SocketAddr::new(Family::V4.loopback(), 0),
-        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, SMALL_RCVBUF)?),
-        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SENDER_SNDBUF)?),
-    )?;
+    let nb = sized_pair(libc::SO_RCVBUF, SMALL_RCVBUF, SENDER_SNDBUF)?;
     let sndbuf_reported = nb.client.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)?;
     let accepted = flow::fill_until_window_closed(&nb.client, 65536, Duration::from_secs(5))?;
     nb.client
@@ -902,7 +901,7 @@ fn excess_discarded(_lab: &mut Lab) -> Result<Evidence> {
     ev.expect(
         "TCP: the blocking writer sleeps in send() while the receiver's window is closed",
         tcp.writer_asleep_at_closed_window,
-        "asleep in sendto, zero-window probe timer armed",
+        ASLEEP_AT_CLOSED_WINDOW,
         format!("{}", tcp.writer_asleep_at_closed_window),
     );
     ev.expect(
@@ -1006,14 +1005,6 @@ const WB_RCVBUF: i32 = 16384;
 /// One send() call, several times what both buffers hold.
 const WB_WRITE: usize = 256 * 1024;
 
-fn small_buffers_pair() -> Result<TcpPair> {
-    TcpPair::connect_with(
-        SocketAddr::new(Family::V4.loopback(), 0),
-        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, WB_RCVBUF)?),
-        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, WB_SNDBUF)?),
-    )
-}
-
 #[derive(Debug, serde::Serialize)]
 struct BlockingWrite {
     sndbuf_reported: i32,
@@ -1026,30 +1017,15 @@ struct BlockingWrite {
 }
 
 fn blocking_write() -> Result<BlockingWrite> {
-    let pair = small_buffers_pair()?;
-    let (tid_tx, tid_rx) = mpsc::channel();
+    let pair = sized_pair(libc::SO_RCVBUF, WB_RCVBUF, WB_SNDBUF)?;
     std::thread::scope(|s| -> Result<BlockingWrite> {
         let client = &pair.client;
-        let writer = s.spawn(move || -> Result<usize> {
-            tid_tx.send(wait::gettid()).ok();
+        let (writer, tid) = wait::spawn_with_tid(s, move || -> Result<usize> {
             client
                 .send(&vec![0x77u8; WB_WRITE], 0)
                 .context("blocking send")
-        });
-        let tid = tid_rx.recv().context("writer thread id")?;
-        phase("waiting for the writer to sleep in sendto with the buffer full");
-        let asleep = wait::until(
-            "the writer asleep in sendto while the peer's window is closed",
-            Duration::from_secs(5),
-            || {
-                Ok(
-                    (wait::blocked_in(tid, libc::SYS_sendto)? && flow::window_closed(client)?)
-                        .then_some(()),
-                )
-            },
-        )
-        .is_ok()
-            && !writer.is_finished();
+        })?;
+        let asleep = asleep_at_closed_window(tid, client) && !writer.is_finished();
         let meminfo = flow::meminfo(client)?;
         let outq = client.queued(libc::TIOCOUTQ)?;
         let inq = pair.server.queued(libc::FIONREAD)?;
@@ -1079,7 +1055,7 @@ struct NonBlockingWrite {
 }
 
 fn nonblocking_write() -> Result<NonBlockingWrite> {
-    let pair = small_buffers_pair()?;
+    let pair = sized_pair(libc::SO_RCVBUF, WB_RCVBUF, WB_SNDBUF)?;
     let accepted = flow::fill_until_window_closed(&pair.client, 4096, Duration::from_secs(5))?;
     let when_full = pair.client.send(&[0u8; 1024], 0);
     // Room comes back once the peer reads: its window opens, queued data
@@ -1115,7 +1091,7 @@ fn write_blocks(_lab: &mut Lab) -> Result<Evidence> {
     ev.expect(
         "blocking send() sleeps in sendto while the peer's window is closed",
         b.asleep_in_sendto,
-        "asleep in sendto, zero-window probe timer armed",
+        ASLEEP_AT_CLOSED_WINDOW,
         format!("{}", b.asleep_in_sendto),
     );
     let m = &b.meminfo_at_stall;
@@ -1256,15 +1232,12 @@ struct BlockingRecv {
 
 fn blocking_recv_under_mark(pair: &TcpPair) -> Result<BlockingRecv> {
     send_and_settle(pair, BELOW, BELOW as i32)?;
-    let (tid_tx, tid_rx) = mpsc::channel();
     std::thread::scope(|s| -> Result<BlockingRecv> {
         let server = &pair.server;
-        let reader = s.spawn(move || -> Result<usize> {
-            tid_tx.send(wait::gettid()).ok();
+        let (reader, tid) = wait::spawn_with_tid(s, move || -> Result<usize> {
             let mut buf = vec![0u8; 4096];
             server.recv(&mut buf, 0).context("blocking recv")
-        });
-        let tid = tid_rx.recv().context("reader thread id")?;
+        })?;
         phase("waiting for recv() to take the bytes below the mark and sleep");
         let asleep = |unread: i32| -> Result<bool> {
             Ok(wait::blocked_in(tid, libc::SYS_recvfrom)?
@@ -1430,19 +1403,12 @@ impl WriteSample {
 /// (nothing in flight: everything acknowledged, or the window closed) and
 /// samples the writer once its peer's window is closed.
 fn write_samples(notsent_lowat: Option<i32>) -> Result<(Vec<WriteSample>, i32)> {
-    let pair = TcpPair::connect_with(
-        SocketAddr::new(Family::V4.loopback(), 0),
-        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, 4096)?),
-        |c| {
-            c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SL_SNDBUF)?;
-            if let Some(l) = notsent_lowat {
-                c.set_int(libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT, l)
-                    .context("TCP_NOTSENT_LOWAT")?;
-            }
-            Ok(())
-        },
-    )?;
+    let pair = sized_pair(libc::SO_RCVBUF, 4096, SL_SNDBUF)?;
     let c = &pair.client;
+    if let Some(l) = notsent_lowat {
+        c.set_int(libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT, l)
+            .context("TCP_NOTSENT_LOWAT")?;
+    }
     c.set_nonblocking(true)?;
     let fd = c.as_raw_fd();
     let chunk = [0x5au8; SL_CHUNK];
@@ -1642,11 +1608,7 @@ fn so_timeout(_lab: &mut Lab) -> Result<Evidence> {
     let foreign = probe.set_int(libc::SOL_SOCKET, SO_TIMEOUT_ELSEWHERE, 10);
     let as_int = probe.set_int(libc::SOL_SOCKET, libc::SO_RCVTIMEO, 10);
 
-    let pair = TcpPair::connect_with(
-        SocketAddr::new(Family::V4.loopback(), 0),
-        |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, 4096)?),
-        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, 16384)?),
-    )?;
+    let pair = sized_pair(libc::SO_RCVBUF, 4096, 16384)?;
     pair.server
         .set_timeout(libc::SO_RCVTIMEO, TIMEOUT)
         .context("SO_RCVTIMEO")?;
