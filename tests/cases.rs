@@ -14,12 +14,18 @@ use rstest::rstest;
 #[case::reuseaddr_time_wait_rebind("reuseaddr.time_wait_rebind")]
 #[case::waitall_fills_buffer("waitall.fills_buffer")]
 #[case::nagle_coalesce("nagle.coalesce")]
-
 // -- sockopt.rs --
 
 // -- keepalive.rs --
 
 // -- buffers.rs (more) --
+#[case::rcvbuf_set_1024("rcvbuf.set_1024")]
+#[case::rcvbuf_doubling("rcvbuf.doubling")]
+#[case::rcvbuf_excess_discarded("rcvbuf.excess_discarded")]
+#[case::sndbuf_write_blocks_when_full("sndbuf.write_blocks_when_full")]
+#[case::lowat_rcvlowat("lowat.rcvlowat")]
+#[case::lowat_sndlowat("lowat.sndlowat")]
+#[case::timeout_so_timeout("timeout.so_timeout")]
 
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
 

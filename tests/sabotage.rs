@@ -68,7 +68,8 @@ const OPTIONS: &[(&str, i32, i32)] = &[
 const RELIANT: &[(&str, &[&str])] = &[
     ("SO_LINGER", &["linger.zero_rst", "linger.timeout_blocks"]),
     ("SO_REUSEADDR", &["reuseaddr.time_wait_rebind"]),
-    ("SO_RCVBUF", &["bufsize.post_connect"]),
+    ("SO_RCVBUF", &["bufsize.post_connect", "rcvbuf.doubling", "rcvbuf.set_1024", "rcvbuf.excess_discarded"]),
+    ("SO_SNDBUF", &["rcvbuf.doubling", "sndbuf.write_blocks_when_full"]),
     ("TCP_NODELAY", &["nagle.coalesce"]),
 ];
 

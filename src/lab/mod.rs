@@ -3,6 +3,7 @@
 //! Knows nothing about claims.
 
 pub mod capture;
+pub mod flow;
 pub mod netlink;
 pub mod ns;
 pub mod packet;

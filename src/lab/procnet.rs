@@ -110,3 +110,32 @@ pub fn set_sysctl(name: &str, value: &str) -> Result<()> {
     let path = format!("/proc/sys/{name}");
     std::fs::write(&path, value).with_context(|| format!("write {value} to {path}"))
 }
+
+/// The "tr" column of /proc/net/tcp: which timer a connection has pending.
+pub const TIMER_ZERO_WINDOW_PROBE: u8 = 4;
+
+/// The timer pending on the connection `local` <-> `remote` (0 none,
+/// 1 retransmit, 2 keep-alive, 3 TIME_WAIT, 4 zero-window probe), or None
+/// when the namespace has no such connection.
+pub fn tcp_timer(local: SocketAddr, remote: SocketAddr) -> Result<Option<u8>> {
+    for file in ["tcp", "tcp6"] {
+        let path = format!("/proc/thread-self/net/{file}");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (Some(l), Some(r), Some(tr)) = (cols.get(1), cols.get(2), cols.get(5)) else {
+                continue;
+            };
+            if parse_addr(l) != Some(local) || parse_addr(r) != Some(remote) {
+                continue;
+            }
+            let timer = tr.split(':').next().unwrap_or("");
+            return u8::from_str_radix(timer, 16)
+                .map(Some)
+                .with_context(|| format!("{path}: timer column {tr:?}"));
+        }
+    }
+    Ok(None)
+}

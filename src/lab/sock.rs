@@ -467,3 +467,20 @@ pub fn fill_until_eagain(s: &Sock, chunk: usize) -> Result<usize> {
         }
     }
 }
+
+/// The address `s` is connected to (getpeername).
+pub fn peer_addr(s: &Sock) -> Result<SocketAddr> {
+    // SAFETY: all-zero storage, filled by getpeername.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: ss is large enough for any address.
+    cvt(unsafe {
+        libc::getpeername(
+            s.as_raw_fd(),
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    })
+    .context("getpeername")?;
+    from_raw(&ss).context("getpeername: unexpected family")
+}

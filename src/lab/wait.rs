@@ -70,3 +70,18 @@ pub fn blocked_in(tid: i32, nr: libc::c_long) -> Result<bool> {
         .unwrap_or("");
     Ok(state == "S")
 }
+
+/// Spawns `f` on a scoped thread and returns its handle with the thread's
+/// kernel id, for `blocked_in` (is that thread asleep in a syscall yet?).
+pub fn spawn_with_tid<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Result<(std::thread::ScopedJoinHandle<'scope, T>, i32)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = scope.spawn(move || {
+        tx.send(gettid()).ok();
+        f()
+    });
+    let tid = rx.recv().context("the spawned thread's id")?;
+    Ok((handle, tid))
+}
