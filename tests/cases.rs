@@ -26,6 +26,12 @@ use rstest::rstest;
 // -- reuse.rs (more) --
 
 // -- ip.rs, tcp.rs, nagle.rs (more) --
+#[case::ip_ttl_default_then_32("ip_ttl.default_then_32")]
+#[case::ip_ttl_default_then_32_v6("ip_ttl.default_then_32@v6")]
+#[case::ip_ttl_bounds("ip_ttl.bounds")]
+#[case::ip_ttl_bounds_v6("ip_ttl.bounds@v6")]
+#[case::tcp_maxseg_before_connect("tcp_maxseg.before_connect")]
+#[case::tcp_maxseg_too_large("tcp_maxseg.too_large")]
 
 // -- multicast.rs --
 

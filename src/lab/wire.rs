@@ -1,0 +1,130 @@
+//! Making a veth link behave like a real wire for the cases that count segment
+//! sizes or compare MAC addresses: segmentation offloads off (so a capture sees
+//! MSS-sized segments, not 64 KB GSO super-packets), an interface's hardware
+//! address, and a TCP connection whose two ends sit in the link's two hosts.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::netlink::{ifindex, Netlink};
+use super::sock::{Family, Sock, TcpPair};
+use super::topo::Link;
+use super::wait;
+
+const ETHTOOL_STSO: u32 = 0x1f;
+const ETHTOOL_SGSO: u32 = 0x24;
+const ETHTOOL_SGRO: u32 = 0x2c;
+
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+fn ifreq(name: &str) -> Result<libc::ifreq> {
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    let bytes = name.as_bytes();
+    anyhow::ensure!(
+        bytes.len() < ifr.ifr_name.len(),
+        "interface name {name} too long"
+    );
+    for (d, s) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    Ok(ifr)
+}
+
+/// Turns TSO, GSO and GRO off on `ifname` (calling thread's namespace), as
+/// `ethtool -K IF tso off gso off gro off` does. TCP still builds large
+/// packets, but the device then segments them before its taps see them, so a
+/// capture shows each segment as it would travel on a real wire.
+pub fn offloads_off(ifname: &str) -> Result<()> {
+    let sock = Sock::udp(Family::V4)?;
+    for (cmd, name) in [
+        (ETHTOOL_STSO, "tso"),
+        (ETHTOOL_SGSO, "gso"),
+        (ETHTOOL_SGRO, "gro"),
+    ] {
+        let mut val = EthtoolValue { cmd, data: 0 };
+        let mut ifr = ifreq(ifname)?;
+        ifr.ifr_ifru.ifru_data = (&mut val as *mut EthtoolValue).cast();
+        // SAFETY: SIOCETHTOOL reads the ethtool_value ifr points at, alive for the call.
+        let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut ifr) };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("ethtool -K {ifname} {name} off"));
+        }
+    }
+    Ok(())
+}
+
+/// Hardware (MAC) address of `ifname` in the calling thread's namespace.
+pub fn hwaddr(ifname: &str) -> Result<[u8; 6]> {
+    let sock = Sock::udp(Family::V4)?;
+    let mut ifr = ifreq(ifname)?;
+    // SAFETY: SIOCGIFHWADDR fills ifr's hwaddr member.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR, &mut ifr) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("SIOCGIFHWADDR {ifname}"));
+    }
+    // SAFETY: after SIOCGIFHWADDR the union holds the hardware address.
+    let sa = unsafe { ifr.ifr_ifru.ifru_hwaddr };
+    let mut mac = [0u8; 6];
+    for (d, s) in mac.iter_mut().zip(sa.sa_data.iter()) {
+        *d = *s as u8;
+    }
+    Ok(mac)
+}
+
+/// Both ends of `link`: offloads off and the given MTU.
+pub fn wire_like(link: &Link, mtu: u32) -> Result<()> {
+    let prep = |ifname: &str| -> Result<()> {
+        offloads_off(ifname)?;
+        let nl = Netlink::open()?;
+        nl.set_mtu(ifindex(ifname)?, mtu)
+    };
+    link.a.run(|| prep(&link.a_end.ifname))??;
+    link.b.run(|| prep(&link.b_end.ifname))??;
+    Ok(())
+}
+
+/// A TCP connection across `link`: the listener (and so the accepted socket)
+/// in host b on b's address, the client in host a. `prep_listener` runs
+/// before listen(), `prep_client` before connect().
+pub fn tcp_across(
+    link: &Link,
+    prep_listener: impl FnOnce(&Sock) -> Result<()>,
+    prep_client: impl FnOnce(&Sock) -> Result<()>,
+) -> Result<TcpPair> {
+    let family = Family::of(&link.b_end.addr);
+    let listener = link.b.run(|| -> Result<Sock> {
+        let l = Sock::tcp(family)?;
+        prep_listener(&l)?;
+        l.bind(SocketAddr::new(link.b_end.addr, 0))
+            .with_context(|| format!("bind listener on {}", link.b_end.addr))?;
+        l.listen(16).context("listen")?;
+        Ok(l)
+    })??;
+    let target = listener.local_addr()?;
+    let client = link.a.run(|| -> Result<Sock> {
+        let c = Sock::tcp(family)?;
+        prep_client(&c)?;
+        c.connect(target)
+            .with_context(|| format!("connect to {target}"))?;
+        Ok(c)
+    })??;
+    // The listener may be non-blocking (a case about inheritance sets
+    // O_NONBLOCK on it): wait for the handshake to complete on b's side.
+    wait::readable(listener.as_raw_fd(), Duration::from_secs(5))?;
+    let server = listener.accept().context("accept")?;
+    Ok(TcpPair {
+        client,
+        server,
+        listener,
+    })
+}
