@@ -14,7 +14,6 @@ use rstest::rstest;
 #[case::reuseaddr_time_wait_rebind("reuseaddr.time_wait_rebind")]
 #[case::waitall_fills_buffer("waitall.fills_buffer")]
 #[case::nagle_coalesce("nagle.coalesce")]
-
 // -- sockopt.rs --
 
 // -- keepalive.rs --
@@ -32,6 +31,9 @@ use rstest::rstest;
 #[case::ip_ttl_bounds_v6("ip_ttl.bounds@v6")]
 #[case::tcp_maxseg_before_connect("tcp_maxseg.before_connect")]
 #[case::tcp_maxseg_too_large("tcp_maxseg.too_large")]
+#[case::nagle_coalesce_v6("nagle.coalesce@v6")]
+#[case::nagle_nodelay_segments("nagle.nodelay_segments")]
+#[case::nagle_delayed_ack_stall("nagle.delayed_ack_stall")]
 
 // -- multicast.rs --
 
