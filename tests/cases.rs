@@ -15,7 +15,11 @@ use rstest::rstest;
 #[case::waitall_fills_buffer("waitall.fills_buffer")]
 #[case::nagle_coalesce("nagle.coalesce")]
 // -- sockopt.rs --
-
+#[case::sockopt_bool_on_off("sockopt.bool_on_off")]
+#[case::sockopt_accept_inherits("sockopt.accept_inherits")]
+#[case::so_debug_privilege("so_debug.privilege")]
+#[case::broadcast_requires_option("broadcast.requires_option")]
+#[case::dontroute_bypasses_routing("dontroute.bypasses_routing")]
 // -- keepalive.rs --
 
 // -- buffers.rs (more) --

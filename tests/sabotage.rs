@@ -44,6 +44,9 @@ fn outcome_under_shim(id: &str, ignore: &str) -> (Outcome, String) {
 #[case::tcp_nodelay("nagle.coalesce", "TCP_NODELAY")]
 #[case::so_reuseaddr("reuseaddr.time_wait_rebind", "SO_REUSEADDR")]
 #[case::so_rcvbuf("bufsize.post_connect", "SO_RCVBUF")]
+#[case::ip_ttl_default_then_32("ip_ttl.default_then_32", "IP_TTL")]
+#[case::tcp_maxseg_before_connect("tcp_maxseg.before_connect", "TCP_MAXSEG")]
+#[case::so_broadcast_requires_option("broadcast.requires_option", "SO_BROADCAST")]
 fn ignored_option_makes_its_case_fail(#[case] id: &str, #[case] option: &str) {
     let (outcome, reason) = outcome_under_shim(id, option);
     assert_eq!(

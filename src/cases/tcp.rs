@@ -157,6 +157,11 @@ fn transfer(
     Ok(t)
 }
 
+/// An MSS option as a report shows it.
+fn mss_text(m: Option<u16>) -> String {
+    m.map_or_else(|| "none".into(), |m| m.to_string())
+}
+
 /// Bytes of TCP options on every data segment: the timestamp option (10,
 /// padded to 12) when net.ipv4.tcp_timestamps is on.
 fn option_bytes() -> Result<u32> {
@@ -237,12 +242,12 @@ fn before_connect(lab: &mut Lab) -> Result<Evidence> {
     ev.verdict(
         verdict,
         format!(
-            "MTU 1500: default SYN MSS {:?}, segments <= {} B; TCP_MAXSEG {MSS} before connect: SYN MSS {:?}, \
+            "MTU 1500: default SYN MSS {}, segments <= {} B; TCP_MAXSEG {MSS} before connect: SYN MSS {}, \
              segments <= {} B (client) / {} B (server), getsockopt {}; TCP_MAXSEG {MSS_AFTER} after the \
              handshake: {after_result}, segments then <= {} / {} B",
-            default.syn_mss,
+            mss_text(default.syn_mss),
             default.client_max_payload,
-            set.syn_mss,
+            mss_text(set.syn_mss),
             set.client_max_payload,
             set.server_max_payload,
             set.mss_in_use,
@@ -251,9 +256,9 @@ fn before_connect(lab: &mut Lab) -> Result<Evidence> {
         ),
     );
     ev.key(format!(
-        "SYN MSS {:?} -> {:?}; max seg {} -> {} B; after connect {} B",
-        default.syn_mss,
-        set.syn_mss,
+        "SYN MSS {} -> {}; max seg {} -> {} B; after connect {} B",
+        mss_text(default.syn_mss),
+        mss_text(set.syn_mss),
         default.client_max_payload,
         set.client_max_payload,
         set.client_max_payload_after
@@ -348,11 +353,11 @@ fn too_large(lab: &mut Lab) -> Result<Evidence> {
             Verdict::Refuted
         },
         format!(
-            "TCP_MAXSEG {HUGE_MSS} ({}; getsockopt {echoed} before connect) on MTU {SMALL_MTU}: SYN MSS {:?}, \
+            "TCP_MAXSEG {HUGE_MSS} ({}; getsockopt {echoed} before connect) on MTU {SMALL_MTU}: SYN MSS {}, \
              segments <= {} / {} B, getsockopt {} after connect; accepted values {accepted:?}; smallest {:?} \
              gives SYN MSS, segment sizes {:?}",
             result_name(&set_huge),
-            huge.syn_mss,
+            mss_text(huge.syn_mss),
             huge.client_max_payload,
             huge.server_max_payload,
             huge.mss_in_use,
@@ -361,8 +366,9 @@ fn too_large(lab: &mut Lab) -> Result<Evidence> {
         ),
     );
     ev.key(format!(
-        "{HUGE_MSS} -> SYN MSS {:?}, max seg {} B; accepted {accepted:?}",
-        huge.syn_mss, huge.client_max_payload
+        "{HUGE_MSS} -> SYN MSS {}, max seg {} B; accepted {accepted:?}",
+        mss_text(huge.syn_mss),
+        huge.client_max_payload
     ));
     ev.frames(cap.frames()?);
     Ok(ev)
