@@ -135,11 +135,11 @@ impl TtlProbe {
         let Packet::Udp(d) = frame.decode() else {
             anyhow::bail!("captured frame is not UDP");
         };
-        // The frame is captured on its way out; delivery follows in the same
-        // softirq pass, so a short poll of the receiver tells whether it came.
+        // The frame is captured on its way out; delivery follows in the
+        // softirq pass, so a bounded poll of the receiver tells whether it came.
         crate::lab::wait::readable(
             std::os::fd::AsRawFd::as_raw_fd(&self.rx),
-            Duration::from_millis(300),
+            Duration::from_secs(2),
         )?;
         let mut buf = [0u8; 64];
         let mut delivered = false;

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::lab::sock::result_name;
 use crate::lab::topo::Link;
-use crate::lab::wire::{tcp_across, wire_like};
-use crate::lab::{procnet, Capture, Lab, Sock};
+use crate::lab::wire::{option_bytes, tcp_across, wire_like};
+use crate::lab::{Capture, Lab, Sock};
 use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[&MAXSEG_BEFORE_CONNECT, &MAXSEG_TOO_LARGE];
@@ -160,16 +160,6 @@ fn transfer(
 /// An MSS option as a report shows it.
 fn mss_text(m: Option<u16>) -> String {
     m.map_or_else(|| "none".into(), |m| m.to_string())
-}
-
-/// Bytes of TCP options on every data segment: the timestamp option (10,
-/// padded to 12) when net.ipv4.tcp_timestamps is on.
-fn option_bytes() -> Result<u32> {
-    Ok(if procnet::sysctl_int("net/ipv4/tcp_timestamps")? != 0 {
-        12
-    } else {
-        0
-    })
 }
 
 fn before_connect(lab: &mut Lab) -> Result<Evidence> {

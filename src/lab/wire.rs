@@ -128,3 +128,16 @@ pub fn tcp_across(
         listener,
     })
 }
+
+/// Bytes of TCP options on every data segment of a connection in the calling
+/// thread's namespace: the timestamp option (10, padded to 12) when
+/// net.ipv4.tcp_timestamps is on. Payload per segment = MSS - this.
+pub fn option_bytes() -> Result<u32> {
+    Ok(
+        if super::procnet::sysctl_int("net/ipv4/tcp_timestamps")? != 0 {
+            12
+        } else {
+            0
+        },
+    )
+}
