@@ -148,20 +148,33 @@ const BOOLEANS: [(&str, i32, i32); 7] = [
 ];
 const BOOL_VALUES: [i32; 5] = [1, 2, -1, 0x100, 0];
 
+/// One boolean option set to one value.
+#[derive(Clone, Debug, Serialize)]
+struct ReadBack {
+    option: &'static str,
+    value: i32,
+    setsockopt: String,
+    getsockopt: i32,
+}
+
 /// For each boolean option and value: setsockopt's result and what
 /// getsockopt reports afterwards. The kernel stores a truth value, so a
-/// non-zero value reads back as 1 (an option that were ignored and echoed
+/// non-zero value reads back as 1 (an option that was ignored and echoed
 /// would read back as the value given).
-fn read_back_matrix() -> Result<Vec<(String, i32, String, i32)>> {
+fn read_back_matrix() -> Result<Vec<ReadBack>> {
     let s = Sock::tcp(Family::V4)?;
     let mut out = Vec::new();
-    for (name, level, opt) in BOOLEANS {
-        for v in BOOL_VALUES {
-            let r = s.set_int(level, opt, v);
-            let got = s
-                .get_int(level, opt)
-                .with_context(|| format!("getsockopt {name}"))?;
-            out.push((name.to_string(), v, result_name(&r), got));
+    for (option, level, opt) in BOOLEANS {
+        for value in BOOL_VALUES {
+            let r = s.set_int(level, opt, value);
+            out.push(ReadBack {
+                option,
+                value,
+                setsockopt: result_name(&r),
+                getsockopt: s
+                    .get_int(level, opt)
+                    .with_context(|| format!("getsockopt {option}"))?,
+            });
         }
     }
     Ok(out)
@@ -301,8 +314,13 @@ fn bool_on_off(_lab: &mut Lab) -> Result<Evidence> {
         .observe("effects", &effects);
     let wrong: Vec<String> = matrix
         .iter()
-        .filter(|(_, v, r, got)| r != "ok" || *got != (*v != 0) as i32)
-        .map(|(n, v, r, got)| format!("{n}={v}: {r}, reads {got}"))
+        .filter(|m| m.setsockopt != "ok" || m.getsockopt != (m.value != 0) as i32)
+        .map(|m| {
+            format!(
+                "{}={}: {}, reads {}",
+                m.option, m.value, m.setsockopt, m.getsockopt
+            )
+        })
         .collect();
     ev.expect_eq(
         "every value accepted; getsockopt reads 1 after any non-zero value, 0 after 0",
@@ -344,10 +362,11 @@ fn bool_on_off(_lab: &mut Lab) -> Result<Evidence> {
         ),
         (effects.oobinline_0x100.clone(), effects.oobinline_0.clone()),
     );
+    let ka_lo = Duration::from_secs(KEEPIDLE_S as u64) - Duration::from_millis(50);
     ev.expect(
         "SO_KEEPALIVE=2: a probe after TCP_KEEPIDLE",
-        probe_ok,
-        format!("probe after ~{KEEPIDLE_S} s"),
+        probe_ok && effects.keepalive_2_probe_after >= ka_lo,
+        format!("probe after >= {:.0} ms", ms(ka_lo)),
         if probe_ok {
             format!("probe after {:.0} ms", ms(effects.keepalive_2_probe_after))
         } else {
@@ -355,9 +374,18 @@ fn bool_on_off(_lab: &mut Lab) -> Result<Evidence> {
         },
     );
 
-    let zero_off = matrix.iter().filter(|m| m.1 == 0).all(|m| m.3 == 0);
-    let one_on = matrix.iter().filter(|m| m.1 == 1).all(|m| m.3 == 1);
-    let nonzero_on = matrix.iter().filter(|m| m.1 != 0).all(|m| m.3 == 1);
+    let zero_off = matrix
+        .iter()
+        .filter(|m| m.value == 0)
+        .all(|m| m.getsockopt == 0);
+    let one_on = matrix
+        .iter()
+        .filter(|m| m.value == 1)
+        .all(|m| m.getsockopt == 1);
+    let nonzero_on = matrix
+        .iter()
+        .filter(|m| m.value != 0)
+        .all(|m| m.getsockopt == 1);
     let verdict = match (one_on && zero_off, nonzero_on) {
         (true, true) => Verdict::Holds,
         (true, false) => Verdict::Differs,
@@ -367,14 +395,19 @@ fn bool_on_off(_lab: &mut Lab) -> Result<Evidence> {
         verdict,
         format!(
             "{} options x values {BOOL_VALUES:?}: {} read back as expected; TCP_NODELAY=2 -> segments {:?} (0 -> \
-             {:?}); SO_BROADCAST=-1 -> {:?}, 0 -> {:?}; SO_REUSEADDR=0x100 -> second bind {}, 0 -> {}; \
+             {:?}); SO_BROADCAST=-1 -> {}{}, 0 -> {}; SO_REUSEADDR=0x100 -> second bind {}, 0 -> {}; \
              SO_OOBINLINE=0x100 -> stream {:?} / MSG_OOB {}; SO_KEEPALIVE=2 -> {}",
             BOOLEANS.len(),
             matrix.len() - wrong.len(),
             effects.nodelay_2_segments,
             effects.nodelay_0_segments,
-            effects.broadcast_minus1,
-            effects.broadcast_0,
+            effects.broadcast_minus1.0,
+            if effects.broadcast_minus1.1 {
+                " and delivered"
+            } else {
+                ", not delivered"
+            },
+            effects.broadcast_0.0,
             effects.reuseaddr_0x100_second_bind,
             effects.reuseaddr_0_second_bind,
             effects.oobinline_0x100.0,
@@ -388,8 +421,11 @@ fn bool_on_off(_lab: &mut Lab) -> Result<Evidence> {
     );
     ev.key(format!(
         "non-zero -> on for {}/{} settings; effects of 2/-1/0x100 seen",
-        matrix.iter().filter(|m| m.1 != 0 && m.3 == 1).count(),
-        matrix.iter().filter(|m| m.1 != 0).count()
+        matrix
+            .iter()
+            .filter(|m| m.value != 0 && m.getsockopt == 1)
+            .count(),
+        matrix.iter().filter(|m| m.value != 0).count()
     ));
     drop(ka);
     Ok(ev)
