@@ -101,6 +101,23 @@ fn delivered(rx: &Sock, len: usize, timeout: Duration) -> Result<bool> {
     Ok(found)
 }
 
+/// Reads exactly `n` bytes from a TCP socket (at most 5 s of waiting).
+fn read_exact(s: &Sock, n: usize, what: &str) -> Result<()> {
+    s.set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(5))?;
+    let mut buf = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match s
+            .recv(&mut buf[got..], 0)
+            .with_context(|| format!("read {what}"))?
+        {
+            0 => bail!("EOF after {got} of {n} bytes of {what}"),
+            k => got += k,
+        }
+    }
+    Ok(())
+}
+
 /// A UDP socket bound to `addr` in `host`.
 fn udp_bound(host: &Host, addr: SocketAddr) -> Result<Sock> {
     host.run(|| -> Result<Sock> {
@@ -576,12 +593,7 @@ fn accept_inherits(lab: &mut Lab) -> Result<Evidence> {
         seen.small_writes_on_wire
             .push(from_server(cap.drain()?).len());
     }
-    let mut got = 0;
-    while got < 5 {
-        got += client
-            .recv(&mut b[got..5], 0)
-            .context("read the small writes")?;
-    }
+    read_exact(&client, 5, "the small writes")?;
     seen.small_write_segments = from_server(&cap.frames()?);
 
     // TCP_MAXSEG: the accepted socket's segments.
@@ -591,7 +603,10 @@ fn accept_inherits(lab: &mut Lab) -> Result<Evidence> {
             let mut buf = vec![0u8; 65536];
             let mut n = 0;
             while n < bulk {
-                n += client.recv(&mut buf, 0).context("client read bulk")?;
+                match client.recv(&mut buf, 0).context("client read bulk")? {
+                    0 => bail!("EOF after {n} of {bulk} bytes"),
+                    k => n += k,
+                }
             }
             Ok(())
         });
@@ -882,16 +897,9 @@ fn exchange_shape(debug: bool) -> Result<Vec<String>> {
     )?;
     let port = pair.client.local_addr()?.port();
     pair.client.send_all(b"hello")?;
-    let mut b = [0u8; 5];
-    let mut got = 0;
-    while got < 5 {
-        got += pair.server.recv(&mut b[got..], 0)?;
-    }
+    read_exact(&pair.server, 5, "hello")?;
     pair.server.send_all(b"world")?;
-    got = 0;
-    while got < 5 {
-        got += pair.client.recv(&mut b[got..], 0)?;
-    }
+    read_exact(&pair.client, 5, "world")?;
     let TcpPair {
         client,
         server,
