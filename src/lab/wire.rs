@@ -81,7 +81,8 @@ pub fn hwaddr(ifname: &str) -> Result<[u8; 6]> {
     Ok(mac)
 }
 
-/// Both ends of `link`: offloads off and the given MTU.
+/// Both ends of `link`: offloads off and the given MTU; returns once the
+/// link carries traffic (see `await_traffic`).
 pub fn wire_like(link: &Link, mtu: u32) -> Result<()> {
     let prep = |ifname: &str| -> Result<()> {
         offloads_off(ifname)?;
@@ -90,6 +91,62 @@ pub fn wire_like(link: &Link, mtu: u32) -> Result<()> {
     };
     link.a.run(|| prep(&link.a_end.ifname))??;
     link.b.run(|| prep(&link.b_end.ifname))??;
+    await_traffic(link)
+}
+
+/// Waits until a datagram gets across `link` each way. A veth end brought up
+/// while its peer is still down gets its queue activated only by the later
+/// carrier-on event, which the kernel's linkwatch handles asynchronously (up
+/// to a second later when other links changed recently): until then what is
+/// sent on it is silently dropped. A dropped first ARP request is retried
+/// only a second later, so the probes are broadcasts (IPv6: all-nodes
+/// multicast), which need no address resolution and are simply sent again.
+pub fn await_traffic(link: &Link) -> Result<()> {
+    let family = Family::of(&link.a_end.addr);
+    let ends = [
+        (&link.a, &link.a_end, &link.b),
+        (&link.b, &link.b_end, &link.a),
+    ];
+    for (from, end, to) in ends {
+        let rx = to.run(|| -> Result<Sock> {
+            let rx = Sock::udp(family)?;
+            rx.bind(SocketAddr::new(family.any(), 0))
+                .context("bind link probe receiver")?;
+            Ok(rx)
+        })??;
+        let port = rx.local_addr()?.port();
+        let (tx, dst) = from.run(|| -> Result<(Sock, SocketAddr)> {
+            let tx = Sock::udp(family)?;
+            let dst = match family {
+                Family::V4 => {
+                    // Bound to the interface's address, the limited broadcast
+                    // leaves through that interface.
+                    tx.bind(SocketAddr::new(end.addr, 0))
+                        .context("bind link probe sender")?;
+                    tx.set_int(libc::SOL_SOCKET, libc::SO_BROADCAST, 1)
+                        .context("SO_BROADCAST on the link probe")?;
+                    SocketAddr::new(std::net::Ipv4Addr::BROADCAST.into(), port)
+                }
+                Family::V6 => SocketAddr::V6(std::net::SocketAddrV6::new(
+                    std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+                    port,
+                    0,
+                    ifindex(&end.ifname)? as u32,
+                )),
+            };
+            Ok((tx, dst))
+        })??;
+        let mut buf = [0u8; 8];
+        wait::until(
+            &format!("a datagram from {} across the veth link", end.addr),
+            Duration::from_secs(5),
+            || {
+                // A send error (ENOBUFS on a dropped packet) just means "not yet".
+                let _ = tx.send_to(b"probe", 0, dst);
+                Ok(rx.recv(&mut buf, libc::MSG_DONTWAIT).ok().map(|_| ()))
+            },
+        )?;
+    }
     Ok(())
 }
 
