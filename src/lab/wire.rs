@@ -99,8 +99,9 @@ pub fn wire_like(link: &Link, mtu: u32) -> Result<()> {
 /// carrier-on event, which the kernel's linkwatch handles asynchronously (up
 /// to a second later when other links changed recently): until then what is
 /// sent on it is silently dropped. A dropped first ARP request is retried
-/// only a second later, so the probes are broadcasts (IPv6: all-nodes
-/// multicast), which need no address resolution and are simply sent again.
+/// only a second later, so the probes go to the all-hosts (IPv6: all-nodes)
+/// group, which needs no address resolution, and are simply sent again.
+/// No socket option is involved, so a shim that ignores some cannot stop it.
 pub fn await_traffic(link: &Link) -> Result<()> {
     let family = Family::of(&link.a_end.addr);
     let ends = [
@@ -119,13 +120,11 @@ pub fn await_traffic(link: &Link) -> Result<()> {
             let tx = Sock::udp(family)?;
             let dst = match family {
                 Family::V4 => {
-                    // Bound to the interface's address, the limited broadcast
-                    // leaves through that interface.
+                    // Bound to the interface's address, a datagram to the
+                    // all-hosts group leaves through that interface.
                     tx.bind(SocketAddr::new(end.addr, 0))
                         .context("bind link probe sender")?;
-                    tx.set_int(libc::SOL_SOCKET, libc::SO_BROADCAST, 1)
-                        .context("SO_BROADCAST on the link probe")?;
-                    SocketAddr::new(std::net::Ipv4Addr::BROADCAST.into(), port)
+                    SocketAddr::new(std::net::Ipv4Addr::new(224, 0, 0, 1).into(), port)
                 }
                 Family::V6 => SocketAddr::V6(std::net::SocketAddrV6::new(
                     std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
