@@ -15,7 +15,11 @@ use rstest::rstest;
 #[case::waitall_fills_buffer("waitall.fills_buffer")]
 #[case::nagle_coalesce("nagle.coalesce")]
 // -- sockopt.rs --
-
+#[case::sockopt_bool_on_off("sockopt.bool_on_off")]
+#[case::sockopt_accept_inherits("sockopt.accept_inherits")]
+#[case::so_debug_privilege("so_debug.privilege")]
+#[case::broadcast_requires_option("broadcast.requires_option")]
+#[case::dontroute_bypasses_routing("dontroute.bypasses_routing")]
 // -- keepalive.rs --
 
 // -- buffers.rs (more) --
@@ -32,6 +36,15 @@ use rstest::rstest;
 // -- reuse.rs (more) --
 
 // -- ip.rs, tcp.rs, nagle.rs (more) --
+#[case::ip_ttl_default_then_32("ip_ttl.default_then_32")]
+#[case::ip_ttl_default_then_32_v6("ip_ttl.default_then_32@v6")]
+#[case::ip_ttl_bounds("ip_ttl.bounds")]
+#[case::ip_ttl_bounds_v6("ip_ttl.bounds@v6")]
+#[case::tcp_maxseg_before_connect("tcp_maxseg.before_connect")]
+#[case::tcp_maxseg_too_large("tcp_maxseg.too_large")]
+#[case::nagle_coalesce_v6("nagle.coalesce@v6")]
+#[case::nagle_nodelay_segments("nagle.nodelay_segments")]
+#[case::nagle_delayed_ack_stall("nagle.delayed_ack_stall")]
 
 // -- multicast.rs --
 

@@ -70,7 +70,10 @@ const RELIANT: &[(&str, &[&str])] = &[
     ("SO_REUSEADDR", &["reuseaddr.time_wait_rebind"]),
     ("SO_RCVBUF", &["bufsize.post_connect", "rcvbuf.doubling", "rcvbuf.set_1024", "rcvbuf.excess_discarded"]),
     ("SO_SNDBUF", &["rcvbuf.doubling", "sndbuf.write_blocks_when_full"]),
-    ("TCP_NODELAY", &["nagle.coalesce"]),
+    ("TCP_NODELAY", &["nagle.coalesce", "nagle.nodelay_segments", "nagle.delayed_ack_stall"]),
+    ("IP_TTL", &["ip_ttl.default_then_32"]),
+    ("TCP_MAXSEG", &["tcp_maxseg.before_connect"]),
+    ("SO_BROADCAST", &["broadcast.requires_option"]),
 ];
 
 /// The shim's SOCKSPEC_SHIM_IGNORE value ("level:option") for an option name.

@@ -5,11 +5,16 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::lab::capture::wall_ns;
+use crate::lab::packet::Frame;
 use crate::lab::{procnet, wait, Capture, Family, Lab, TcpPair};
-use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
-pub static CASES: &[&Case] = &[&COALESCE];
+pub static CASES: &[&Case] = &[
+    &COALESCE,
+    &COALESCE_V6,
+    &NODELAY_SEGMENTS,
+    &DELAYED_ACK_STALL,
+];
 
 pub static COALESCE: Case = Case {
     id: "nagle.coalesce",
@@ -20,6 +25,35 @@ pub static COALESCE: Case = Case {
                   leave as one segment; TCP_NODELAY on: one segment per write (net.ipv4.tcp_autocorking=0; \
                   with autocorking on, the kernel may also merge writes while earlier data is still queued)",
     run: |lab| coalesce(lab, Family::V4),
+    deadline: DEFAULT_DEADLINE,
+};
+
+pub static COALESCE_V6: Case = Case {
+    id: "nagle.coalesce@v6",
+    run: |lab| coalesce(lab, Family::V6),
+    ..COALESCE
+};
+
+pub static NODELAY_SEGMENTS: Case = Case {
+    id: "nagle.nodelay_segments",
+    source: Source::LectureNotes("5.2 TCP_NODELAY"),
+    claim: "with TCP_NODELAY every small write is sent at once",
+    expectation: "TCP_NODELAY on, receiver delaying its ACKs: each one-byte write is its own segment and leaves \
+                  inside its write() call, before the next write starts; with Nagle on the same writes give one \
+                  segment, then one more after the delayed ACK",
+    run: nodelay_segments,
+    deadline: DEFAULT_DEADLINE,
+};
+
+pub static DELAYED_ACK_STALL: Case = Case {
+    id: "nagle.delayed_ack_stall",
+    source: Source::LectureNotes("5.2 TCP_NODELAY"),
+    claim: "Nagle holds back small data until the ACK for what is in flight comes",
+    expectation: "write-write-read against a server that answers only once it has both pieces and delays its \
+                  ACKs (TCP_QUICKACK 0, as after interactive traffic): with Nagle the second piece waits for the \
+                  delayed-ACK timer (40 ms, TCP_ATO_MIN), so the exchange takes >= ~40 ms; with TCP_NODELAY the \
+                  second piece leaves at once and the exchange takes well under that",
+    run: delayed_ack_stall,
     deadline: DEFAULT_DEADLINE,
 };
 
@@ -38,28 +72,62 @@ pub struct Trial {
     pub attempts: usize,
 }
 
+/// What one burst of small writes looked like on the wire.
+#[derive(Clone, Debug, Serialize)]
+pub struct Burst {
+    /// Payload sizes of the writer's data segments, in order.
+    pub segments: Vec<u32>,
+    /// Data segments already on the wire when each write() returned. On lo the
+    /// capture gets its copy inside the transmit path, so a segment sent by a
+    /// write is queued before that write returns; one sent later (on an ACK)
+    /// is not.
+    pub on_wire_after_write: Vec<usize>,
+    /// Every write was made while the first byte was still unacknowledged
+    /// (false: the writer was preempted long enough for the ACK to arrive).
+    pub before_first_ack: bool,
+}
+
+/// The writer's (`port`) data segments in `frames`, and whether the receiver
+/// has sent anything but its SYN-ACK after the first of them.
+fn data_and_ack(frames: &[Frame], port: u16) -> (Vec<u32>, bool) {
+    let mut data = Vec::new();
+    let mut acked = false;
+    for s in frames.iter().filter_map(Frame::segment) {
+        if s.sport == port && s.payload > 0 {
+            data.push(s.payload);
+        } else if s.dport == port && !s.flags.syn && !data.is_empty() {
+            acked = true;
+        }
+    }
+    (data, acked)
+}
+
 /// One connection: the receiver delays its ACKs (TCP_QUICKACK off), the writer
-/// makes `WRITES` one-byte writes back to back. Returns the payload sizes of the
-/// writer's data segments, or None when the first ACK beat the last write.
-fn one_trial(family: Family, nodelay: bool) -> Result<Option<Vec<u32>>> {
+/// sets TCP_NODELAY to `nodelay` (any int, as given to setsockopt) and makes
+/// `writes` one-byte writes back to back.
+pub fn small_writes(family: Family, nodelay: i32, writes: usize) -> Result<Burst> {
     let mut cap = Capture::start("lo")?;
     let pair = TcpPair::loopback(family)?;
     pair.client
-        .set_int(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay as i32)
-        .context("TCP_NODELAY")?;
+        .set_int(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay)
+        .with_context(|| format!("TCP_NODELAY {nodelay}"))?;
     // Delayed-ACK ("pingpong") mode on the receiver: its ACK waits for the
     // delayed-ACK timer (>= 40 ms) instead of going out at once.
     pair.server
         .set_int(libc::IPPROTO_TCP, libc::TCP_QUICKACK, 0)
         .context("TCP_QUICKACK 0")?;
     let port = pair.client.local_addr()?.port();
-    for _ in 0..WRITES {
+    let mut on_wire_after_write = Vec::with_capacity(writes);
+    let mut acked_during_writes = false;
+    for _ in 0..writes {
         pair.client.send(b"x", 0).context("one-byte write")?;
+        let (data, acked) = data_and_ack(cap.drain()?, port);
+        on_wire_after_write.push(data.len());
+        acked_during_writes = acked;
     }
-    let last_write = wall_ns();
     let mut got = 0;
-    let mut buf = [0u8; WRITES];
-    while got < WRITES {
+    let mut buf = vec![0u8; writes];
+    while got < writes {
         got += pair
             .server
             .recv(&mut buf[got..], 0)
@@ -72,27 +140,32 @@ fn one_trial(family: Family, nodelay: bool) -> Result<Option<Vec<u32>>> {
         Duration::from_secs(2),
         || Ok((pair.client.queued(libc::TIOCOUTQ)? == 0).then_some(())),
     )?;
-    let frames = cap.frames()?;
-    let data: Vec<(i64, u32)> = frames
-        .iter()
-        .filter_map(|f| {
-            f.segment()
-                .filter(|s| s.sport == port && s.payload > 0)
-                .map(|s| (f.t_ns, s.payload))
-        })
-        .collect();
-    let first_data_ns = data.first().map(|d| d.0).unwrap_or(0);
-    let first_ack_ns = frames
-        .iter()
-        .filter_map(|f| {
-            f.segment()
-                .filter(|s| s.dport == port && !s.flags.syn)
-                .map(|_| f.t_ns)
-        })
-        .find(|t| *t > first_data_ns);
-    // Valid only if every write was made while the first byte was unacknowledged.
-    let valid = first_ack_ns.map_or(true, |ack| ack > last_write);
-    Ok(valid.then(|| data.iter().map(|d| d.1).collect()))
+    let (segments, _) = data_and_ack(&cap.frames()?, port);
+    Ok(Burst {
+        segments,
+        on_wire_after_write,
+        before_first_ack: !acked_during_writes,
+    })
+}
+
+/// `small_writes`, repeated (at most `ATTEMPTS` times) until every write was
+/// made before the first ACK; the last burst if none was.
+pub fn small_writes_before_ack(family: Family, nodelay: i32, writes: usize) -> Result<Burst> {
+    let mut burst = small_writes(family, nodelay, writes)?;
+    for _ in 1..ATTEMPTS {
+        if burst.before_first_ack {
+            break;
+        }
+        burst = small_writes(family, nodelay, writes)?;
+    }
+    Ok(burst)
+}
+
+/// Payload sizes of a burst of `WRITES` one-byte writes, or None when the
+/// first ACK beat the last write.
+fn one_trial(family: Family, nodelay: bool) -> Result<Option<Vec<u32>>> {
+    let b = small_writes(family, nodelay as i32, WRITES)?;
+    Ok(b.before_first_ack.then_some(b.segments))
 }
 
 fn trial(family: Family, nodelay: bool, autocorking: bool) -> Result<Trial> {
@@ -173,6 +246,254 @@ fn coalesce(_lab: &mut Lab, family: Family) -> Result<Evidence> {
         nodelay.len(),
         nagle_ac.len(),
         nodelay_ac.len()
+    ));
+    Ok(ev)
+}
+
+/// One-byte writes in nagle.nodelay_segments.
+const NODELAY_WRITES: usize = 10;
+
+fn nodelay_segments(_lab: &mut Lab) -> Result<Evidence> {
+    let autocorking = procnet::sysctl_int("net/ipv4/tcp_autocorking")?;
+    let nodelay = small_writes(Family::V4, 1, NODELAY_WRITES)?;
+    let nagle = small_writes_before_ack(Family::V4, 0, NODELAY_WRITES)?;
+    let each_write_sent: Vec<usize> = (1..=NODELAY_WRITES).collect();
+
+    let mut ev = Evidence::new();
+    ev.observe("writes", NODELAY_WRITES)
+        .observe("tcp_autocorking", autocorking)
+        .observe("nodelay", &nodelay)
+        .observe("nagle", &nagle);
+    ev.expect_eq(
+        "TCP_NODELAY: one 1-byte segment per write",
+        vec![1u32; NODELAY_WRITES],
+        nodelay.segments.clone(),
+    );
+    ev.expect_eq(
+        "TCP_NODELAY: data segments on the wire as each write() returns",
+        each_write_sent.clone(),
+        nodelay.on_wire_after_write.clone(),
+    );
+    ev.expect(
+        "Nagle on: fewer segments than writes",
+        nagle.segments.len() < NODELAY_WRITES
+            && nagle.segments.iter().sum::<u32>() == NODELAY_WRITES as u32,
+        format!("{NODELAY_WRITES} bytes in fewer than {NODELAY_WRITES} segments"),
+        format!("{:?}", nagle.segments),
+    );
+    let holds =
+        nodelay.segments.len() == NODELAY_WRITES && nodelay.on_wire_after_write == each_write_sent;
+    ev.verdict(
+        if holds {
+            Verdict::Holds
+        } else {
+            Verdict::Refuted
+        },
+        format!(
+            "{NODELAY_WRITES} one-byte writes, receiver delaying ACKs (tcp_autocorking={autocorking}): TCP_NODELAY \
+             -> segments {:?}, on the wire as each write returned {:?}; Nagle on -> segments {:?}, on the wire \
+             {:?}",
+            nodelay.segments, nodelay.on_wire_after_write, nagle.segments, nagle.on_wire_after_write
+        ),
+    );
+    ev.key(format!(
+        "NODELAY {} segs / {NODELAY_WRITES} writes; Nagle {} segs",
+        nodelay.segments.len(),
+        nagle.segments.len()
+    ));
+    Ok(ev)
+}
+
+/// Bytes in each of the two request pieces and in the reply.
+const PIECE: usize = 10;
+/// Exchanges per mode; the minimum latency is judged, so one preempted
+/// exchange on a loaded machine changes nothing.
+const EXCHANGES: usize = 5;
+
+/// One write-write-read exchange, timed and captured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exchange {
+    pub nodelay: bool,
+    #[serde(with = "crate::model::millis")]
+    pub latency: Duration,
+    /// The second piece was on the wire when its write() returned.
+    pub second_sent_in_write: bool,
+    /// The server's ACK came between the two pieces (Nagle waited for it).
+    pub ack_between: bool,
+    /// No ACK had come when the second write returned: the writer was not
+    /// preempted past the delayed-ACK timer between its two writes.
+    pub writes_before_ack: bool,
+}
+
+fn exchange(nodelay: bool) -> Result<Exchange> {
+    let mut cap = Capture::start("lo")?;
+    let pair = TcpPair::loopback(Family::V4)?;
+    pair.client
+        .set_int(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay as i32)
+        .context("TCP_NODELAY")?;
+    pair.server
+        .set_int(libc::IPPROTO_TCP, libc::TCP_QUICKACK, 0)
+        .context("TCP_QUICKACK 0")?;
+    pair.client
+        .set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(3))?;
+    pair.server
+        .set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(3))?;
+    let port = pair.client.local_addr()?.port();
+    let (latency, (sent_by_second_write, acked)) =
+        std::thread::scope(|s| -> Result<(Duration, (usize, bool))> {
+            let server = s.spawn(|| -> Result<()> {
+                let mut buf = [0u8; 2 * PIECE];
+                let mut got = 0;
+                while got < 2 * PIECE {
+                    match pair
+                        .server
+                        .recv(&mut buf[got..], 0)
+                        .context("server read")?
+                    {
+                        0 => bail!("EOF after {got} bytes of the request"),
+                        n => got += n,
+                    }
+                }
+                pair.server.send_all(&[b'r'; PIECE]).context("reply")?;
+                Ok(())
+            });
+            let t = std::time::Instant::now();
+            pair.client.send(&[b'a'; PIECE], 0).context("first piece")?;
+            pair.client
+                .send(&[b'b'; PIECE], 0)
+                .context("second piece")?;
+            let (data, acked) = data_and_ack(cap.drain()?, port);
+            let mut reply = [0u8; PIECE];
+            let mut got = 0;
+            while got < PIECE {
+                match pair
+                    .client
+                    .recv(&mut reply[got..], 0)
+                    .context("client read")?
+                {
+                    0 => bail!("EOF after {got} bytes of the reply"),
+                    n => got += n,
+                }
+            }
+            let latency = t.elapsed();
+            server
+                .join()
+                .map_err(|_| anyhow::anyhow!("server thread panicked"))??;
+            Ok((latency, (data.len(), acked)))
+        })?;
+    // In capture order: the client's pieces and the server's pure ACKs.
+    let order: Vec<char> = cap
+        .frames()?
+        .iter()
+        .filter_map(Frame::segment)
+        .filter_map(|s| match s {
+            s if s.sport == port && s.payload > 0 => Some('D'),
+            s if s.dport == port && s.payload == 0 && !s.flags.syn => Some('A'),
+            _ => None,
+        })
+        .collect();
+    let pieces: Vec<usize> = order
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == 'D')
+        .map(|(i, _)| i)
+        .collect();
+    let ack_between = match (pieces.first(), pieces.get(1)) {
+        (Some(&a), Some(&b)) => order[a..b].contains(&'A'),
+        _ => false,
+    };
+    Ok(Exchange {
+        nodelay,
+        latency,
+        second_sent_in_write: sent_by_second_write == 2,
+        ack_between,
+        writes_before_ack: !acked,
+    })
+}
+
+fn delayed_ack_stall(_lab: &mut Lab) -> Result<Evidence> {
+    let mut runs = Vec::new();
+    let mut discarded = 0;
+    for nodelay in [false, true] {
+        let mut kept = 0;
+        while kept < EXCHANGES {
+            let x = exchange(nodelay)?;
+            // Nagle only: an exchange whose writer lost the CPU past the
+            // delayed-ACK timer between its writes shows no stall to judge.
+            if !nodelay && !x.writes_before_ack {
+                discarded += 1;
+                if discarded > 2 * EXCHANGES {
+                    bail!(
+                        "{discarded} exchanges in a row had their writes split by the delayed ACK"
+                    );
+                }
+                continue;
+            }
+            runs.push(x);
+            kept += 1;
+        }
+    }
+    let min = |nodelay: bool| {
+        runs.iter()
+            .filter(|r| r.nodelay == nodelay)
+            .map(|r| r.latency)
+            .min()
+            .unwrap_or_default()
+    };
+    let all = |nodelay: bool, p: fn(&Exchange) -> bool| {
+        runs.iter().filter(|r| r.nodelay == nodelay).all(p)
+    };
+    let (nagle, nodelay) = (min(false), min(true));
+    // TCP_ATO_MIN is HZ/25 = 40 ms; a timer fires at most a jiffy early (10 ms
+    // at HZ=100), and a loaded machine may add up to a second.
+    let stall_lo = Duration::from_millis(30);
+    let stall_hi = Duration::from_millis(40 + 1000);
+
+    let mut ev = Evidence::new();
+    ev.observe("exchanges", &runs)
+        .observe("discarded_preempted_exchanges", discarded)
+        .observe("min_latency_nagle_ms", ms(nagle))
+        .observe("min_latency_nodelay_ms", ms(nodelay));
+    ev.expect(
+        "Nagle: fastest exchange stalls for the delayed ACK",
+        nagle >= stall_lo && nagle <= stall_hi,
+        format!("{:.0}..{:.0} ms", ms(stall_lo), ms(stall_hi)),
+        format!("{:.1} ms", ms(nagle)),
+    );
+    ev.expect_eq(
+        "Nagle: the second piece waited for the server's ACK (every exchange)",
+        true,
+        all(false, |r| r.ack_between && !r.second_sent_in_write),
+    );
+    ev.expect_eq(
+        "TCP_NODELAY: the second piece left inside its write() (every exchange)",
+        true,
+        all(true, |r| r.second_sent_in_write),
+    );
+    ev.expect(
+        "TCP_NODELAY: fastest exchange does not stall",
+        nodelay < stall_lo,
+        format!("< {:.0} ms", ms(stall_lo)),
+        format!("{:.1} ms", ms(nodelay)),
+    );
+    let holds = nagle >= stall_lo && nodelay < stall_lo;
+    ev.verdict(
+        if holds {
+            Verdict::Holds
+        } else {
+            Verdict::Refuted
+        },
+        format!(
+            "write({PIECE})-write({PIECE})-read, fastest of {EXCHANGES}: Nagle {:.1} ms (second piece held until \
+             the delayed ACK), TCP_NODELAY {:.1} ms",
+            ms(nagle),
+            ms(nodelay)
+        ),
+    );
+    ev.key(format!(
+        "Nagle {:.1} ms vs NODELAY {:.2} ms",
+        ms(nagle),
+        ms(nodelay)
     ));
     Ok(ev)
 }

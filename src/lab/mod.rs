@@ -12,6 +12,7 @@ pub mod procnet;
 pub mod sock;
 pub mod topo;
 pub mod wait;
+pub mod wire;
 
 pub use capture::Capture;
 pub use ns::{Host, Lab, Privilege};

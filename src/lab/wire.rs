@@ -1,0 +1,199 @@
+//! Making a veth link behave like a real wire for the cases that count segment
+//! sizes or compare MAC addresses: segmentation offloads off (so a capture sees
+//! MSS-sized segments, not 64 KB GSO super-packets), an interface's hardware
+//! address, and a TCP connection whose two ends sit in the link's two hosts.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::netlink::{ifindex, Netlink};
+use super::sock::{Family, Sock, TcpPair};
+use super::topo::Link;
+use super::wait;
+
+const ETHTOOL_STSO: u32 = 0x1f;
+const ETHTOOL_SGSO: u32 = 0x24;
+const ETHTOOL_SGRO: u32 = 0x2c;
+
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+fn ifreq(name: &str) -> Result<libc::ifreq> {
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    let bytes = name.as_bytes();
+    anyhow::ensure!(
+        bytes.len() < ifr.ifr_name.len(),
+        "interface name {name} too long"
+    );
+    for (d, s) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    Ok(ifr)
+}
+
+/// Turns TSO, GSO and GRO off on `ifname` (calling thread's namespace), as
+/// `ethtool -K IF tso off gso off gro off` does. TCP still builds large
+/// packets, but the device then segments them before its taps see them, so a
+/// capture shows each segment as it would travel on a real wire.
+pub fn offloads_off(ifname: &str) -> Result<()> {
+    let sock = Sock::udp(Family::V4)?;
+    for (cmd, name) in [
+        (ETHTOOL_STSO, "tso"),
+        (ETHTOOL_SGSO, "gso"),
+        (ETHTOOL_SGRO, "gro"),
+    ] {
+        let mut val = EthtoolValue { cmd, data: 0 };
+        let mut ifr = ifreq(ifname)?;
+        ifr.ifr_ifru.ifru_data = (&mut val as *mut EthtoolValue).cast();
+        // SAFETY: SIOCETHTOOL reads the ethtool_value ifr points at, alive for the call.
+        let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut ifr) };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("ethtool -K {ifname} {name} off"));
+        }
+    }
+    Ok(())
+}
+
+/// Hardware (MAC) address of `ifname` in the calling thread's namespace.
+pub fn hwaddr(ifname: &str) -> Result<[u8; 6]> {
+    let sock = Sock::udp(Family::V4)?;
+    let mut ifr = ifreq(ifname)?;
+    // SAFETY: SIOCGIFHWADDR fills ifr's hwaddr member.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR, &mut ifr) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("SIOCGIFHWADDR {ifname}"));
+    }
+    // SAFETY: after SIOCGIFHWADDR the union holds the hardware address.
+    let sa = unsafe { ifr.ifr_ifru.ifru_hwaddr };
+    let mut mac = [0u8; 6];
+    for (d, s) in mac.iter_mut().zip(sa.sa_data.iter()) {
+        *d = *s as u8;
+    }
+    Ok(mac)
+}
+
+/// Both ends of `link`: offloads off and the given MTU; returns once the
+/// link carries traffic (see `await_traffic`).
+pub fn wire_like(link: &Link, mtu: u32) -> Result<()> {
+    let prep = |ifname: &str| -> Result<()> {
+        offloads_off(ifname)?;
+        let nl = Netlink::open()?;
+        nl.set_mtu(ifindex(ifname)?, mtu)
+    };
+    link.a.run(|| prep(&link.a_end.ifname))??;
+    link.b.run(|| prep(&link.b_end.ifname))??;
+    await_traffic(link)
+}
+
+/// Waits until a datagram gets across `link` each way. A veth end brought up
+/// while its peer is still down gets its queue activated only by the later
+/// carrier-on event, which the kernel's linkwatch handles asynchronously (up
+/// to a second later when other links changed recently): until then what is
+/// sent on it is silently dropped. A dropped first ARP request is retried
+/// only a second later, so the probes go to the all-hosts (IPv6: all-nodes)
+/// group, which needs no address resolution, and are simply sent again.
+/// No socket option is involved, so a shim that ignores some cannot stop it.
+pub fn await_traffic(link: &Link) -> Result<()> {
+    let family = Family::of(&link.a_end.addr);
+    let ends = [
+        (&link.a, &link.a_end, &link.b),
+        (&link.b, &link.b_end, &link.a),
+    ];
+    for (from, end, to) in ends {
+        let rx = to.run(|| -> Result<Sock> {
+            let rx = Sock::udp(family)?;
+            rx.bind(SocketAddr::new(family.any(), 0))
+                .context("bind link probe receiver")?;
+            Ok(rx)
+        })??;
+        let port = rx.local_addr()?.port();
+        let (tx, dst) = from.run(|| -> Result<(Sock, SocketAddr)> {
+            let tx = Sock::udp(family)?;
+            let dst = match family {
+                Family::V4 => {
+                    // Bound to the interface's address, a datagram to the
+                    // all-hosts group leaves through that interface.
+                    tx.bind(SocketAddr::new(end.addr, 0))
+                        .context("bind link probe sender")?;
+                    SocketAddr::new(std::net::Ipv4Addr::new(224, 0, 0, 1).into(), port)
+                }
+                Family::V6 => SocketAddr::V6(std::net::SocketAddrV6::new(
+                    std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+                    port,
+                    0,
+                    ifindex(&end.ifname)? as u32,
+                )),
+            };
+            Ok((tx, dst))
+        })??;
+        let mut buf = [0u8; 8];
+        wait::until(
+            &format!("a datagram from {} across the veth link", end.addr),
+            Duration::from_secs(5),
+            || {
+                // A send error (ENOBUFS on a dropped packet) just means "not yet".
+                let _ = tx.send_to(b"probe", 0, dst);
+                Ok(rx.recv(&mut buf, libc::MSG_DONTWAIT).ok().map(|_| ()))
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// A TCP connection across `link`: the listener (and so the accepted socket)
+/// in host b on b's address, the client in host a. `prep_listener` runs
+/// before listen(), `prep_client` before connect().
+pub fn tcp_across(
+    link: &Link,
+    prep_listener: impl FnOnce(&Sock) -> Result<()>,
+    prep_client: impl FnOnce(&Sock) -> Result<()>,
+) -> Result<TcpPair> {
+    let family = Family::of(&link.b_end.addr);
+    let listener = link.b.run(|| -> Result<Sock> {
+        let l = Sock::tcp(family)?;
+        prep_listener(&l)?;
+        l.bind(SocketAddr::new(link.b_end.addr, 0))
+            .with_context(|| format!("bind listener on {}", link.b_end.addr))?;
+        l.listen(16).context("listen")?;
+        Ok(l)
+    })??;
+    let target = listener.local_addr()?;
+    let client = link.a.run(|| -> Result<Sock> {
+        let c = Sock::tcp(family)?;
+        prep_client(&c)?;
+        c.connect(target)
+            .with_context(|| format!("connect to {target}"))?;
+        Ok(c)
+    })??;
+    // The listener may be non-blocking (a case about inheritance sets
+    // O_NONBLOCK on it): wait for the handshake to complete on b's side.
+    wait::readable(listener.as_raw_fd(), Duration::from_secs(5))?;
+    let server = listener.accept().context("accept")?;
+    Ok(TcpPair {
+        client,
+        server,
+        listener,
+    })
+}
+
+/// Bytes of TCP options on every data segment of a connection in the calling
+/// thread's namespace: the timestamp option (10, padded to 12) when
+/// net.ipv4.tcp_timestamps is on. Payload per segment = MSS - this.
+pub fn option_bytes() -> Result<u32> {
+    Ok(
+        if super::procnet::sysctl_int("net/ipv4/tcp_timestamps")? != 0 {
+            12
+        } else {
+            0
+        },
+    )
+}
