@@ -30,9 +30,15 @@ use rstest::rstest;
 #[case::lowat_rcvlowat("lowat.rcvlowat")]
 #[case::lowat_sndlowat("lowat.sndlowat")]
 #[case::timeout_so_timeout("timeout.so_timeout")]
-
 // -- close.rs, linger.rs (more), recv_flags.rs (more) --
-
+#[case::waitall_fills_buffer_v6("waitall.fills_buffer@v6")]
+#[case::waitall_short_on_eof("waitall.short_on_eof")]
+#[case::waitall_timeout("waitall.timeout")]
+#[case::recv_peek("recv.peek")]
+#[case::recv_dontwait("recv.dontwait")]
+#[case::recv_peek_dontwait_count("recv.peek_dontwait_count")]
+#[case::oob_send_recv("oob.send_recv")]
+#[case::oobinline_inline("oobinline.inline")]
 // -- reuse.rs (more) --
 
 // -- ip.rs, tcp.rs, nagle.rs (more) --

@@ -68,10 +68,30 @@ const OPTIONS: &[(&str, i32, i32)] = &[
 const RELIANT: &[(&str, &[&str])] = &[
     ("SO_LINGER", &["linger.zero_rst", "linger.timeout_blocks"]),
     ("SO_REUSEADDR", &["reuseaddr.time_wait_rebind"]),
-    ("SO_RCVBUF", &["bufsize.post_connect", "rcvbuf.doubling", "rcvbuf.set_1024", "rcvbuf.excess_discarded"]),
-    ("SO_SNDBUF", &["rcvbuf.doubling", "sndbuf.write_blocks_when_full"]),
-    ("TCP_NODELAY", &["nagle.coalesce", "nagle.nodelay_segments", "nagle.delayed_ack_stall"]),
+    (
+        "SO_RCVBUF",
+        &[
+            "bufsize.post_connect",
+            "rcvbuf.doubling",
+            "rcvbuf.set_1024",
+            "rcvbuf.excess_discarded",
+        ],
+    ),
+    (
+        "SO_SNDBUF",
+        &["rcvbuf.doubling", "sndbuf.write_blocks_when_full"],
+    ),
+    (
+        "TCP_NODELAY",
+        &[
+            "nagle.coalesce",
+            "nagle.nodelay_segments",
+            "nagle.delayed_ack_stall",
+        ],
+    ),
     ("IP_TTL", &["ip_ttl.default_then_32"]),
+    ("SO_OOBINLINE", &["oobinline.inline"]),
+    ("SO_RCVTIMEO", &["waitall.timeout"]),
     ("TCP_MAXSEG", &["tcp_maxseg.before_connect"]),
     ("SO_BROADCAST", &["broadcast.requires_option"]),
 ];

@@ -160,7 +160,8 @@ pub static PEEK: Case = Case {
     id: "recv.peek",
     source: Source::LectureNotes("5.4 MSG_PEEK"),
     claim: "recv() with MSG_PEEK reads the data without taking it off the receive buffer",
-    expectation: "the peeked bytes are the ones the next plain recv() returns, and the queued byte count \
+    expectation:
+        "the peeked bytes are the ones the next plain recv() returns, and the queued byte count \
                   (FIONREAD) is unchanged by the peek",
     run: peek,
     deadline: DEFAULT_DEADLINE,
@@ -170,7 +171,8 @@ pub static DONTWAIT: Case = Case {
     id: "recv.dontwait",
     source: Source::LectureNotes("5.4 MSG_DONTWAIT"),
     claim: "MSG_DONTWAIT makes recv() return at once when nothing is queued",
-    expectation: "recv(MSG_DONTWAIT) on an empty blocking socket fails with EAGAIN at once, and the socket \
+    expectation:
+        "recv(MSG_DONTWAIT) on an empty blocking socket fails with EAGAIN at once, and the socket \
                   stays blocking: the flag acts on that one call only",
     run: dontwait,
     deadline: DEFAULT_DEADLINE,
@@ -190,7 +192,8 @@ pub static WAITALL_SHORT_ON_EOF: Case = Case {
     id: "waitall.short_on_eof",
     source: Source::LectureNotes("5.4 MSG_WAITALL"),
     claim: "(implied) recv(MSG_WAITALL) always fills the requested length",
-    expectation: "when the peer closes early, recv(MSG_WAITALL) returns the short count it has, then 0",
+    expectation:
+        "when the peer closes early, recv(MSG_WAITALL) returns the short count it has, then 0",
     run: waitall_short_on_eof,
     deadline: DEFAULT_DEADLINE,
 };
@@ -230,7 +233,9 @@ pub static OOBINLINE: Case = Case {
 /// Waits until `s` has `n` bytes queued for reading (FIONREAD).
 fn wait_queued(s: &crate::lab::Sock, n: i32, what: &str) -> Result<()> {
     phase(&format!("waiting for {what}"));
-    wait::until(what, Duration::from_secs(5), || Ok((s.queued(libc::FIONREAD)? >= n).then_some(())))
+    wait::until(what, Duration::from_secs(5), || {
+        Ok((s.queued(libc::FIONREAD)? >= n).then_some(()))
+    })
 }
 
 fn peek(_lab: &mut Lab) -> Result<Evidence> {
@@ -239,7 +244,10 @@ fn peek(_lab: &mut Lab) -> Result<Evidence> {
     pair.client.send_all(msg)?;
     wait_queued(&pair.server, msg.len() as i32, "the message to arrive")?;
     let mut peeked = vec![0u8; 64];
-    let n = pair.server.recv(&mut peeked, libc::MSG_PEEK).context("recv(MSG_PEEK)")?;
+    let n = pair
+        .server
+        .recv(&mut peeked, libc::MSG_PEEK)
+        .context("recv(MSG_PEEK)")?;
     peeked.truncate(n);
     let queued_after_peek = pair.server.queued(libc::FIONREAD)?;
     let mut read = vec![0u8; 64];
@@ -255,14 +263,25 @@ fn peek(_lab: &mut Lab) -> Result<Evidence> {
         .observe("queued_after_peek", queued_after_peek)
         .observe("queued_after_read", queued_after_read);
     ev.expect_eq("peek returns the message", text(msg), text(&peeked));
-    ev.expect_eq("the next read returns the same bytes", text(&peeked), text(&read));
-    ev.expect_eq("queued bytes unchanged by the peek", msg.len() as i32, queued_after_peek);
+    ev.expect_eq(
+        "the next read returns the same bytes",
+        text(&peeked),
+        text(&read),
+    );
+    ev.expect_eq(
+        "queued bytes unchanged by the peek",
+        msg.len() as i32,
+        queued_after_peek,
+    );
     ev.expect_eq("queued bytes after the read", 0, queued_after_read);
     let holds = peeked == read && queued_after_peek == msg.len() as i32;
     ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
         "peek returned {n} B {:?}, FIONREAD stayed {queued_after_peek}; the read then returned {m} B {:?}",
         text(&peeked), text(&read)));
-    ev.key(format!("peek {n} B, queue {queued_after_peek} after peek, read {m} B (same: {})", peeked == read));
+    ev.key(format!(
+        "peek {n} B, queue {queued_after_peek} after peek, read {m} B (same: {})",
+        peeked == read
+    ));
     Ok(ev)
 }
 
@@ -272,31 +291,57 @@ fn dontwait(_lab: &mut Lab) -> Result<Evidence> {
     let t = std::time::Instant::now();
     let r = pair.server.recv(&mut buf, libc::MSG_DONTWAIT);
     let took = t.elapsed();
-    let still_blocking = !pair.server.is_nonblocking()?;
-    // The same socket without the flag does wait: a 100 ms SO_RCVTIMEO shows it.
-    pair.server.set_timeout(libc::SO_RCVTIMEO, Duration::from_millis(100))?;
-    let t = std::time::Instant::now();
-    let plain = pair.server.recv(&mut buf, 0);
-    let plain_took = t.elapsed();
+    // Without the flag the same socket does wait: a plain recv sleeps in
+    // recvfrom until a byte comes.
+    let plain_slept = std::thread::scope(|sc| -> Result<bool> {
+        let server = &pair.server;
+        let (handle, tid) = wait::spawn_with_tid(sc, move || {
+            let mut one = [0u8; 16];
+            server.recv(&mut one, 0)
+        })?;
+        phase("waiting for a plain recv to sleep");
+        let slept = wait::until(
+            "the plain recv asleep in recvfrom",
+            Duration::from_secs(5),
+            || Ok(wait::blocked_in(tid, libc::SYS_recvfrom)?.then_some(())),
+        )
+        .is_ok();
+        pair.client.send_all(b"!")?;
+        let got = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("receiver panicked"))?;
+        Ok(slept && got.is_ok_and(|n| n == 1))
+    })?;
 
     let mut ev = Evidence::new();
     ev.observe("dontwait_result", result_name(&r))
         .observe("dontwait_ms", crate::model::ms(took))
-        .observe("socket_still_blocking", still_blocking)
-        .observe("plain_recv_result", result_name(&plain))
-        .observe("plain_recv_ms", crate::model::ms(plain_took));
-    ev.expect_eq("recv(MSG_DONTWAIT) with nothing queued", "EAGAIN", result_name(&r).as_str());
-    ev.expect("it returns at once", took < Duration::from_millis(50), "< 50 ms",
-        format!("{:.3} ms", crate::model::ms(took)));
-    ev.expect_eq("the socket itself stays blocking", true, still_blocking);
-    ev.expect("a plain recv on it waits (SO_RCVTIMEO 100 ms)", plain_took >= Duration::from_millis(90),
-        ">= 90 ms then EAGAIN", format!("{:.1} ms then {}", crate::model::ms(plain_took), result_name(&plain)));
+        .observe("plain_recv_slept_until_data", plain_slept);
+    ev.expect_eq(
+        "recv(MSG_DONTWAIT) with nothing queued",
+        "EAGAIN",
+        result_name(&r).as_str(),
+    );
+    ev.expect(
+        "it returns at once",
+        took < Duration::from_millis(50),
+        "< 50 ms",
+        format!("{:.3} ms", crate::model::ms(took)),
+    );
+    ev.expect_eq(
+        "a plain recv on the same socket sleeps until data comes",
+        true,
+        plain_slept,
+    );
     let holds = r.is_err() && took < Duration::from_millis(50);
     ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
-        "recv(MSG_DONTWAIT) -> {} in {:.3} ms on a blocking socket; a plain recv waited {:.1} ms",
-        result_name(&r), crate::model::ms(took), crate::model::ms(plain_took)));
-    ev.key(format!("{} in {:.3} ms; plain recv {:.0} ms", result_name(&r), crate::model::ms(took),
-        crate::model::ms(plain_took)));
+        "recv(MSG_DONTWAIT) -> {} in {:.3} ms on a blocking socket, where a plain recv slept until data came ({plain_slept})",
+        result_name(&r), crate::model::ms(took)));
+    ev.key(format!(
+        "{} in {:.3} ms; plain recv slept: {plain_slept}",
+        result_name(&r),
+        crate::model::ms(took)
+    ));
     Ok(ev)
 }
 
@@ -307,7 +352,8 @@ fn peek_dontwait_count(_lab: &mut Lab) -> Result<Evidence> {
     let total: usize = PIECES_BYTES.iter().sum();
     // TCP: three writes, each its own segment (TCP_NODELAY).
     let pair = TcpPair::loopback(Family::V4)?;
-    pair.client.set_int(libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)?;
+    pair.client
+        .set_int(libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)?;
     for n in PIECES_BYTES {
         pair.client.send_all(&vec![7u8; n])?;
     }
@@ -337,10 +383,22 @@ fn peek_dontwait_count(_lab: &mut Lab) -> Result<Evidence> {
         .observe("tcp_fionread", tcp_fionread)
         .observe("udp_peek_dontwait", udp_peek)
         .observe("udp_fionread", udp_fionread);
-    ev.expect_eq("TCP: PEEK|DONTWAIT returns every queued byte", total, tcp_peek);
+    ev.expect_eq(
+        "TCP: PEEK|DONTWAIT returns every queued byte",
+        total,
+        tcp_peek,
+    );
     ev.expect_eq("TCP: FIONREAD agrees", total as i32, tcp_fionread);
-    ev.expect_eq("UDP: PEEK|DONTWAIT returns the first datagram only", PIECES_BYTES[0], udp_peek);
-    ev.expect_eq("UDP: FIONREAD is the first datagram's size too", PIECES_BYTES[0] as i32, udp_fionread);
+    ev.expect_eq(
+        "UDP: PEEK|DONTWAIT returns the first datagram only",
+        PIECES_BYTES[0],
+        udp_peek,
+    );
+    ev.expect_eq(
+        "UDP: FIONREAD is the first datagram's size too",
+        PIECES_BYTES[0] as i32,
+        udp_fionread,
+    );
     let verdict = match (tcp_peek == total, udp_peek == total) {
         (true, true) => Verdict::Holds,
         (true, false) | (false, true) => Verdict::Differs,
@@ -349,7 +407,9 @@ fn peek_dontwait_count(_lab: &mut Lab) -> Result<Evidence> {
     ev.verdict(verdict, format!(
         "{total} B queued in pieces {PIECES_BYTES:?}: TCP peek -> {tcp_peek} (FIONREAD {tcp_fionread}); UDP peek -> \
          {udp_peek} (FIONREAD {udp_fionread}): for UDP it tells the next datagram's size, not the total"));
-    ev.key(format!("queued {total}: TCP peek {tcp_peek}, UDP peek {udp_peek}"));
+    ev.key(format!(
+        "queued {total}: TCP peek {tcp_peek}, UDP peek {udp_peek}"
+    ));
     Ok(ev)
 }
 
@@ -359,15 +419,27 @@ fn waitall_short_on_eof(_lab: &mut Lab) -> Result<Evidence> {
     pair.client.send_all(&[3u8; PIECE])?;
     pair.client.shutdown(libc::SHUT_WR)?;
     let mut buf = vec![0u8; requested];
-    let first = pair.server.recv(&mut buf, libc::MSG_WAITALL).context("recv(MSG_WAITALL)")?;
-    let second = pair.server.recv(&mut buf, libc::MSG_WAITALL).context("second recv")?;
+    let first = pair
+        .server
+        .recv(&mut buf, libc::MSG_WAITALL)
+        .context("recv(MSG_WAITALL)")?;
+    let second = pair
+        .server
+        .recv(&mut buf, libc::MSG_WAITALL)
+        .context("second recv")?;
 
     let mut ev = Evidence::new();
-    ev.observe("requested", requested).observe("sent_before_eof", PIECE).observe("first_recv", first)
+    ev.observe("requested", requested)
+        .observe("sent_before_eof", PIECE)
+        .observe("first_recv", first)
         .observe("second_recv", second);
     ev.expect_eq("recv(MSG_WAITALL) returns the short count", PIECE, first);
     ev.expect_eq("then 0 (end of stream)", 0, second);
-    let verdict = if first == requested { Verdict::Holds } else { Verdict::Refuted };
+    let verdict = if first == requested {
+        Verdict::Holds
+    } else {
+        Verdict::Refuted
+    };
     ev.verdict(verdict, format!(
         "asked for {requested} B with MSG_WAITALL, the peer sent {PIECE} B and closed: recv returned {first}, then {second}"));
     ev.key(format!("asked {requested}, got {first} then {second}"));
@@ -408,7 +480,11 @@ extern "C" fn on_signal(_: libc::c_int) {}
 /// receiver is asleep.
 fn waitall_until_signal(pair: &TcpPair) -> Result<std::io::Result<usize>> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let act = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
+    let act = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
     // SAFETY: the handler does nothing; installed without SA_RESTART on purpose.
     unsafe { sigaction(Signal::SIGUSR1, &act) }.context("sigaction SIGUSR1")?;
     pair.client.send_all(&[5u8; PIECE])?;
@@ -419,12 +495,20 @@ fn waitall_until_signal(pair: &TcpPair) -> Result<std::io::Result<usize>> {
             server.recv(&mut buf, libc::MSG_WAITALL)
         })?;
         phase("waiting for the MSG_WAITALL receiver to sleep with the piece consumed");
-        wait::until("receiver asleep in recvfrom", Duration::from_secs(5), || {
-            Ok((server.queued(libc::FIONREAD)? == 0 && wait::blocked_in(tid, libc::SYS_recvfrom)?).then_some(()))
-        })?;
+        wait::until(
+            "receiver asleep in recvfrom",
+            Duration::from_secs(5),
+            || {
+                Ok((server.queued(libc::FIONREAD)? == 0
+                    && wait::blocked_in(tid, libc::SYS_recvfrom)?)
+                .then_some(()))
+            },
+        )?;
         // SAFETY: signalling a thread of this process by its kernel id.
         unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR1) };
-        handle.join().map_err(|_| anyhow::anyhow!("receiver panicked"))
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("receiver panicked"))
     })
 }
 
@@ -443,18 +527,46 @@ fn waitall_timeout(_lab: &mut Lab) -> Result<Evidence> {
         .observe("after_timeout", show(&timed))
         .observe("timeout_took_ms", crate::model::ms(took))
         .observe("after_signal", show(&signalled));
-    ev.expect_eq("SO_RCVTIMEO: partial count", format!("{PIECE} B"), show(&timed));
-    let (lo, hi) = (RCVTIMEO - Duration::from_millis(10), RCVTIMEO + Duration::from_millis(1500));
-    ev.expect("returned when the timeout passed", took >= lo && took <= hi,
-        format!("{:.0}..{:.0} ms", crate::model::ms(lo), crate::model::ms(hi)), format!("{:.1} ms", crate::model::ms(took)));
-    ev.expect_eq("signal: partial count, not EINTR", format!("{PIECE} B"), show(&signalled));
+    ev.expect_eq(
+        "SO_RCVTIMEO: partial count",
+        format!("{PIECE} B"),
+        show(&timed),
+    );
+    let (lo, hi) = (
+        RCVTIMEO - Duration::from_millis(10),
+        RCVTIMEO + Duration::from_millis(1500),
+    );
+    ev.expect(
+        "returned when the timeout passed",
+        took >= lo && took <= hi,
+        format!(
+            "{:.0}..{:.0} ms",
+            crate::model::ms(lo),
+            crate::model::ms(hi)
+        ),
+        format!("{:.1} ms", crate::model::ms(took)),
+    );
+    ev.expect_eq(
+        "signal: partial count, not EINTR",
+        format!("{PIECE} B"),
+        show(&signalled),
+    );
     let short = |r: &std::io::Result<usize>| r.as_ref().is_ok_and(|n| *n < PIECE * PIECES);
-    let verdict = if short(&timed) || short(&signalled) { Verdict::Refuted } else { Verdict::Holds };
+    let verdict = if short(&timed) || short(&signalled) {
+        Verdict::Refuted
+    } else {
+        Verdict::Holds
+    };
     ev.verdict(verdict, format!(
         "asked for {} B with {PIECE} B queued: after SO_RCVTIMEO {:.0} ms recv returned {} ({:.1} ms); \
          interrupted by SIGUSR1 it returned {}", PIECE * PIECES, crate::model::ms(RCVTIMEO), show(&timed),
         crate::model::ms(took), show(&signalled)));
-    ev.key(format!("timeout -> {} after {:.0} ms; signal -> {}", show(&timed), crate::model::ms(took), show(&signalled)));
+    ev.key(format!(
+        "timeout -> {} after {:.0} ms; signal -> {}",
+        show(&timed),
+        crate::model::ms(took),
+        show(&signalled)
+    ));
     Ok(ev)
 }
 
@@ -466,19 +578,31 @@ struct UrgentRead {
     oob_again: String,
 }
 
-fn send_with_urgent(pair: &TcpPair, inline: bool) -> Result<(UrgentRead, Vec<crate::lab::packet::Segment>)> {
+fn send_with_urgent(
+    pair: &TcpPair,
+    inline: bool,
+) -> Result<(UrgentRead, Vec<crate::lab::packet::Segment>)> {
     let mut cap = crate::lab::Capture::start("lo")?;
     if inline {
-        pair.server.set_int(libc::SOL_SOCKET, libc::SO_OOBINLINE, 1).context("SO_OOBINLINE")?;
+        pair.server
+            .set_int(libc::SOL_SOCKET, libc::SO_OOBINLINE, 1)
+            .context("SO_OOBINLINE")?;
     }
-    pair.client.set_int(libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)?;
+    pair.client
+        .set_int(libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)?;
     pair.client.send_all(b"xy")?;
-    pair.client.send(b"abc", libc::MSG_OOB).context("send(MSG_OOB)")?;
+    pair.client
+        .send(b"abc", libc::MSG_OOB)
+        .context("send(MSG_OOB)")?;
     pair.client.send_all(b"z")?;
     pair.client.shutdown(libc::SHUT_WR)?;
     phase("waiting for the urgent data to arrive");
     let port = pair.client.local_addr()?.port();
-    cap.wait_segment("the FIN after the urgent data", Duration::from_secs(5), |s| s.sport == port && s.flags.fin)?;
+    cap.wait_segment(
+        "the FIN after the urgent data",
+        Duration::from_secs(5),
+        |s| s.sport == port && s.flags.fin,
+    )?;
     let oob_read = |s: &crate::lab::Sock| {
         let mut b = [0u8; 8];
         match s.recv(&mut b, libc::MSG_OOB) {
@@ -489,32 +613,70 @@ fn send_with_urgent(pair: &TcpPair, inline: bool) -> Result<(UrgentRead, Vec<cra
     let oob = oob_read(&pair.server);
     let (stream, _) = pair.server.read_to_end();
     let oob_again = oob_read(&pair.server);
-    let segs = cap.segments()?.into_iter().filter(|s| s.sport == port).collect();
-    Ok((UrgentRead { stream: String::from_utf8_lossy(&stream).into_owned(), oob, oob_again }, segs))
+    let segs = cap
+        .segments()?
+        .into_iter()
+        .filter(|s| s.sport == port)
+        .collect();
+    Ok((
+        UrgentRead {
+            stream: String::from_utf8_lossy(&stream).into_owned(),
+            oob,
+            oob_again,
+        },
+        segs,
+    ))
 }
 
 fn oob_send_recv(_lab: &mut Lab) -> Result<Evidence> {
     let pair = TcpPair::loopback(Family::V4)?;
     let mut none = [0u8; 1];
-    let before = pair.server.recv(&mut none, libc::MSG_OOB | libc::MSG_DONTWAIT);
+    let before = pair
+        .server
+        .recv(&mut none, libc::MSG_OOB | libc::MSG_DONTWAIT);
     let (read, segs) = send_with_urgent(&pair, false)?;
-    let urg: Vec<String> =
-        segs.iter().filter(|s| s.flags.urg).map(|s| format!("{} B, urgent pointer {}", s.payload, s.urgent)).collect();
+    let urg: Vec<String> = segs
+        .iter()
+        .filter(|s| s.flags.urg)
+        .map(|s| format!("{} B, urgent pointer {}", s.payload, s.urgent))
+        .collect();
 
     let mut ev = Evidence::new();
     ev.observe("recv_oob_before_any", result_name(&before))
         .observe("receiver", &read)
         .observe("urgent_segments", &urg);
-    ev.expect_eq("recv(MSG_OOB) with none pending", "EINVAL", result_name(&before).as_str());
-    ev.expect_eq("recv(MSG_OOB) returns the last byte only", "c", read.oob.as_str());
-    ev.expect_eq("the other bytes arrive in the stream", "xyabz", read.stream.as_str());
-    ev.expect("URG flag on the wire", !urg.is_empty(), "a segment with URG", format!("{urg:?}"));
+    ev.expect_eq(
+        "recv(MSG_OOB) with none pending",
+        "EINVAL",
+        result_name(&before).as_str(),
+    );
+    ev.expect_eq(
+        "recv(MSG_OOB) returns the last byte only",
+        "c",
+        read.oob.as_str(),
+    );
+    ev.expect_eq(
+        "the other bytes arrive in the stream",
+        "xyabz",
+        read.stream.as_str(),
+    );
+    ev.expect(
+        "URG flag on the wire",
+        !urg.is_empty(),
+        "a segment with URG",
+        format!("{urg:?}"),
+    );
     let holds_fully = read.oob == "abc";
     ev.verdict(if holds_fully { Verdict::Holds } else { Verdict::Differs }, format!(
         "send(\"abc\", MSG_OOB): recv(MSG_OOB) got {:?}, the stream got {:?}; urgent segments {urg:?}; with none \
          pending recv(MSG_OOB) -> {}: only one byte of out-of-band data exists in TCP", read.oob, read.stream,
         result_name(&before)));
-    ev.key(format!("OOB {:?}, stream {:?}, none pending -> {}", read.oob, read.stream, result_name(&before)));
+    ev.key(format!(
+        "OOB {:?}, stream {:?}, none pending -> {}",
+        read.oob,
+        read.stream,
+        result_name(&before)
+    ));
     Ok(ev)
 }
 
@@ -523,15 +685,27 @@ fn oobinline(_lab: &mut Lab) -> Result<Evidence> {
     let (plain, _) = send_with_urgent(&TcpPair::loopback(Family::V4)?, false)?;
 
     let mut ev = Evidence::new();
-    ev.observe("with_oobinline", &inline).observe("without_oobinline", &plain);
-    ev.expect_eq("SO_OOBINLINE: the urgent byte in the stream at its place", "xyabcz", inline.stream.as_str());
+    ev.observe("with_oobinline", &inline)
+        .observe("without_oobinline", &plain);
+    ev.expect_eq(
+        "SO_OOBINLINE: the urgent byte in the stream at its place",
+        "xyabcz",
+        inline.stream.as_str(),
+    );
     ev.expect_eq("SO_OOBINLINE: recv(MSG_OOB)", "EINVAL", inline.oob.as_str());
-    ev.expect_eq("without: the stream lacks the urgent byte", "xyabz", plain.stream.as_str());
+    ev.expect_eq(
+        "without: the stream lacks the urgent byte",
+        "xyabz",
+        plain.stream.as_str(),
+    );
     ev.expect_eq("without: recv(MSG_OOB) returns it", "c", plain.oob.as_str());
     let holds = inline.stream == "xyabcz";
     ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
         "with SO_OOBINLINE the stream read {:?} and recv(MSG_OOB) -> {}; without it {:?} and recv(MSG_OOB) -> {:?}",
         inline.stream, inline.oob, plain.stream, plain.oob));
-    ev.key(format!("inline {:?}; plain {:?} + OOB {:?}", inline.stream, plain.stream, plain.oob));
+    ev.key(format!(
+        "inline {:?}; plain {:?} + OOB {:?}",
+        inline.stream, plain.stream, plain.oob
+    ));
     Ok(ev)
 }
