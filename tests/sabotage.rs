@@ -66,7 +66,15 @@ const OPTIONS: &[(&str, i32, i32)] = &[
 /// For each option, the cases that rely on it and so must fail when it is
 /// silently ignored.
 const RELIANT: &[(&str, &[&str])] = &[
-    ("SO_LINGER", &["linger.zero_rst", "linger.timeout_blocks"]),
+    (
+        "SO_LINGER",
+        &[
+            "linger.zero_rst",
+            "linger.zero_rst@v6",
+            "linger.timeout_blocks",
+            "linger.nonblocking",
+        ],
+    ),
     ("SO_REUSEADDR", &["reuseaddr.time_wait_rebind"]),
     (
         "SO_RCVBUF",

@@ -10,7 +10,14 @@ use crate::lab::sock::{errno_name, fill_until_eagain};
 use crate::lab::{phase, Capture, Family, Lab, TcpPair};
 use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
-pub static CASES: &[&Case] = &[&ZERO_RST, &TIMEOUT_BLOCKS];
+pub static CASES: &[&Case] = &[
+    &ZERO_RST,
+    &ZERO_RST_V6,
+    &TIMEOUT_BLOCKS,
+    &TIMEOUT_BLOCKS_V6,
+    &NONBLOCKING,
+    &DEFAULT_OFF,
+];
 
 pub static ZERO_RST: Case = Case {
     id: "linger.zero_rst",
@@ -19,7 +26,7 @@ pub static ZERO_RST: Case = Case {
     expectation: "close() returns at once and sends RST instead of FIN; the peer reads what had already \
                   arrived, then gets ECONNRESET; bytes still in the send buffer never arrive; the closer \
                   keeps no TIME_WAIT entry",
-    run: zero_rst,
+    run: |lab| zero_rst(lab, Family::V4),
     deadline: DEFAULT_DEADLINE,
 };
 
@@ -31,7 +38,41 @@ pub static TIMEOUT_BLOCKS: Case = Case {
     expectation: "close() blocks for l_linger seconds when the peer's window stays closed, then returns 0 \
                   (no ETIMEDOUT); the kernel keeps the data and goes on sending it, so a peer that reads \
                   later still gets every byte and then the FIN",
-    run: timeout_blocks,
+    run: |lab| timeout_blocks(lab, Family::V4, false),
+    deadline: DEFAULT_DEADLINE,
+};
+
+pub static ZERO_RST_V6: Case = Case {
+    id: "linger.zero_rst@v6",
+    run: |lab| zero_rst(lab, Family::V6),
+    ..ZERO_RST
+};
+
+pub static TIMEOUT_BLOCKS_V6: Case = Case {
+    id: "linger.timeout_blocks@v6",
+    run: |lab| timeout_blocks(lab, Family::V6, false),
+    ..TIMEOUT_BLOCKS
+};
+
+pub static NONBLOCKING: Case = Case {
+    id: "linger.nonblocking",
+    source: Source::LectureNotes("5.2 SO_LINGER"),
+    claim: "(implied) a lingering close() blocks, whatever the socket's mode",
+    expectation: "on Linux O_NONBLOCK makes no difference: close() with l_linger=1 on a non-blocking socket \
+                  still blocks for the linger time and returns 0 (BSD returns EWOULDBLOCK at once instead)",
+    run: |lab| timeout_blocks(lab, Family::V4, true),
+    deadline: DEFAULT_DEADLINE,
+};
+
+pub static DEFAULT_OFF: Case = Case {
+    id: "linger.default_off",
+    source: Source::LectureNotes("5.2 SO_LINGER"),
+    claim:
+        "without SO_LINGER, close() returns at once and the kernel still sends the remaining data",
+    expectation:
+        "SO_LINGER reads back {0,0} on a new socket; close() with unsent data returns 0 at once; \
+                  once the peer reads, every byte arrives, followed by the FIN",
+    run: default_off,
     deadline: DEFAULT_DEADLINE,
 };
 
@@ -45,7 +86,6 @@ struct Stalled {
     pair: TcpPair,
     written: usize,
     client_port: u16,
-    server_port: u16,
 }
 
 fn stalled_pair(cap: &mut Capture, family: Family) -> Result<Stalled> {
@@ -69,13 +109,12 @@ fn stalled_pair(cap: &mut Capture, family: Family) -> Result<Stalled> {
         pair,
         written,
         client_port,
-        server_port,
     })
 }
 
-fn zero_rst(_lab: &mut Lab) -> Result<Evidence> {
+fn zero_rst(_lab: &mut Lab, family: Family) -> Result<Evidence> {
     let mut cap = Capture::start("lo")?;
-    let st = stalled_pair(&mut cap, Family::V4)?;
+    let st = stalled_pair(&mut cap, family)?;
     let unsent_before_close = st.pair.client.queued(libc::TIOCOUTQ)?;
     st.pair
         .client
@@ -159,22 +198,21 @@ fn zero_rst(_lab: &mut Lab) -> Result<Evidence> {
         st.written
     ));
     ev.frames(cap.frames()?);
-    let _ = st.server_port;
     Ok(ev)
 }
 
 /// l_linger for the timeout case: the smallest whole second.
 const LINGER_SECS: i32 = 1;
 
-fn timeout_blocks(_lab: &mut Lab) -> Result<Evidence> {
+fn timeout_blocks(_lab: &mut Lab, family: Family, nonblocking: bool) -> Result<Evidence> {
     let mut cap = Capture::start("lo")?;
-    let st = stalled_pair(&mut cap, Family::V4)?;
+    let st = stalled_pair(&mut cap, family)?;
     let TcpPair {
         client,
         server,
         listener: _listener,
     } = st.pair;
-    client.set_nonblocking(false)?;
+    client.set_nonblocking(nonblocking)?;
     client
         .set_linger(true, LINGER_SECS)
         .context("SO_LINGER {1,1}")?;
@@ -198,6 +236,7 @@ fn timeout_blocks(_lab: &mut Lab) -> Result<Evidence> {
     let peer_error = read_err.as_ref().map(errno_name);
 
     let mut ev = Evidence::new();
+    ev.observe("o_nonblock", nonblocking);
     ev.observe("l_linger_s", LINGER_SECS)
         .observe("bytes_written", st.written)
         .observe("bytes_unsent_at_close", unsent)
@@ -238,10 +277,13 @@ fn timeout_blocks(_lab: &mut Lab) -> Result<Evidence> {
     let blocked = closed.took >= lo;
     let etimedout = closed.errno.as_deref() == Some("ETIMEDOUT");
     let discarded = delivered.len() < st.written;
-    let verdict = match (blocked, etimedout || discarded) {
-        (true, true) => Verdict::Holds,
-        (true, false) => Verdict::Differs,
-        (false, _) => Verdict::Refuted,
+    let verdict = match (nonblocking, blocked, etimedout || discarded) {
+        // The non-blocking variant judges the implied claim "it blocks".
+        (true, true, _) => Verdict::Holds,
+        (true, false, _) => Verdict::Refuted,
+        (false, true, true) => Verdict::Holds,
+        (false, true, false) => Verdict::Differs,
+        (false, false, _) => Verdict::Refuted,
     };
     ev.verdict(verdict, format!(
         "close() blocked {:.0} ms (l_linger {} s) and returned {}{}; {} of {} unsent bytes were then delivered \
@@ -256,6 +298,67 @@ fn timeout_blocks(_lab: &mut Lab) -> Result<Evidence> {
         st.written
     ));
     ev.observe("frames_before_close_returned", after_close);
+    ev.frames(cap.frames()?);
+    Ok(ev)
+}
+
+fn default_off(_lab: &mut Lab) -> Result<Evidence> {
+    let mut cap = Capture::start("lo")?;
+    let st = stalled_pair(&mut cap, Family::V4)?;
+    let TcpPair {
+        client,
+        server,
+        listener: _listener,
+    } = st.pair;
+    let linger = client.linger()?;
+    let unsent = client.queued(libc::TIOCOUTQ)?;
+    let closed = client.close();
+    server.set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(5))?;
+    phase("reading what the closed socket still delivers");
+    let (delivered, read_err) = server.read_to_end();
+    let segs = cap.segments()?;
+    let fin = segs
+        .iter()
+        .find(|s| s.sport == st.client_port && s.flags.fin);
+    let last_data_end = segs
+        .iter()
+        .filter(|s| s.sport == st.client_port && s.payload > 0)
+        .map(|s| s.seq.wrapping_add(s.payload))
+        .max();
+    let fin_after_data = matches!((fin, last_data_end), (Some(f), Some(end)) if f.seq.wrapping_add(f.payload) == end);
+    let peer_end = read_err
+        .as_ref()
+        .map(errno_name)
+        .unwrap_or_else(|| "EOF".into());
+
+    let mut ev = Evidence::new();
+    ev.observe("so_linger_default", linger)
+        .observe("bytes_written", st.written)
+        .observe("bytes_unsent_at_close", unsent)
+        .observe("close", &closed)
+        .observe("bytes_delivered", delivered.len())
+        .observe("peer_read_end", &peer_end)
+        .observe("fin_after_last_byte", fin_after_data);
+    ev.expect_eq("SO_LINGER on a new socket", (false, 0), linger);
+    ev.expect(
+        "close() returns 0 at once",
+        closed.rc == 0 && closed.took < Duration::from_millis(500),
+        "rc 0 in < 500 ms",
+        format!("rc {} in {:.1} ms", closed.rc, ms(closed.took)),
+    );
+    ev.expect_eq("every byte reaches the peer", st.written, delivered.len());
+    ev.expect_eq("peer's read ends with", "EOF", peer_end.as_str());
+    ev.expect_eq("FIN follows the last data byte", true, fin_after_data);
+    let holds = closed.took < Duration::from_millis(500) && delivered.len() == st.written;
+    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+        "close() returned {} in {:.1} ms with {unsent} bytes unsent; the peer then read {} of {} bytes and {peer_end}; \
+         FIN after the last byte: {fin_after_data}", closed.rc, ms(closed.took), delivered.len(), st.written));
+    ev.key(format!(
+        "close {:.1} ms, delivered {}/{} B, FIN last: {fin_after_data}",
+        ms(closed.took),
+        delivered.len(),
+        st.written
+    ));
     ev.frames(cap.frames()?);
     Ok(ev)
 }
