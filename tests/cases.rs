@@ -21,7 +21,12 @@ use rstest::rstest;
 #[case::broadcast_requires_option("broadcast.requires_option")]
 #[case::dontroute_bypasses_routing("dontroute.bypasses_routing")]
 // -- keepalive.rs --
-
+#[case::keepalive_default_off("keepalive.default_off")]
+#[case::keepalive_default_timing("keepalive.default_timing")]
+#[case::keepalive_probe_on_idle("keepalive.probe_on_idle")]
+#[case::keepalive_dead_peer_etimedout("keepalive.dead_peer_etimedout")]
+#[case::keepalive_rst_econnreset("keepalive.rst_econnreset")]
+#[case::tcp_keepalive_option_name("tcp_keepalive.option_name")]
 // -- buffers.rs (more) --
 #[case::rcvbuf_set_1024("rcvbuf.set_1024")]
 #[case::rcvbuf_doubling("rcvbuf.doubling")]

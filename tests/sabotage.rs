@@ -98,6 +98,22 @@ const RELIANT: &[(&str, &[&str])] = &[
         ],
     ),
     ("IP_TTL", &["ip_ttl.default_then_32"]),
+    (
+        "SO_KEEPALIVE",
+        &[
+            "keepalive.default_off",
+            "keepalive.probe_on_idle",
+            "keepalive.dead_peer_etimedout",
+            "keepalive.rst_econnreset",
+        ],
+    ),
+    (
+        "TCP_KEEPIDLE",
+        &["keepalive.probe_on_idle", "tcp_keepalive.option_name"],
+    ),
+    ("TCP_KEEPINTVL", &["keepalive.dead_peer_etimedout"]),
+    ("TCP_KEEPCNT", &["keepalive.dead_peer_etimedout"]),
+    ("TCP_REPAIR", &["keepalive.rst_econnreset"]),
     ("SO_OOBINLINE", &["oobinline.inline"]),
     ("SO_RCVTIMEO", &["waitall.timeout"]),
     ("TCP_MAXSEG", &["tcp_maxseg.before_connect"]),
