@@ -53,7 +53,14 @@ use rstest::rstest;
 #[case::oob_send_recv("oob.send_recv")]
 #[case::oobinline_inline("oobinline.inline")]
 // -- reuse.rs (more) --
-
+#[case::reuseaddr_time_wait_rebind_v6("reuseaddr.time_wait_rebind@v6")]
+#[case::reuseaddr_before_bind("reuseaddr.before_bind")]
+#[case::reuseaddr_child_server_restart("reuseaddr.child_server_restart")]
+#[case::reuseaddr_multihomed("reuseaddr.multihomed")]
+#[case::reuseaddr_multihomed_v6("reuseaddr.multihomed@v6")]
+#[case::reuseaddr_tcp_duplicate("reuseaddr.tcp_duplicate")]
+#[case::reuseaddr_tcp_duplicate_v6("reuseaddr.tcp_duplicate@v6")]
+#[case::reuseaddr_udp_duplicate("reuseaddr.udp_duplicate")]
 // -- ip.rs, tcp.rs, nagle.rs (more) --
 #[case::ip_ttl_default_then_32("ip_ttl.default_then_32")]
 #[case::ip_ttl_default_then_32_v6("ip_ttl.default_then_32@v6")]

@@ -75,7 +75,20 @@ const RELIANT: &[(&str, &[&str])] = &[
             "linger.nonblocking",
         ],
     ),
-    ("SO_REUSEADDR", &["reuseaddr.time_wait_rebind"]),
+    (
+        "SO_REUSEADDR",
+        &[
+            "reuseaddr.time_wait_rebind",
+            "reuseaddr.time_wait_rebind@v6",
+            "reuseaddr.before_bind",
+            "reuseaddr.child_server_restart",
+            "reuseaddr.tcp_duplicate",
+            "reuseaddr.udp_duplicate",
+        ],
+    ),
+    ("SO_REUSEPORT", &["reuseaddr.tcp_duplicate"]),
+    ("IPV6_V6ONLY", &["reuseaddr.multihomed@v6"]),
+    ("IP_ADD_MEMBERSHIP", &["reuseaddr.udp_duplicate"]),
     (
         "SO_RCVBUF",
         &[
