@@ -16,6 +16,7 @@ const NLM_F_ACK: u16 = 0x4;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
 
+const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
@@ -201,6 +202,14 @@ impl Netlink {
         let mut msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, 0, 0));
         msg.attr(IFLA_MTU, &mtu.to_ne_bytes());
         self.call(msg, &format!("set link {index} mtu {mtu}"))
+    }
+
+    /// Sets an interface's hardware address. Topologies use fixed, locally
+    /// administered MACs so captures and reports are the same on every run.
+    pub fn set_mac(&self, index: i32, mac: [u8; 6]) -> Result<()> {
+        let mut msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, 0, 0));
+        msg.attr(IFLA_ADDRESS, &mac);
+        self.call(msg, &format!("set link {index} address"))
     }
 
     /// Creates a veth pair: `name` here, `peer` in the namespace `peer_ns_fd`.

@@ -27,6 +27,10 @@ pub struct Link {
 pub const A_V4: [u8; 4] = [198, 51, 100, 1];
 pub const B_V4: [u8; 4] = [198, 51, 100, 2];
 
+/// Fixed, locally administered MACs: the same frames on every run.
+pub const MAC_A: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
+pub const MAC_B: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0b];
+
 impl Link {
     /// Host "a" is the case's main namespace; "b" a new one.
     pub fn pair(lab: &mut Lab, a_addr: IpAddr, b_addr: IpAddr, prefix: u8) -> Result<Link> {
@@ -36,6 +40,7 @@ impl Link {
             let nl = Netlink::open()?;
             nl.add_veth("veth-a", "veth-b", b.ns_fd())?;
             let idx = ifindex("veth-a")?;
+            nl.set_mac(idx, MAC_A)?;
             nl.add_addr(idx, a_addr, prefix)?;
             nl.set_up(idx)
         })?
@@ -43,6 +48,7 @@ impl Link {
         b.run(|| -> Result<()> {
             let nl = Netlink::open()?;
             let idx = ifindex("veth-b")?;
+            nl.set_mac(idx, MAC_B)?;
             nl.add_addr(idx, b_addr, prefix)?;
             nl.set_up(idx)
         })?
