@@ -115,7 +115,6 @@ fn wr_blocks(lab: &mut Lab) -> Result<Evidence> {
     // Unanswered FIN: a peer in host b that silently drops everything once
     // its address is gone (no RST, no ICMP).
     let link = Link::pair_v4(lab)?;
-    wire::await_traffic(&link)?;
     let mut cap = Capture::start(&link.a_end.ifname)?;
     let pair = wire::tcp_across(&link, |_| Ok(()), |_| Ok(()))?;
     let port = pair.client.local_addr()?.port();

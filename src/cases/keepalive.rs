@@ -333,7 +333,6 @@ fn probe_on_idle(_lab: &mut Lab) -> Result<Evidence> {
 
 fn dead_peer_etimedout(lab: &mut Lab) -> Result<Evidence> {
     let link = Link::pair_v4(lab)?;
-    wire::await_traffic(&link)?;
     let mut cap = Capture::start(&link.a_end.ifname)?;
     let pair = wire::tcp_across(&link, |_| Ok(()), |c| set_timers(c, 1, 1, 1))?;
     let port = pair.client.local_addr()?.port();

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crate::lab::procnet;
 use crate::lab::sock::result_name;
 use crate::lab::topo::Link;
-use crate::lab::{phase, wait, wire, Family, Lab, Sock, TcpPair};
+use crate::lab::{phase, wait, Family, Lab, Sock, TcpPair};
 use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
@@ -677,7 +677,6 @@ const GROUP: [u8; 4] = [239, 1, 2, 3];
 
 fn udp_duplicate(lab: &mut Lab) -> Result<Evidence> {
     let link = Link::pair_v4(lab)?;
-    wire::await_traffic(&link)?;
     let (b_addr, a_addr) = (link.b_end.addr, link.a_end.addr);
     let std::net::IpAddr::V4(b4) = b_addr else {
         anyhow::bail!("v4 link expected")

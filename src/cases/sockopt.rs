@@ -13,7 +13,7 @@ use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::packet::{Frame, Packet};
 use crate::lab::sock::{errno_name, fill_until_eagain, result_name};
 use crate::lab::topo::Link;
-use crate::lab::wire::{await_traffic, hwaddr, option_bytes, wire_like};
+use crate::lab::wire::{hwaddr, option_bytes, wire_like};
 use crate::lab::{phase, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair};
 use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
@@ -1054,7 +1054,6 @@ struct BcastTry {
 
 fn broadcast_requires_option(lab: &mut Lab) -> Result<Evidence> {
     let link = Link::pair_v4(lab)?;
-    await_traffic(&link)?;
     let rx = udp_bound(&link.b, SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0))?;
     let port = rx.local_addr()?.port();
     let mut cap = Capture::start("veth-a")?;
@@ -1218,7 +1217,6 @@ struct RouteTry {
 
 fn dontroute_bypasses_routing(lab: &mut Lab) -> Result<Evidence> {
     let link = Link::pair_v4(lab)?;
-    await_traffic(&link)?;
     let gw = Ipv4Addr::new(198, 51, 100, 2);
     Netlink::open()?.add_route(
         IpAddr::from([203, 0, 113, 0]),

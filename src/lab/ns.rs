@@ -105,11 +105,24 @@ pub struct Lab {
     pub privilege: Privilege,
     pub main: Host,
     extra: u32,
+    /// Held for the case's life: the kernel turns packet timestamping on
+    /// machine-wide only after a deferred work item runs, so asking early
+    /// means captures started later get kernel timestamps from their first frame.
+    _timestamps: Option<std::net::UdpSocket>,
 }
 
 impl Lab {
     /// Called once in the case process after `enter_fresh_namespace`.
     pub fn new(privilege: Privilege) -> Result<Lab> {
+        let stamps = std::net::UdpSocket::bind("0.0.0.0:0").ok();
+        if let Some(u) = &stamps {
+            let _ = super::capture::set_int(
+                std::os::fd::AsRawFd::as_raw_fd(u),
+                libc::SOL_SOCKET,
+                libc::SO_TIMESTAMPNS,
+                1,
+            );
+        }
         let main = Host {
             name: "main".into(),
             ns: open_current_netns()?,
@@ -121,6 +134,7 @@ impl Lab {
             privilege,
             main,
             extra: 0,
+            _timestamps: stamps,
         })
     }
 

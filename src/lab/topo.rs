@@ -53,7 +53,7 @@ impl Link {
             nl.set_up(idx)
         })?
         .context("configure host b")?;
-        Ok(Link {
+        let link = Link {
             a,
             b,
             a_end: End {
@@ -64,7 +64,10 @@ impl Link {
                 ifname: "veth-b".into(),
                 addr: b_addr,
             },
-        })
+        };
+        // Up is not yet carrying: wait until a datagram gets across each way.
+        super::wire::await_traffic(&link)?;
+        Ok(link)
     }
 
     /// The standard IPv4 pair 198.51.100.1 <-> 198.51.100.2.
