@@ -71,8 +71,21 @@ use rstest::rstest;
 #[case::nagle_coalesce_v6("nagle.coalesce@v6")]
 #[case::nagle_nodelay_segments("nagle.nodelay_segments")]
 #[case::nagle_delayed_ack_stall("nagle.delayed_ack_stall")]
-
 // -- multicast.rs --
+#[case::mcast_class_d_only("mcast.class_d_only")]
+#[case::mcast_join_receive("mcast.join_receive")]
+#[case::mcast_sender_needs_no_join("mcast.sender_needs_no_join")]
+#[case::mcast_nonmember_no_receive("mcast.nonmember_no_receive")]
+#[case::mcast_drop_membership("mcast.drop_membership")]
+#[case::mcast_loop_default("mcast.loop_default")]
+#[case::mcast_ttl("mcast.ttl")]
+#[case::mcast_if_selects_interface("mcast.if_selects_interface")]
+#[case::mcast_igmp_on_join("mcast.igmp_on_join")]
+#[case::mcast_mac_mapping("mcast.mac_mapping")]
+#[case::mcast_reuseaddr_receivers("mcast.reuseaddr_receivers")]
+#[case::mcast_bind_group_addr("mcast.bind_group_addr")]
+#[case::mcast_multicast_all("mcast.multicast_all")]
+#[case::mcast_chat("mcast.chat")]
 
 fn kernel_behaves_as_expected(#[case] id: &str) {
     let r = run_case(id, &[]);

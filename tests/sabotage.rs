@@ -88,7 +88,24 @@ const RELIANT: &[(&str, &[&str])] = &[
     ),
     ("SO_REUSEPORT", &["reuseaddr.tcp_duplicate"]),
     ("IPV6_V6ONLY", &["reuseaddr.multihomed@v6"]),
-    ("IP_ADD_MEMBERSHIP", &["reuseaddr.udp_duplicate"]),
+    (
+        "IP_ADD_MEMBERSHIP",
+        &[
+            "reuseaddr.udp_duplicate",
+            "mcast.join_receive",
+            "mcast.reuseaddr_receivers",
+            "mcast.chat",
+            "mcast.igmp_on_join",
+        ],
+    ),
+    (
+        "IP_DROP_MEMBERSHIP",
+        &["mcast.drop_membership", "mcast.igmp_on_join"],
+    ),
+    ("IP_MULTICAST_TTL", &["mcast.ttl"]),
+    ("IP_MULTICAST_LOOP", &["mcast.loop_default", "mcast.chat"]),
+    ("IP_MULTICAST_IF", &["mcast.if_selects_interface"]),
+    ("IP_MULTICAST_ALL", &["mcast.multicast_all"]),
     (
         "SO_RCVBUF",
         &[

@@ -2,6 +2,7 @@
 //! pairs or bridges, wire capture, and the kernel state cases look at.
 //! Knows nothing about claims.
 
+pub mod bridge;
 pub mod capture;
 pub mod flow;
 pub mod netlink;

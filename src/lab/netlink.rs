@@ -25,6 +25,7 @@ const IFLA_NET_NS_FD: u16 = 28;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
+const IFLA_BR_MCAST_SNOOPING: u16 = 23;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_F_NODAD: u8 = 0x02;
@@ -229,9 +230,14 @@ impl Netlink {
     pub fn add_bridge(&self, name: &str) -> Result<()> {
         let mut msg = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifinfomsg(0, 0, 0));
         msg.attr(IFLA_IFNAME, &cstr(name));
-        msg.nest(IFLA_LINKINFO)
-            .attr(IFLA_INFO_KIND, b"bridge")
+        // Multicast snooping off: the bridge floods group traffic to every
+        // port, like a plain switch, so what a host receives is decided by
+        // the host (its memberships), which is what the cases look at.
+        msg.nest(IFLA_LINKINFO).attr(IFLA_INFO_KIND, b"bridge");
+        msg.nest(IFLA_INFO_DATA)
+            .attr(IFLA_BR_MCAST_SNOOPING, &[0u8])
             .end();
+        msg.end();
         self.call(msg, &format!("add bridge {name}"))
     }
 

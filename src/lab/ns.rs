@@ -46,6 +46,16 @@ impl Host {
         Ok(out)
     }
 
+    /// A namespace someone else created and named (e.g. /run/netns/NAME,
+    /// made by scripts/netns.sh). Entering it needs real root.
+    pub fn named(name: &str, path: &str) -> Result<Host> {
+        let f = fs::File::open(path).with_context(|| format!("open network namespace {path}"))?;
+        Ok(Host {
+            name: name.to_string(),
+            ns: OwnedFd::from(f),
+        })
+    }
+
     /// Another handle on the same namespace.
     pub fn clone_of(other: &Host) -> Result<Host> {
         Ok(Host {
