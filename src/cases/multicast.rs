@@ -522,17 +522,19 @@ fn igmp_on_join(lab: &mut Lab) -> Result<Evidence> {
     let s = udp_in(h2, Some(any(port(9))), true)?;
     join(&s, g, h2.nic().addr)?;
     phase("waiting for the IGMP report");
-    let report = cap.wait_for("an IGMP report naming the group", WAIT, |f| {
-        igmp_about(f, g).is_some()
-    })?;
-    let report = igmp_about(&report, g).context("decode the report")?;
+    let report = cap
+        .wait_for("an IGMP report naming the group", WAIT, |f| {
+            igmp_about(f, g).is_some()
+        })
+        .ok()
+        .and_then(|f| igmp_about(&f, g));
     let mark = cap.frames()?.len();
-    s.set_raw(
+    // Observed, not required: with the join silently ignored the drop fails.
+    let dropped = s.set_raw(
         libc::IPPROTO_IP,
         libc::IP_DROP_MEMBERSHIP,
         &mreq(g, h2.nic().addr),
-    )
-    .context("IP_DROP_MEMBERSHIP")?;
+    );
     phase("waiting for the IGMP leave");
     let leave = cap
         .wait_for("an IGMP leave naming the group", WAIT, |f| {
@@ -541,31 +543,36 @@ fn igmp_on_join(lab: &mut Lab) -> Result<Evidence> {
         .ok()
         .and_then(|f| igmp_about(&f, g));
     let show = |m: &Option<(u8, u8, Option<u8>, String)>| {
-        m.as_ref().map(|(v, k, r, d)| {
-            format!(
-                "IGMPv{v} type 0x{k:02x}{} to {d}",
-                r.map(|r| format!(" record {r}")).unwrap_or_default()
-            )
-        })
+        m.as_ref()
+            .map(|(v, k, r, d)| {
+                format!(
+                    "IGMPv{v} type 0x{k:02x}{} to {d}",
+                    r.map(|r| format!(" record {r}")).unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "nothing".into())
     };
-    let expected_version = if forced == 2 {
-        2
-    } else if forced == 1 {
-        1
-    } else {
-        3
+    let expected_version = match forced {
+        1 => 1,
+        2 => 2,
+        _ => 3,
     };
     let mut ev = Evidence::new();
     ev.observe("force_igmp_version", forced)
-        .observe("report_on_join", show(&Some(report.clone())))
+        .observe("report_on_join", show(&report))
         .observe("leave_on_drop", show(&leave))
-        .observe("frames_before_drop", mark);
-    ev.expect_eq("IGMP version of the report", expected_version, report.0);
+        .observe("frames_before_drop", mark)
+        .observe("drop_result", result_name(&dropped));
+    ev.expect_eq(
+        "IGMP version of the report",
+        Some(expected_version),
+        report.as_ref().map(|r| r.0),
+    );
     if expected_version == 3 {
         ev.expect_eq(
             "v3 report: record CHANGE_TO_EXCLUDE (4) to 224.0.0.22",
-            (Some(4), "224.0.0.22".to_string()),
-            (report.2, report.3.clone()),
+            Some((Some(4), "224.0.0.22".to_string())),
+            report.as_ref().map(|r| (r.2, r.3.clone())),
         );
         ev.expect_eq(
             "v3 leave: record CHANGE_TO_INCLUDE (3)",
@@ -575,19 +582,20 @@ fn igmp_on_join(lab: &mut Lab) -> Result<Evidence> {
     } else {
         ev.expect_eq("a leave on drop", true, leave.is_some());
     }
+    let verdict = if report.is_some() {
+        Verdict::Holds
+    } else {
+        Verdict::Refuted
+    };
     ev.verdict(
-        Verdict::Holds,
+        verdict,
         format!(
             "join {g} -> {}; drop -> {} (force_igmp_version {forced})",
-            show(&Some(report.clone())).unwrap_or_default(),
-            show(&leave).unwrap_or_else(|| "nothing".into())
+            show(&report),
+            show(&leave)
         ),
     );
-    ev.key(format!(
-        "join: {}; drop: {}",
-        show(&Some(report)).unwrap_or_default(),
-        show(&leave).unwrap_or_else(|| "-".into())
-    ));
+    ev.key(format!("join: {}; drop: {}", show(&report), show(&leave)));
     ev.frames(cap.frames()?);
     Ok(ev)
 }
