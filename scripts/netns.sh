@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Builds a multicast LAN out of named network namespaces, runs sockspec's
+# mcast.* cases across it, and tears it all down on exit, error or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+PREFIX=sockspec
+NAMESPACES=("$PREFIX-switch" "$PREFIX-h1" "$PREFIX-h2" "$PREFIX-h3" "$PREFIX-h4")
+
+usage() {
+    cat <<USAGE
+usage: sudo scripts/netns.sh [--keep | --down | --help] [-- SOCKSPEC-RUN-ARGS...]
+
+Builds a small Ethernet LAN from named network namespaces and runs the
+multicast cases (mcast.*) of sockspec across it:
+
+  $PREFIX-switch   bridges br0 (segment A) and br1 (segment B), snooping off
+  $PREFIX-h1       eth0 198.51.100.11/24 (A), eth1 203.0.113.1/24 (B)
+  $PREFIX-h2       eth0 198.51.100.12/24 (A)
+  $PREFIX-h3       eth0 198.51.100.13/24 (A)
+  $PREFIX-h4       eth0 203.0.113.4/24   (B)
+
+Every host routes 224.0.0.0/4 out of its eth0. The addresses exist only in
+these namespaces. Everything is removed on exit, on error and on Ctrl-C.
+
+  --keep   leave the LAN up afterwards and print how to enter each host
+  --down   remove a LAN left up by --keep, and exit
+  --help   this text
+
+Arguments after -- go to 'sockspec run' (default: 'mcast.*').
+The sockspec binary is built with cargo unless SOCKSPEC_BIN names one.
+USAGE
+}
+
+keep=0
+down=0
+run_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --keep) keep=1 ;;
+        --down) down=1 ;;
+        --) shift; run_args=("$@"); break ;;
+        *) echo "netns.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ ${#run_args[@]} -gt 0 ] || run_args=('mcast.*')
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "netns.sh: must run as root (named namespaces live in /run/netns): sudo scripts/netns.sh" >&2
+    exit 1
+fi
+need ip iproute2
+
+teardown() {
+    for ns in "${NAMESPACES[@]}"; do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+}
+
+if [ "$down" = 1 ]; then
+    teardown
+    echo "netns.sh: removed ${NAMESPACES[*]}"
+    exit 0
+fi
+
+for ns in "${NAMESPACES[@]}"; do
+    if [ -e "/run/netns/$ns" ]; then
+        echo "netns.sh: namespace $ns already exists (a LAN kept with --keep?); remove it with: sudo scripts/netns.sh --down" >&2
+        exit 1
+    fi
+done
+
+on_exit() {
+    status=$?
+    if [ "$keep" = 1 ] && [ "$status" = 0 ]; then
+        echo
+        echo "The LAN is still up. Enter a host with:"
+        for ns in "${NAMESPACES[@]}"; do echo "  sudo ip netns exec $ns bash"; done
+        echo "Remove it with:"
+        echo "  sudo scripts/netns.sh --down"
+    else
+        teardown
+    fi
+    exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -n "${SOCKSPEC_BIN:-}" ]; then
+    bin=$SOCKSPEC_BIN
+else
+    need_rust
+    cargo build --release --quiet
+    bin=target/release/sockspec
+fi
+
+sw=$PREFIX-switch
+ip netns add "$sw"
+ip -n "$sw" link set lo up
+for br in br0 br1; do
+    ip -n "$sw" link add "$br" type bridge mcast_snooping 0
+    ip -n "$sw" link set "$br" up
+done
+
+# host  interface  segment(0=A,1=B)  address
+plan=(
+    "1 eth0 0 198.51.100.11"
+    "1 eth1 1 203.0.113.1"
+    "2 eth0 0 198.51.100.12"
+    "3 eth0 0 198.51.100.13"
+    "4 eth0 1 203.0.113.4"
+)
+for h in 1 2 3 4; do
+    ip netns add "$PREFIX-h$h"
+    ip -n "$PREFIX-h$h" link set lo up
+done
+for row in "${plan[@]}"; do
+    read -r h ifname seg addr <<<"$row"
+    ns=$PREFIX-h$h
+    port=sw$h-$ifname
+    ip -n "$sw" link add "$port" type veth peer name "$ifname" netns "$ns"
+    ip -n "$sw" link set "$port" master "br$seg" up
+    ip -n "$ns" link set "$ifname" address "02:00:00:00:0$seg:0$h"
+    ip -n "$ns" addr add "$addr/24" dev "$ifname"
+    ip -n "$ns" link set "$ifname" up
+    if [ "$ifname" = eth0 ]; then
+        ip -n "$ns" route add 224.0.0.0/4 dev eth0
+    fi
+done
+
+echo "LAN up: ${NAMESPACES[*]}"
+echo "running: sockspec run ${run_args[*]} across it"
+echo
+SOCKSPEC_NETNS_PREFIX=$PREFIX "$bin" run "${run_args[@]}"
