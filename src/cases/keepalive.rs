@@ -334,6 +334,9 @@ fn probe_on_idle(_lab: &mut Lab) -> Result<Evidence> {
 fn dead_peer_etimedout(lab: &mut Lab) -> Result<Evidence> {
     let link = Link::pair_v4(lab)?;
     let mut cap = Capture::start(&link.a_end.ifname)?;
+    // The keep-alive timer starts when the connection is established: time
+    // from just before connecting, so the measure can only be late, not early.
+    let t = Instant::now();
     let pair = wire::tcp_across(&link, |_| Ok(()), |c| set_timers(c, 1, 1, 1))?;
     let port = pair.client.local_addr()?.port();
     let b_addr = link.b_end.addr;
@@ -346,7 +349,6 @@ fn dead_peer_etimedout(lab: &mut Lab) -> Result<Evidence> {
     pair.client
         .set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(6))?;
     phase("waiting for the keep-alive to give up on the silent peer");
-    let t = Instant::now();
     let mut buf = [0u8; 8];
     let r = pair.client.recv(&mut buf, 0);
     let took = t.elapsed();

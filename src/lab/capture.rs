@@ -19,6 +19,7 @@ pub struct Capture {
     /// On loopback every frame is seen twice (out, then in): keep one copy.
     outgoing_only: bool,
     frames: Vec<Frame>,
+    drops: u32,
 }
 
 impl Capture {
@@ -68,6 +69,7 @@ impl Capture {
             iface: iface.to_string(),
             outgoing_only,
             frames: Vec::new(),
+            drops: 0,
         })
     }
 
@@ -159,6 +161,22 @@ impl Capture {
     pub fn frames(&mut self) -> Result<Vec<Frame>> {
         self.drain()?;
         Ok(self.frames.clone())
+    }
+
+    /// Frames the kernel dropped because the capture's buffer was full
+    /// (PACKET_STATISTICS; reading it resets the counter, so it is added up).
+    pub fn dropped(&mut self) -> Result<u32> {
+        let mut st = [0u32; 2];
+        let mut len = std::mem::size_of_val(&st) as libc::socklen_t;
+        // SAFETY: tpacket_stats is two u32s; the buffer has that size.
+        let rc = unsafe {
+            libc::getsockopt(self.fd.as_raw_fd(), libc::SOL_PACKET, libc::PACKET_STATISTICS, st.as_mut_ptr().cast(), &mut len)
+        };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error()).context("PACKET_STATISTICS");
+        }
+        self.drops += st[1];
+        Ok(self.drops)
     }
 
     /// TCP segments captured so far.
