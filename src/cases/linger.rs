@@ -76,6 +76,9 @@ pub static DEFAULT_OFF: Case = Case {
     deadline: DEFAULT_DEADLINE,
 };
 
+/// The sender's send buffer (doubled by the kernel).
+const SENDER_SNDBUF: i32 = 64 * 1024;
+
 /// The peer's receive buffer: small, so a few writes close its window.
 const PEER_RCVBUF: i32 = 16 * 1024;
 
@@ -92,7 +95,8 @@ fn stalled_pair(cap: &mut Capture, family: Family) -> Result<Stalled> {
     let pair = TcpPair::connect_with(
         SocketAddr::new(family.loopback(), 0),
         |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, PEER_RCVBUF)?),
-        |_| Ok(()),
+        // A modest send buffer: enough unsent data to matter, little to capture.
+        |c| Ok(c.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SENDER_SNDBUF)?),
     )?;
     let client_port = pair.client.local_addr()?.port();
     let server_port = pair.port()?;

@@ -89,11 +89,20 @@ pub struct Burst {
 
 /// The writer's (`port`) data segments in `frames`, and whether the receiver
 /// has sent anything but its SYN-ACK after the first of them.
+/// Retransmissions (a tail loss probe when the delayed ACK is slow to come)
+/// repeat bytes already sent and are not counted.
 fn data_and_ack(frames: &[Frame], port: u16) -> (Vec<u32>, bool) {
     let mut data = Vec::new();
     let mut acked = false;
+    let mut first_seq: Option<u32> = None;
+    let mut sent_up_to = 0u32;
     for s in frames.iter().filter_map(Frame::segment) {
         if s.sport == port && s.payload > 0 {
+            let start = s.seq.wrapping_sub(*first_seq.get_or_insert(s.seq));
+            if start.wrapping_add(s.payload) <= sent_up_to {
+                continue;
+            }
+            sent_up_to = start.wrapping_add(s.payload);
             data.push(s.payload);
         } else if s.dport == port && !s.flags.syn && !data.is_empty() {
             acked = true;

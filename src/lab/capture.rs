@@ -58,8 +58,14 @@ impl Capture {
         }
         set_int(raw, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
             .context("SO_TIMESTAMPNS on capture")?;
-        // Large enough for every case's headers; the kernel clamps to rmem_max.
-        set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, 8 << 20).context("SO_RCVBUF on capture")?;
+        // Frames wait here until read, and the buffer is charged for whole
+        // packets: ask for a lot. SO_RCVBUFFORCE passes rmem_max (real root
+        // only); otherwise SO_RCVBUF gets what rmem_max allows. Frames lost
+        // anyway are detected in `drain`.
+        let big = 64 << 20;
+        if set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, big).is_err() {
+            set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, big).context("SO_RCVBUF on capture")?;
+        }
         let hatype = std::fs::read_to_string(format!("/sys/class/net/{iface}/type"))
             .ok()
             .and_then(|s| s.trim().parse::<u16>().ok());
@@ -74,9 +80,18 @@ impl Capture {
     }
 
     /// Reads every frame queued so far.
+    /// Reads every frame queued so far. Fails if the kernel dropped frames
+    /// (the buffer was full): the capture would silently miss packets.
     pub fn drain(&mut self) -> Result<&[Frame]> {
         while let Some(frame) = self.read_one()? {
             self.frames.push(frame);
+        }
+        let lost = self.dropped()?;
+        if lost > 0 {
+            bail!(
+                "the capture on {} lost {lost} frames (its buffer was full): the wire evidence would be incomplete",
+                self.iface
+            );
         }
         Ok(&self.frames)
     }
@@ -170,7 +185,13 @@ impl Capture {
         let mut len = std::mem::size_of_val(&st) as libc::socklen_t;
         // SAFETY: tpacket_stats is two u32s; the buffer has that size.
         let rc = unsafe {
-            libc::getsockopt(self.fd.as_raw_fd(), libc::SOL_PACKET, libc::PACKET_STATISTICS, st.as_mut_ptr().cast(), &mut len)
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                st.as_mut_ptr().cast(),
+                &mut len,
+            )
         };
         if rc < 0 {
             return Err(std::io::Error::last_os_error()).context("PACKET_STATISTICS");

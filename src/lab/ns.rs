@@ -79,6 +79,7 @@ fn open_current_netns() -> Result<OwnedFd> {
 /// through a user namespace when not root. Returns a `Skip` carrying the reason
 /// when the kernel or the policy refuses both ways.
 pub fn enter_fresh_namespace() -> std::result::Result<Privilege, Skip> {
+    super::procnet::snapshot_global_sysctls();
     let euid = nix::unistd::geteuid();
     if euid.is_root() && unshare(CloneFlags::CLONE_NEWNET).is_ok() {
         return Ok(Privilege::Root);

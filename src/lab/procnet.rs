@@ -89,10 +89,34 @@ pub fn states_on_port(port: u16) -> Result<Vec<&'static str>> {
 /// Reads a sysctl of the calling thread's namespace, e.g. "net/ipv4/tcp_autocorking".
 pub fn sysctl(name: &str) -> Result<String> {
     let path = format!("/proc/sys/{name}");
-    Ok(std::fs::read_to_string(&path)
-        .with_context(|| format!("read {path}"))?
-        .trim()
-        .to_string())
+    match std::fs::read_to_string(&path) {
+        Ok(v) => Ok(v.trim().to_string()),
+        Err(e) => GLOBAL
+            .get()
+            .and_then(|g| g.iter().find(|(n, _)| *n == name))
+            .map(|(_, v)| v.clone())
+            .ok_or(e)
+            .with_context(|| format!("read {path}")),
+    }
+}
+
+/// Machine-wide sysctls that older kernels show only in the initial network
+/// namespace (e.g. net.core.rmem_max before it was shown per namespace):
+/// read by the case process before it leaves that namespace.
+const GLOBAL_NAMES: [&str; 2] = ["net/core/rmem_max", "net/core/wmem_max"];
+static GLOBAL: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+
+/// Snapshots GLOBAL_NAMES; call before unsharing the network namespace.
+pub fn snapshot_global_sysctls() {
+    let values = GLOBAL_NAMES
+        .iter()
+        .filter_map(|n| {
+            std::fs::read_to_string(format!("/proc/sys/{n}"))
+                .ok()
+                .map(|v| (*n, v.trim().to_string()))
+        })
+        .collect();
+    let _ = GLOBAL.set(values);
 }
 
 pub fn sysctl_int(name: &str) -> Result<i64> {
