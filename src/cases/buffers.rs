@@ -40,8 +40,10 @@ pub static POST_CONNECT: Case = Case {
 const SYN_RCVBUF: i32 = 4096;
 /// Receive buffer set after the handshake.
 const NEW_RCVBUF: i32 = 1 << 20;
-const PHASE1: usize = 256 * 1024;
-const PHASE2: usize = 4 << 20;
+const PHASE1: usize = 64 * 1024;
+// Enough segments for the receiver to grow its window if it could, few
+// enough for the capture to keep every frame.
+const PHASE2: usize = 512 * 1024;
 
 fn read_exact(s: &Sock, mut n: usize) -> Result<()> {
     let mut buf = vec![0u8; 65536];

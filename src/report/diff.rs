@@ -1,8 +1,11 @@
 //! Compares two JSON reports (two kernels, or a run against its baseline):
-//! per case id, what behaves differently — outcome, verdict, checks, and
-//! observations that are facts (errno names, flags, states) — with the
-//! numeric observations that moved shown alongside. Ids that behave the same
-//! print nothing.
+//! per case id, what behaves differently. A case behaves differently when its
+//! outcome, its verdict or the result of one of its checks differs (the checks
+//! are what the case asserts about the kernel); for such a case the
+//! observations that differ are listed too, facts (errno names, flags) and
+//! measured numbers apart. Ids that behave the same print nothing: their
+//! observations may still differ by run-to-run noise or machine
+//! configuration (buffer sizes, window scale from tcp_rmem).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,7 +19,8 @@ use crate::model::CaseResult;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdDiff {
     pub id: String,
-    /// Behaviour changes: any of these makes the two reports differ.
+    /// Behaviour changes (outcome, verdict, checks), then the observed facts
+    /// that differ; the first kind is what makes the reports differ.
     pub changes: Vec<String>,
     /// Measured numbers that moved (shown, but on their own not a change:
     /// timings and buffer sizes vary from run to run).
@@ -104,6 +108,9 @@ fn compare_case(a: &CaseResult, b: &CaseResult) -> IdDiff {
             cb.what,
             if cb.ok { "ok" } else { "FAIL" }
         ));
+    }
+    if d.changes.is_empty() {
+        return d;
     }
     let (mut fa, mut fb) = (BTreeMap::new(), BTreeMap::new());
     flatten("", &Value::Object(a.observed.clone()), &mut fa);
