@@ -195,3 +195,26 @@ fn unwritable_output_fails_at_once_with_one_line() {
         "{err}"
     );
 }
+
+#[test]
+fn kernel_matrix_script_documents_itself_and_rejects_bad_arguments() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kernel-matrix.sh");
+    let help = Command::new("bash")
+        .arg(&script)
+        .arg("--help")
+        .output()
+        .expect("help");
+    assert_eq!(Some(0), help.status.code());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--timeout"));
+    let bad = Command::new("bash")
+        .arg(&script)
+        .arg("--bogus")
+        .output()
+        .expect("bad");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(
+        (Some(2), 1),
+        (bad.status.code(), err.lines().count()),
+        "{err}"
+    );
+}
