@@ -46,11 +46,14 @@ fi
 failed_runs=0
 start=$(date +%s%N)
 for i in $(seq 1 "$runs"); do
+    # Progress on a terminal only; logs and pipes stay quiet.
+    [ -t 2 ] && printf '\r\033[2K  run %d/%d, %d with failures' "$i" "$runs" "$failed_runs" >&2
     if ! "$bin" run --format ktap --artifacts "$work/artifacts" > "$work/run-$i.ktap"; then
         failed_runs=$((failed_runs + 1))
     fi
 done
 total_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ -t 2 ] && printf '\r\033[2K' >&2
 
 echo "soak: $runs runs$([ "$stress" = 1 ] && echo " under stress-ng --cpu $(nproc)"), $failed_runs with a failure or error, ${total_ms} ms in all"
 echo
