@@ -77,6 +77,17 @@ pub enum Verdict {
     Refuted,
 }
 
+impl Verdict {
+    /// For claims that either hold or are refuted, nothing in between.
+    pub fn holds_if(holds: bool) -> Verdict {
+        if holds {
+            Verdict::Holds
+        } else {
+            Verdict::Refuted
+        }
+    }
+}
+
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -1150,11 +1150,7 @@ fn write_blocks(_lab: &mut Lab) -> Result<Evidence> {
         format!("{}", nb.partial_send),
     );
 
-    let verdict = if b.asleep_in_sendto && b.send_returned == WB_WRITE {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(b.asleep_in_sendto && b.send_returned == WB_WRITE);
     ev.verdict(verdict, format!(
         "a blocking send() of {WB_WRITE} B with SO_SNDBUF {} slept in sendto: {} (wmem_queued {} of sndbuf {}, peer \
          holding {} B) and returned {} once the peer read; non-blocking: {} B taken, then {}; after the peer read \

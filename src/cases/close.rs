@@ -92,11 +92,7 @@ fn unread_data_rst(_lab: &mut Lab) -> Result<Evidence> {
     ev.expect_eq("the closer sends RST", true, rst);
     ev.expect_eq("the closer sends no FIN", false, fin);
     ev.expect_eq("the peer's recv", "ECONNRESET", result_name(&peer).as_str());
-    let verdict = if fin && !rst {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(fin && !rst);
     ev.verdict(
         verdict,
         format!(
@@ -166,11 +162,7 @@ fn wr_blocks(lab: &mut Lab) -> Result<Evidence> {
         Some(0),
         peer_read.as_ref().ok().copied(),
     );
-    let verdict = if took >= Duration::from_millis(100) {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(took >= Duration::from_millis(100));
     ev.verdict(verdict, format!(
         "shutdown(SHUT_WR) returned {} in {:.3} ms with its FIN on the wire and never acknowledged; \
          the notes' \"blocks until the FIN is ACKed\" is not Linux behaviour", result_name(&r), ms(took)));
@@ -210,7 +202,7 @@ fn half_close(_lab: &mut Lab) -> Result<Evidence> {
     );
     ev.expect_eq("our read ends at the peer's FIN", "EOF", end.as_str());
     let holds = got.len() == reply.len() && end == "EOF";
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "after SHUT_WR the peer read {} B then EOF; it replied {} B, all read by us ({} B), then EOF",
         request.len(), reply.len(), got.len()));
     ev.key(format!(

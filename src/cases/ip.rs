@@ -246,11 +246,7 @@ fn default_then_32(_lab: &mut Lab, family: Family) -> Result<Evidence> {
 
     let holds = read_default == before.wire_ttl as i32 && after.wire_ttl == 32;
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!(
             "{} read {read_default} ({} = {ns_default}), wire {}; set 32: {}, wire {}; with the sysctl at \
              {OTHER_DEFAULT} a fresh socket reads {fresh_read} and sends with {}, the one set to 32 still {}",

@@ -209,7 +209,7 @@ fn default_off(_lab: &mut Lab) -> Result<Evidence> {
     );
     ev.expect_eq("without SO_KEEPALIVE: no probe", 0, plain_probes);
     let holds = default == 0 && plain_probes == 0;
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "new socket SO_KEEPALIVE={default}; over {:.0} ms idle with tcp_keepalive_time=1 s the connection without \
          the option got {plain_probes} probes, the one with it {with_probes}", ms(window)));
     ev.key(format!(
@@ -310,11 +310,7 @@ fn probe_on_idle(_lab: &mut Lab) -> Result<Evidence> {
     ev.expect_eq("the connection still carries data", 11, got);
     let holds = probe.is_some() && acked && got == 11;
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!(
             "probe (seq {:?}, {} B) after {:.0} ms idle, ACKed {acked}; then {got} B went through",
             probe.as_ref().map(|p| p.seq),
@@ -382,11 +378,8 @@ fn dead_peer_etimedout(lab: &mut Lab) -> Result<Evidence> {
     );
     ev.expect_eq("unanswered probes sent", 1, sent_probes);
     ev.expect_eq("a RST when giving up", true, rst);
-    let verdict = if r.as_ref().err().map(errno_name).as_deref() == Some("ETIMEDOUT") {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict =
+        Verdict::holds_if(r.as_ref().err().map(errno_name).as_deref() == Some("ETIMEDOUT"));
     ev.verdict(verdict, format!(
         "silent peer: {sent_probes} probe(s), no answer ({answers} segments from it), then recv -> {} after {:.0} ms \
          (idle 1 + 1 x 1 s); the kernel sent a RST on giving up: {rst}", result_name(&r), ms(took)));
@@ -441,11 +434,7 @@ fn rst_econnreset(_lab: &mut Lab) -> Result<Evidence> {
     ev.expect_eq("recv fails with", "ECONNRESET", result_name(&r).as_str());
     let holds = rst && result_name(&r) == "ECONNRESET";
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!(
             "peer forgot the connection; probe sent {}, RST back {rst}, recv -> {} after {:.0} ms",
             probe.is_some(),

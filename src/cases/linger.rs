@@ -185,11 +185,7 @@ fn zero_rst(_lab: &mut Lab, family: Family) -> Result<Evidence> {
     );
 
     let discarded = st.written.saturating_sub(delivered.len());
-    let verdict = if discarded > 0 && rst.is_some() {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(discarded > 0 && rst.is_some());
     ev.verdict(verdict, format!(
         "wrote {} bytes, {} still unsent at close; peer received {} then {}; {} bytes discarded; wire: {}",
         st.written, unsent_before_close, delivered.len(), peer_error.as_deref().unwrap_or("EOF"), discarded,
@@ -354,7 +350,7 @@ fn default_off(_lab: &mut Lab) -> Result<Evidence> {
     ev.expect_eq("peer's read ends with", "EOF", peer_end.as_str());
     ev.expect_eq("FIN follows the last data byte", true, fin_after_data);
     let holds = closed.took < Duration::from_millis(500) && delivered.len() == st.written;
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "close() returned {} in {:.1} ms with {unsent} bytes unsent; the peer then read {} of {} bytes and {peer_end}; \
          FIN after the last byte: {fin_after_data}", closed.rc, ms(closed.took), delivered.len(), st.written));
     ev.key(format!(

@@ -192,11 +192,7 @@ fn class_d_only(lab: &mut Lab) -> Result<Evidence> {
     );
     let holds = tries[0].1 == "ok" && tries[1..].iter().all(|t| t.1 != "ok");
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!("IP_ADD_MEMBERSHIP: {tries:?}"),
     );
     ev.key(
@@ -224,11 +220,7 @@ fn join_receive(lab: &mut Lab) -> Result<Evidence> {
         r.clone(),
     );
     ev.verdict(
-        if got(&r) {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(got(&r)),
         format!("h1 sent to {g}:{p}; the member on h2 received {r:?}"),
     );
     ev.key(format!("h2 received: {}", got(&r)));
@@ -252,11 +244,7 @@ fn sender_needs_no_join(lab: &mut Lab) -> Result<Evidence> {
     ev.expect_eq("the sender is not a member", false, sender_joined);
     ev.expect_eq("the member receives", true, got(&r));
     ev.verdict(
-        if got(&r) && !sender_joined {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(got(&r) && !sender_joined),
         format!("h1 (groups on eth0: {h1_groups:?}, not {g}) sent; h2 received {r:?}"),
     );
     ev.key(format!("non-member sender delivered: {}", got(&r)));
@@ -286,7 +274,7 @@ fn nonmember_no_receive(lab: &mut Lab) -> Result<Evidence> {
     ev.expect_eq("the member receives", true, got(&m));
     ev.expect_eq("the frame reaches the non-member's interface", true, at_nic);
     ev.expect_eq("the non-member's socket receives nothing", None, o.clone());
-    ev.verdict(if !got(&o) { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(!got(&o)), format!(
         "h2 (member) received {m:?}; the frame reached h3's NIC: {at_nic}; h3's socket on the port got {o:?}"));
     ev.key(format!(
         "member {}, non-member NIC {at_nic}, socket {}",
@@ -327,11 +315,7 @@ fn drop_membership(lab: &mut Lab) -> Result<Evidence> {
     );
     ev.expect_eq("nothing after the drop", None, second.clone());
     ev.verdict(
-        if got(&first) && !got(&second) {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(got(&first) && !got(&second)),
         format!("before the drop {first:?}, after it {second:?} (h3 still got {control_second:?})"),
     );
     ev.key(format!("before {}, after {}", got(&first), got(&second)));
@@ -362,7 +346,7 @@ fn loop_default(lab: &mut Lab) -> Result<Evidence> {
     ev.expect_eq("h2 still receives with loop 0", true, got(&other_off));
     ev.expect_eq("no own datagram with loop 0", None, off.clone());
     let holds = default == 1 && got(&on) && !got(&off);
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "default IP_MULTICAST_LOOP={default}: own copy {on:?}; with 0: own copy {off:?}, h2 {other_off:?}"));
     ev.key(format!(
         "default {default}; own copy with 1: {}, with 0: {}",
@@ -410,11 +394,7 @@ fn ttl(lab: &mut Lab) -> Result<Evidence> {
     );
     let holds = wire == vec![Some(default as u8), Some(32)];
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!("default IP_MULTICAST_TTL {default}; TTL captured on h2's link {wire:?}"),
     );
     ev.key(format!("default {default}; wire {wire:?}"));
@@ -478,7 +458,7 @@ fn if_selects_interface(lab: &mut Lab) -> Result<Evidence> {
         flags(&rows[1]),
     );
     let holds = flags(&rows[1]) == [false, true, false, true];
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "default send left on eth0={} eth1={}; with IP_MULTICAST_IF={} it left on eth0={} eth1={} and reached h4={}",
         flags(&rows[0])[0], flags(&rows[0])[1], h1.nics[1].addr, flags(&rows[1])[0], flags(&rows[1])[1], flags(&rows[1])[3]));
     ev.key(format!(
@@ -582,11 +562,7 @@ fn igmp_on_join(lab: &mut Lab) -> Result<Evidence> {
     } else {
         ev.expect_eq("a leave on drop", true, leave.is_some());
     }
-    let verdict = if report.is_some() {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(report.is_some());
     ev.verdict(
         verdict,
         format!(
@@ -706,7 +682,7 @@ fn reuseaddr_receivers(lab: &mut Lab) -> Result<Evidence> {
         got_ab.clone(),
     );
     let holds = got_ab.iter().all(|r| *r == [true, true]);
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "without SO_REUSEADDR the second bind -> {}; with it two sockets on {g}:{p} received {got_ab:?}",
         result_name(&without)));
     ev.key(format!(
@@ -745,7 +721,7 @@ fn bind_group_addr(lab: &mut Lab) -> Result<Evidence> {
         rows.iter().map(|r| r.2).collect::<Vec<_>>(),
     );
     let holds = rows[0].1 && !rows[1].1;
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "socket bound to {g1}:{p} (joined {g1} and {g2}) and one bound to 0.0.0.0:{p}: (group, got by group-bound, got \
          by any-bound) = {rows:?}"));
     ev.key(format!(
@@ -868,11 +844,7 @@ fn chat(lab: &mut Lab) -> Result<Evidence> {
     );
     let holds = rounds[0].1 == expect_round(true);
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!(
             "three members: with loop {:?}; with IP_MULTICAST_LOOP=0 {:?}",
             rounds[0].1, rounds[1].1

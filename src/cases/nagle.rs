@@ -241,11 +241,7 @@ fn coalesce(_lab: &mut Lab, family: Family) -> Result<Evidence> {
         format!("{WRITES} bytes in 2..={WRITES} segments"),
         format!("{nodelay_ac:?}"),
     );
-    let verdict = if nagle == coalesced && nodelay.len() == WRITES {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(nagle == coalesced && nodelay.len() == WRITES);
     ev.verdict(verdict, format!(
         "{WRITES} one-byte writes before the ACK: Nagle on -> segments {nagle:?}, TCP_NODELAY -> {nodelay:?} \
          (tcp_autocorking=0); with tcp_autocorking=1: {nagle_ac:?} and {nodelay_ac:?}"));
@@ -293,11 +289,7 @@ fn nodelay_segments(_lab: &mut Lab) -> Result<Evidence> {
     let holds =
         nodelay.segments.len() == NODELAY_WRITES && nodelay.on_wire_after_write == each_write_sent;
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!(
             "{NODELAY_WRITES} one-byte writes, receiver delaying ACKs (tcp_autocorking={autocorking}): TCP_NODELAY \
              -> segments {:?}, on the wire as each write returned {:?}; Nagle on -> segments {:?}, on the wire \
@@ -487,11 +479,7 @@ fn delayed_ack_stall(_lab: &mut Lab) -> Result<Evidence> {
     );
     let holds = nagle >= stall_lo && nodelay < stall_lo;
     ev.verdict(
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(holds),
         format!(
             "write({PIECE})-write({PIECE})-read, fastest of {EXCHANGES}: Nagle {:.1} ms (second piece held until \
              the delayed ACK), TCP_NODELAY {:.1} ms",

@@ -135,11 +135,7 @@ fn waitall_fills(_lab: &mut Lab, family: Family) -> Result<Evidence> {
         run.still_blocked_after_piece.clone(),
     );
     let waited = run.still_blocked_after_piece.iter().all(|b| *b);
-    let verdict = if run.returned == total && waited {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(run.returned == total && waited);
     ev.verdict(verdict, format!(
         "{PIECES} pieces of {PIECE} B: recv without the flag returned {plain} B; with MSG_WAITALL it slept through \
          pieces 1..{} and returned {} B", PIECES - 1, run.returned));
@@ -275,7 +271,7 @@ fn peek(_lab: &mut Lab) -> Result<Evidence> {
     );
     ev.expect_eq("queued bytes after the read", 0, queued_after_read);
     let holds = peeked == read && queued_after_peek == msg.len() as i32;
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "peek returned {n} B {:?}, FIONREAD stayed {queued_after_peek}; the read then returned {m} B {:?}",
         text(&peeked), text(&read)));
     ev.key(format!(
@@ -334,7 +330,7 @@ fn dontwait(_lab: &mut Lab) -> Result<Evidence> {
         plain_slept,
     );
     let holds = r.is_err() && took < Duration::from_millis(50);
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "recv(MSG_DONTWAIT) -> {} in {:.3} ms on a blocking socket, where a plain recv slept until data came ({plain_slept})",
         result_name(&r), crate::model::ms(took)));
     ev.key(format!(
@@ -435,11 +431,7 @@ fn waitall_short_on_eof(_lab: &mut Lab) -> Result<Evidence> {
         .observe("second_recv", second);
     ev.expect_eq("recv(MSG_WAITALL) returns the short count", PIECE, first);
     ev.expect_eq("then 0 (end of stream)", 0, second);
-    let verdict = if first == requested {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(first == requested);
     ev.verdict(verdict, format!(
         "asked for {requested} B with MSG_WAITALL, the peer sent {PIECE} B and closed: recv returned {first}, then {second}"));
     ev.key(format!("asked {requested}, got {first} then {second}"));
@@ -700,7 +692,7 @@ fn oobinline(_lab: &mut Lab) -> Result<Evidence> {
     );
     ev.expect_eq("without: recv(MSG_OOB) returns it", "c", plain.oob.as_str());
     let holds = inline.stream == "xyabcz";
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "with SO_OOBINLINE the stream read {:?} and recv(MSG_OOB) -> {}; without it {:?} and recv(MSG_OOB) -> {:?}",
         inline.stream, inline.oob, plain.stream, plain.oob));
     ev.key(format!(

@@ -509,11 +509,7 @@ fn multihomed(lab: &mut Lab, family: Family) -> Result<Evidence> {
         because.push_str(&format!("; dual stack: {}", dual.summary()));
         dual.judge(&mut ev);
     }
-    let verdict = if specific[1] == "ok" {
-        Verdict::Holds
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = Verdict::holds_if(specific[1] == "ok");
     ev.verdict(verdict, because);
     ev.key(format!(
         "two addresses: {}; wildcard+specific w/ REUSEADDR: {}",
@@ -657,10 +653,8 @@ fn tcp_duplicate(_lab: &mut Lab, family: Family) -> Result<Evidence> {
     );
     let verdict = if reuseaddr[2] == "EADDRINUSE" && accepted.iter().all(|n| *n > 0) {
         Verdict::Differs
-    } else if reuseaddr[2] == "EADDRINUSE" {
-        Verdict::Holds
     } else {
-        Verdict::Refuted
+        Verdict::holds_if(reuseaddr[2] == "EADDRINUSE")
     };
     ev.verdict(verdict, format!(
         "SO_REUSEADDR: bind {} and {}, then the second listen -> {}; SO_REUSEPORT: {rp:?}, {CONNECTIONS} connections \
@@ -765,7 +759,7 @@ fn udp_duplicate(lab: &mut Lab) -> Result<Evidence> {
         unicast.iter().filter(|s| **s).count(),
     );
     let holds = binds.iter().all(|b| b == "ok") && multicast == [true, true];
-    ev.verdict(if holds { Verdict::Holds } else { Verdict::Refuted }, format!(
+    ev.verdict(Verdict::holds_if(holds), format!(
         "two UDP sockets on 0.0.0.0:{port} with SO_REUSEADDR: binds {binds:?}; a datagram to {}:{port} reached \
          {multicast:?}, a unicast one reached {unicast:?}", std::net::Ipv4Addr::from(GROUP)));
     ev.key(format!(

@@ -337,11 +337,7 @@ fn too_large(lab: &mut Lab) -> Result<Evidence> {
     let smaller =
         huge.syn_mss.is_some_and(|m| (m as i32) < HUGE_MSS) && huge.client_max_payload <= path_mss;
     ev.verdict(
-        if smaller {
-            Verdict::Holds
-        } else {
-            Verdict::Refuted
-        },
+        Verdict::holds_if(smaller),
         format!(
             "TCP_MAXSEG {HUGE_MSS} ({}; getsockopt {echoed} before connect) on MTU {SMALL_MTU}: SYN MSS {}, \
              segments <= {} / {} B, getsockopt {} after connect; accepted values {accepted:?}; smallest {:?} \

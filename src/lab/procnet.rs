@@ -14,6 +14,8 @@ pub struct TcpEntry {
     pub local: SocketAddr,
     pub remote: SocketAddr,
     pub state: u8,
+    /// The "tr" column: which timer is pending (see `tcp_timer`).
+    pub timer: u8,
 }
 
 pub fn state_name(state: u8) -> &'static str {
@@ -59,18 +61,25 @@ pub fn tcp_table() -> Result<Vec<TcpEntry>> {
         };
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split_whitespace().collect();
-            let (Some(l), Some(r), Some(st)) = (cols.get(1), cols.get(2), cols.get(3)) else {
+            let (Some(l), Some(r), Some(st), Some(tr)) =
+                (cols.get(1), cols.get(2), cols.get(3), cols.get(5))
+            else {
                 continue;
             };
-            let (Some(local), Some(remote), Ok(state)) =
-                (parse_addr(l), parse_addr(r), u8::from_str_radix(st, 16))
-            else {
+            let timer = u8::from_str_radix(tr.split(':').next().unwrap_or(""), 16);
+            let (Some(local), Some(remote), Ok(state), Ok(timer)) = (
+                parse_addr(l),
+                parse_addr(r),
+                u8::from_str_radix(st, 16),
+                timer,
+            ) else {
                 continue;
             };
             out.push(TcpEntry {
                 local,
                 remote,
                 state,
+                timer,
             });
         }
     }
@@ -142,24 +151,8 @@ pub const TIMER_ZERO_WINDOW_PROBE: u8 = 4;
 /// 1 retransmit, 2 keep-alive, 3 TIME_WAIT, 4 zero-window probe), or None
 /// when the namespace has no such connection.
 pub fn tcp_timer(local: SocketAddr, remote: SocketAddr) -> Result<Option<u8>> {
-    for file in ["tcp", "tcp6"] {
-        let path = format!("/proc/thread-self/net/{file}");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            let (Some(l), Some(r), Some(tr)) = (cols.get(1), cols.get(2), cols.get(5)) else {
-                continue;
-            };
-            if parse_addr(l) != Some(local) || parse_addr(r) != Some(remote) {
-                continue;
-            }
-            let timer = tr.split(':').next().unwrap_or("");
-            return u8::from_str_radix(timer, 16)
-                .map(Some)
-                .with_context(|| format!("{path}: timer column {tr:?}"));
-        }
-    }
-    Ok(None)
+    Ok(tcp_table()?
+        .into_iter()
+        .find(|e| e.local == local && e.remote == remote)
+        .map(|e| e.timer))
 }
