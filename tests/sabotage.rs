@@ -145,7 +145,16 @@ const RELIANT: &[(&str, &[&str])] = &[
     ("TCP_KEEPCNT", &["keepalive.dead_peer_etimedout"]),
     ("TCP_REPAIR", &["keepalive.rst_econnreset"]),
     ("SO_OOBINLINE", &["oobinline.inline"]),
-    ("SO_RCVTIMEO", &["waitall.timeout"]),
+    ("SO_RCVTIMEO", &["waitall.timeout", "timeout.so_timeout"]),
+    ("SO_SNDTIMEO", &["timeout.so_timeout"]),
+    ("SO_RCVLOWAT", &["lowat.rcvlowat"]),
+    ("SO_DONTROUTE", &["dontroute.bypasses_routing"]),
+    ("SO_DEBUG", &["so_debug.privilege"]),
+    (
+        "TCP_QUICKACK",
+        &["nagle.coalesce", "nagle.delayed_ack_stall"],
+    ),
+    ("IPV6_UNICAST_HOPS", &["ip_ttl.default_then_32@v6"]),
     ("TCP_MAXSEG", &["tcp_maxseg.before_connect"]),
     ("SO_BROADCAST", &["broadcast.requires_option"]),
 ];

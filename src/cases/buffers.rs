@@ -1642,6 +1642,12 @@ fn so_timeout(_lab: &mut Lab) -> Result<Evidence> {
     let usec = i64::from_ne_bytes(tv[8..16].try_into().context("tv_usec")?);
     phase("in a recv() with SO_RCVTIMEO");
     let mut buf = [0u8; 16];
+    // Guards: were the options ignored, the calls would block for good.
+    let guard_rx = wait::shutdown_after(pair.server.as_raw_fd(), TIMEOUT + Duration::from_secs(3));
+    let guard_tx = wait::shutdown_after(
+        pair.client.as_raw_fd(),
+        2 * TIMEOUT + Duration::from_secs(3),
+    );
     let recv = timed(|| pair.server.recv(&mut buf, 0));
 
     pair.client
@@ -1651,6 +1657,7 @@ fn so_timeout(_lab: &mut Lab) -> Result<Evidence> {
     phase("in a send() with SO_SNDTIMEO");
     let first = timed(|| pair.client.send(&data, 0));
     let second = timed(|| pair.client.send(&data, 0));
+    drop((guard_rx, guard_tx));
 
     let mut ev = Evidence::new();
     ev.observe("setsockopt_0x1006", result_name(&foreign))

@@ -57,7 +57,12 @@ pub fn gettid() -> i32 {
 /// (read from /proc/self/task/TID/syscall), e.g. a recv() still waiting.
 pub fn blocked_in(tid: i32, nr: libc::c_long) -> Result<bool> {
     let path = format!("/proc/self/task/{tid}/syscall");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        // The thread has finished: it is not blocked in anything.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).with_context(|| format!("read {path}")),
+    };
     let first = text.split_whitespace().next().unwrap_or("");
     if first.parse::<libc::c_long>().ok() != Some(nr) {
         return Ok(false);
@@ -84,4 +89,35 @@ pub fn spawn_with_tid<'scope, T: Send + 'scope>(
     });
     let tid = rx.recv().context("the spawned thread's id")?;
     Ok((handle, tid))
+}
+
+/// Shuts a socket down if it is still in use after `after`: a blocking call
+/// whose timeout option was silently ignored then ends (and the case fails)
+/// instead of hanging until the watchdog. Disarmed when dropped.
+pub struct ShutdownGuard {
+    disarm: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn shutdown_after(fd: i32, after: Duration) -> ShutdownGuard {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        if rx.recv_timeout(after) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            // SAFETY: the socket outlives the guard (it is dropped first by the case).
+            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        }
+    });
+    ShutdownGuard {
+        disarm: Some(tx),
+        thread: Some(thread),
+    }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        drop(self.disarm.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
