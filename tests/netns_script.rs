@@ -170,3 +170,18 @@ fn help_and_bad_arguments() {
         "{err}"
     );
 }
+
+#[test]
+fn a_failing_run_still_removes_the_lan() {
+    if !root() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = host_state();
+    // sockspec refuses the pattern (exit 2) after the LAN is up.
+    let o = netns(&["--", "nosuch.case"]).output().expect("run netns.sh");
+    let (out, err) = text(&o);
+    assert_eq!(Some(2), o.status.code(), "{out}\n{err}");
+    assert!(out.contains("LAN up"), "{out}");
+    assert_eq!(before, host_state());
+}
