@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::lab::packet::Frame;
+use crate::lab::packet::{Frame, NewData};
 use crate::lab::{procnet, wait, Capture, Family, Lab, TcpPair};
 use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
@@ -38,8 +38,8 @@ pub static NODELAY_SEGMENTS: Case = Case {
     id: "nagle.nodelay_segments",
     source: Source::LectureNotes("5.2 TCP_NODELAY"),
     claim: "with TCP_NODELAY every small write is sent at once",
-    expectation: "TCP_NODELAY on, receiver delaying its ACKs: each one-byte write is its own segment and leaves \
-                  inside its write() call, before the next write starts; with Nagle on the same writes give one \
+    expectation: "TCP_NODELAY on, receiver delaying its ACKs, tcp_autocorking=0: each one-byte write is its own \
+                  segment and leaves inside its write() call, before the next write starts; with Nagle on the same writes give one \
                   segment, then one more after the delayed ACK",
     run: nodelay_segments,
     deadline: DEFAULT_DEADLINE,
@@ -52,7 +52,8 @@ pub static DELAYED_ACK_STALL: Case = Case {
     expectation: "write-write-read against a server that answers only once it has both pieces and delays its \
                   ACKs (TCP_QUICKACK 0, as after interactive traffic): with Nagle the second piece waits for the \
                   delayed-ACK timer (40 ms, TCP_ATO_MIN), so the exchange takes >= ~40 ms; with TCP_NODELAY the \
-                  second piece leaves at once and the exchange takes well under that",
+                  second piece leaves inside its write(), no ACK awaited (on real hardware the exchange then takes \
+                  well under a millisecond)",
     run: delayed_ack_stall,
     deadline: DEFAULT_DEADLINE,
 };
@@ -97,16 +98,12 @@ pub struct Burst {
 fn data_and_ack(frames: &[Frame], port: u16) -> (Vec<u32>, bool) {
     let mut data = Vec::new();
     let mut acked = false;
-    let mut first_seq: Option<u32> = None;
-    let mut sent_up_to = 0u32;
+    let mut fresh = NewData::default();
     for s in frames.iter().filter_map(Frame::segment) {
         if s.sport == port && s.payload > 0 {
-            let start = s.seq.wrapping_sub(*first_seq.get_or_insert(s.seq));
-            if start.wrapping_add(s.payload) <= sent_up_to {
-                continue;
+            if fresh.is_new(&s) {
+                data.push(s.payload);
             }
-            sent_up_to = start.wrapping_add(s.payload);
-            data.push(s.payload);
         } else if s.dport == port && !s.flags.syn && !data.is_empty() {
             acked = true;
         }
@@ -274,6 +271,9 @@ fn coalesce(_lab: &mut Lab, family: Family) -> Result<Evidence> {
 const NODELAY_WRITES: usize = 10;
 
 fn nodelay_segments(_lab: &mut Lab) -> Result<Evidence> {
+    // Autocorking off: on a slow machine it too holds back a small write
+    // while an earlier one is still queued. nagle.coalesce shows it at work.
+    procnet::set_sysctl("net/ipv4/tcp_autocorking", "0")?;
     let autocorking = procnet::sysctl_int("net/ipv4/tcp_autocorking")?;
     let nodelay = small_writes(Family::V4, 1, NODELAY_WRITES)?;
     let nagle = small_writes_before_ack(Family::V4, 0, NODELAY_WRITES)?;
@@ -489,24 +489,29 @@ fn delayed_ack_stall(_lab: &mut Lab) -> Result<Evidence> {
         true,
         all(false, |r| r.ack_between && !r.second_sent_in_write),
     );
-    ev.expect_eq(
-        "TCP_NODELAY: the second piece left inside its write() (every exchange)",
-        true,
-        all(true, |r| r.second_sent_in_write),
-    );
+    // TCP_NODELAY's side is judged on the wire, not by the clock: a slow
+    // machine (an emulated guest) takes tens of ms for any exchange.
+    let unacked = runs
+        .iter()
+        .filter(|r| r.nodelay && r.writes_before_ack)
+        .count();
     ev.expect(
-        "TCP_NODELAY: fastest exchange does not stall",
-        nodelay < stall_lo,
-        format!("< {:.0} ms", ms(stall_lo)),
-        format!("{:.1} ms", ms(nodelay)),
+        "TCP_NODELAY: the second piece left inside its write(), before any ACK (every exchange)",
+        unacked > 0 && all(true, |r| r.second_sent_in_write),
+        "true",
+        format!(
+            "{} (exchanges with no ACK before the second write: {unacked})",
+            all(true, |r| r.second_sent_in_write)
+        ),
     );
-    let holds = nagle >= stall_lo && nodelay < stall_lo;
+    let holds = nagle >= stall_lo && nodelay < nagle;
     ev.verdict(
         Verdict::holds_if(holds),
         format!(
             "write({PIECE})-write({PIECE})-read, fastest of {EXCHANGES}: Nagle {:.1} ms (second piece held until \
-             the delayed ACK), TCP_NODELAY {:.1} ms",
+             the delayed ACK, >= {:.0} ms), TCP_NODELAY {:.1} ms (second piece sent at once)",
             ms(nagle),
+            ms(stall_lo),
             ms(nodelay)
         ),
     );

@@ -10,11 +10,11 @@ use serde::Serialize;
 
 use crate::cases::nagle::{small_writes, small_writes_before_ack};
 use crate::lab::netlink::{ifindex, Netlink};
-use crate::lab::packet::{Frame, Packet};
+use crate::lab::packet::{Frame, NewData, Packet};
 use crate::lab::sock::{errno_name, fill_until_eagain, result_name};
 use crate::lab::topo::Link;
 use crate::lab::wire::{hwaddr, option_bytes, wire_like};
-use crate::lab::{phase, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair};
+use crate::lab::{phase, procnet, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair};
 use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
@@ -290,13 +290,17 @@ fn bool_on_off(_lab: &mut Lab) -> Result<Evidence> {
     ka.client
         .set_int(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, KEEPIDLE_S)
         .context("TCP_KEEPIDLE")?;
+    // Timed from before the setsockopt that arms the timer, so the measured
+    // wait is a lower bound on the kernel's however slow the machine.
+    let ka_armed = Instant::now();
     ka.client
         .set_int(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 2)
         .context("SO_KEEPALIVE 2")?;
-    let ka_armed = Instant::now();
     let ka_port = ka.client.local_addr()?.port();
 
     let matrix = read_back_matrix()?;
+    // Only TCP_NODELAY decides how the small writes leave: autocorking off.
+    procnet::set_sysctl("net/ipv4/tcp_autocorking", "0")?;
     let nodelay_0 = small_writes_before_ack(Family::V4, 0, 5)?;
     let mut effects = BoolEffects {
         nodelay_2_segments: small_writes(Family::V4, 2, 5)?.segments,
@@ -534,6 +538,11 @@ struct Inherited {
 fn accept_inherits(lab: &mut Lab) -> Result<Evidence> {
     let link = Link::pair_v4(lab)?;
     wire_like(&link, 1500)?;
+    // Autocorking off where the accepted sockets live: it too holds back a
+    // small write while an earlier one is still queued (on a slow machine),
+    // which would hide whether TCP_NODELAY came through the accept.
+    link.b
+        .run(|| procnet::set_sysctl("net/ipv4/tcp_autocorking", "0"))??;
     // Captured where the accepted sockets live: their segments are seen as
     // they are sent, inside the sending call.
     let mut cap = link.b.run(|| Capture::start("veth-b"))??;
@@ -561,8 +570,11 @@ fn accept_inherits(lab: &mut Lab) -> Result<Evidence> {
         Ok((c, s))
     };
     // An idle connection for the keep-alive probe and the lingering close.
-    let (idle_client, idle_server) = accept("idle")?;
+    // Timed from before the connect: the kernel's idle clock starts when the
+    // handshake's last ACK arrives, which a slow machine may see well before
+    // accept() returns here, so this is a lower bound on the idle time.
     let idle_since = Instant::now();
+    let (idle_client, idle_server) = accept("idle")?;
     let idle_port = idle_client.local_addr()?.port();
     let (client, server) = accept("busy")?;
     let port = client.local_addr()?.port();
@@ -580,11 +592,14 @@ fn accept_inherits(lab: &mut Lab) -> Result<Evidence> {
 
     // TCP_NODELAY: the client delays its ACKs, the accepted socket writes.
     client.set_int(libc::IPPROTO_TCP, libc::TCP_QUICKACK, 0)?;
+    // Segments with new bytes: a slow machine may see a tail loss probe
+    // repeat a byte while the client holds its ACK.
     let from_server = |frames: &[Frame]| -> Vec<u32> {
+        let mut fresh = NewData::default();
         frames
             .iter()
             .filter_map(Frame::segment)
-            .filter(|s| s.dport == port && s.payload > 0)
+            .filter(|s| s.dport == port && fresh.is_new(s))
             .map(|s| s.payload)
             .collect()
     };

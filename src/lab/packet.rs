@@ -97,6 +97,31 @@ pub struct Segment {
     pub ttl: u8,
 }
 
+/// Follows one direction of a TCP stream and tells segments that carry bytes
+/// not seen before from retransmissions (an RTO or a tail loss probe repeats
+/// bytes already on the wire, which a slow machine can provoke).
+#[derive(Debug, Default)]
+pub struct NewData {
+    first_seq: Option<u32>,
+    sent_up_to: u32,
+}
+
+impl NewData {
+    /// True if `s` carries payload beyond everything seen so far.
+    pub fn is_new(&mut self, s: &Segment) -> bool {
+        if s.payload == 0 {
+            return false;
+        }
+        let start = s.seq.wrapping_sub(*self.first_seq.get_or_insert(s.seq));
+        let end = start.wrapping_add(s.payload);
+        if end <= self.sent_up_to {
+            return false;
+        }
+        self.sent_up_to = end;
+        true
+    }
+}
+
 /// A decoded UDP datagram.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Datagram {
