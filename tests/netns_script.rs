@@ -179,7 +179,9 @@ fn a_failing_run_still_removes_the_lan() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = host_state();
     // sockspec refuses the pattern (exit 2) after the LAN is up.
-    let o = netns(&["--", "nosuch.case"]).output().expect("run netns.sh");
+    let o = netns(&["--", "nosuch.case"])
+        .output()
+        .expect("run netns.sh");
     let (out, err) = text(&o);
     assert_eq!(Some(2), o.status.code(), "{out}\n{err}");
     assert!(out.contains("LAN up"), "{out}");
