@@ -397,12 +397,7 @@ fn rst_econnreset(_lab: &mut Lab) -> Result<Evidence> {
     let pair = TcpPair::loopback(Family::V4)?;
     set_timers(&pair.client, 1, 1, 3)?;
     let (port, server_port) = (pair.client.local_addr()?.port(), pair.port()?);
-    let TcpPair {
-        client,
-        server,
-        listener,
-    } = pair;
-    drop(listener);
+    let (client, server) = pair.into_connected();
     // The peer "reboots": in repair mode its socket closes without FIN or RST.
     server
         .set_int(libc::IPPROTO_TCP, libc::TCP_REPAIR, 1)

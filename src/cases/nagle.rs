@@ -114,6 +114,12 @@ fn data_and_ack(frames: &[Frame], port: u16) -> (Vec<u32>, bool) {
 /// One connection: the receiver delays its ACKs (TCP_QUICKACK off), the writer
 /// sets TCP_NODELAY to `nodelay` (any int, as given to setsockopt) and makes
 /// `writes` one-byte writes back to back.
+/// net.ipv4.tcp_autocorking in the calling thread's namespace. With it on,
+/// the kernel also holds a small write back while an earlier one is queued.
+pub fn set_autocorking(on: bool) -> Result<()> {
+    procnet::set_sysctl("net/ipv4/tcp_autocorking", if on { "1" } else { "0" })
+}
+
 pub fn small_writes(family: Family, nodelay: i32, writes: usize) -> Result<Burst> {
     let mut cap = Capture::start("lo")?;
     let pair = TcpPair::loopback(family)?;
@@ -175,10 +181,7 @@ pub fn small_writes_before_ack(family: Family, nodelay: i32, writes: usize) -> R
 /// Bursts until one is made entirely before the receiver's ACK (a writer
 /// preempted past the delayed-ACK timer proves nothing), at most ATTEMPTS.
 fn trial(family: Family, nodelay: bool, autocorking: bool) -> Result<Trial> {
-    procnet::set_sysctl(
-        "net/ipv4/tcp_autocorking",
-        if autocorking { "1" } else { "0" },
-    )?;
+    set_autocorking(autocorking)?;
     let mut segments = Vec::new();
     for attempt in 1..=ATTEMPTS {
         let b = small_writes(family, nodelay as i32, WRITES)?;
@@ -273,7 +276,7 @@ const NODELAY_WRITES: usize = 10;
 fn nodelay_segments(_lab: &mut Lab) -> Result<Evidence> {
     // Autocorking off: on a slow machine it too holds back a small write
     // while an earlier one is still queued. nagle.coalesce shows it at work.
-    procnet::set_sysctl("net/ipv4/tcp_autocorking", "0")?;
+    set_autocorking(false)?;
     let autocorking = procnet::sysctl_int("net/ipv4/tcp_autocorking")?;
     let nodelay = small_writes(Family::V4, 1, NODELAY_WRITES)?;
     let nagle = small_writes_before_ack(Family::V4, 0, NODELAY_WRITES)?;
@@ -495,14 +498,12 @@ fn delayed_ack_stall(_lab: &mut Lab) -> Result<Evidence> {
         .iter()
         .filter(|r| r.nodelay && r.writes_before_ack)
         .count();
+    let in_write = all(true, |r| r.second_sent_in_write);
     ev.expect(
         "TCP_NODELAY: the second piece left inside its write(), before any ACK (every exchange)",
-        unacked > 0 && all(true, |r| r.second_sent_in_write),
+        unacked > 0 && in_write,
         "true",
-        format!(
-            "{} (exchanges with no ACK before the second write: {unacked})",
-            all(true, |r| r.second_sent_in_write)
-        ),
+        format!("{in_write} (exchanges with no ACK before the second write: {unacked})"),
     );
     let holds = nagle >= stall_lo && nodelay < nagle;
     ev.verdict(

@@ -45,12 +45,7 @@ pub fn server_in_time_wait(family: Family, reuse: bool) -> Result<u16> {
         |_| Ok(()),
     )?;
     let port = pair.port()?;
-    let TcpPair {
-        client,
-        server,
-        listener,
-    } = pair;
-    drop(listener);
+    let (client, server) = pair.into_connected();
     let _ = server.close();
     let _ = client.read_to_end();
     let _ = client.close();
@@ -326,12 +321,7 @@ fn restart_with_child(family: Family, old_reuse: bool, new_reuse: bool) -> Resul
         |_| Ok(()),
     )?;
     let addr = pair.listener.local_addr()?;
-    let TcpPair {
-        client,
-        server: child,
-        listener,
-    } = pair;
-    drop(listener);
+    let (client, child) = pair.into_connected();
     let s = Sock::tcp(family)?;
     if new_reuse {
         reuse(&s)?;

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cases::nagle::{small_writes, small_writes_before_ack};
+use crate::cases::nagle::{set_autocorking, small_writes, small_writes_before_ack};
 use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::packet::{Frame, NewData, Packet};
 use crate::lab::sock::{errno_name, fill_until_eagain, result_name};
 use crate::lab::topo::Link;
 use crate::lab::wire::{hwaddr, option_bytes, wire_like};
-use crate::lab::{phase, procnet, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair};
+use crate::lab::{phase, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair};
 use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
@@ -300,7 +300,7 @@ fn bool_on_off(_lab: &mut Lab) -> Result<Evidence> {
 
     let matrix = read_back_matrix()?;
     // Only TCP_NODELAY decides how the small writes leave: autocorking off.
-    procnet::set_sysctl("net/ipv4/tcp_autocorking", "0")?;
+    set_autocorking(false)?;
     let nodelay_0 = small_writes_before_ack(Family::V4, 0, 5)?;
     let mut effects = BoolEffects {
         nodelay_2_segments: small_writes(Family::V4, 2, 5)?.segments,
@@ -541,8 +541,7 @@ fn accept_inherits(lab: &mut Lab) -> Result<Evidence> {
     // Autocorking off where the accepted sockets live: it too holds back a
     // small write while an earlier one is still queued (on a slow machine),
     // which would hide whether TCP_NODELAY came through the accept.
-    link.b
-        .run(|| procnet::set_sysctl("net/ipv4/tcp_autocorking", "0"))??;
+    link.b.run(|| set_autocorking(false))??;
     // Captured where the accepted sockets live: their segments are seen as
     // they are sent, inside the sending call.
     let mut cap = link.b.run(|| Capture::start("veth-b"))??;

@@ -451,6 +451,11 @@ impl TcpPair {
     pub fn port(&self) -> Result<u16> {
         Ok(self.listener.local_addr()?.port())
     }
+
+    /// The connection's two ends, owned; the listener is closed.
+    pub fn into_connected(self) -> (Sock, Sock) {
+        (self.client, self.server)
+    }
 }
 
 /// Fills the peer's receive window and our send buffer: writes until EAGAIN on a
