@@ -45,6 +45,8 @@ RUN OPTIONS:
                         fixtures/baselines/$(uname -r).json); differences are
                         printed on stderr and make the exit status 1.
   --artifacts DIR       Where pcaps of failing cases go (default: ./sockspec-artifacts).
+  --repeat N            Run every case N times, all at once (ids suffixed #1..#N):
+                        the load of a catalogue N times larger.
 
 EXIT STATUS:
   0  every selected case passed or was skipped (skips say why)
@@ -79,6 +81,7 @@ struct RunArgs {
     output: Option<PathBuf>,
     baseline: Option<PathBuf>,
     artifacts: PathBuf,
+    repeat: usize,
     patterns: Vec<String>,
 }
 
@@ -118,6 +121,7 @@ fn parse_run(args: Vec<String>) -> Result<RunArgs, Usage> {
         output: None,
         baseline: None,
         artifacts: runner::default_artifacts().to_path_buf(),
+        repeat: 1,
         patterns: Vec::new(),
     };
     let mut it = args.into_iter();
@@ -130,6 +134,12 @@ fn parse_run(args: Vec<String>) -> Result<RunArgs, Usage> {
             ra.baseline = Some(PathBuf::from(v));
         } else if let Some(v) = value(&a, "--artifacts", &mut it)? {
             ra.artifacts = PathBuf::from(v);
+        } else if let Some(v) = value(&a, "--repeat", &mut it)? {
+            ra.repeat = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| Usage(format!("--repeat takes a number from 1 to 64, not '{v}'")))?;
         } else if a.starts_with('-') {
             return Err(Usage(format!("unknown option '{a}' for run")));
         } else {
@@ -238,10 +248,11 @@ fn cmd_run(args: Vec<String>) -> Result<ExitCode, Usage> {
         Some(p) => Some(report::diff::load(p).map_err(Usage)?),
         None => None,
     };
-    let opts = match run_options(ra.artifacts.clone()) {
+    let mut opts = match run_options(ra.artifacts.clone()) {
         Ok(o) => o,
         Err(e) => return Ok(fatal(&e)),
     };
+    opts.repeat = ra.repeat;
     let sink = match Sink::open(ra.output.as_ref()) {
         Ok(s) => s,
         Err(e) => return Ok(fatal(&e)),

@@ -12,18 +12,36 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::lab::{self, ns, Lab};
-use crate::model::{Case, CaseResult, Outcome, Skip};
+use crate::model::{Case, CaseResult, Measured, Outcome, Skip};
 
 /// The hidden sub-command the parent uses to run one case in a child.
 pub const CHILD_COMMAND: &str = "__case";
 
+/// The parent's pid, for the child's `die_with_parent`.
+const PARENT_ENV: &str = "SOCKSPEC_PARENT_PID";
+
+/// A case process dies with the run that started it (SIGKILL on the parent's
+/// exit), so an interrupted run leaves no process behind. Had the parent died
+/// before this call, the child was re-parented already: it exits at once.
+fn die_with_parent() {
+    // SAFETY: prctl with plain integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    let expected = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok());
+    if expected.is_some_and(|p| p != nix::unistd::getppid().as_raw()) {
+        std::process::exit(1);
+    }
+}
+
 /// Body of the child process: enter a namespace, run the case, print one JSON
 /// line. Returns the process exit status.
 pub fn child_main(case: &Case) -> i32 {
+    die_with_parent();
     let start = Instant::now();
     let result = match ns::enter_fresh_namespace() {
         Err(Skip(reason)) => {
-            CaseResult::without_evidence(case.id, Outcome::Skip, reason, start.elapsed())
+            CaseResult::without_evidence(case, Outcome::Skip, reason, start.elapsed())
         }
         Ok(privilege) => run_in_namespace(case, privilege, start),
     };
@@ -39,20 +57,33 @@ pub fn child_main(case: &Case) -> i32 {
     }
 }
 
+/// Measures, then judges what was measured.
+fn measure_and_judge(case: &Case, privilege: lab::Privilege) -> Result<Measured> {
+    let mut lab = Lab::new(privilege)?;
+    let observed = case.run.measure(&mut lab)?;
+    let judgement = case.run.judge(&observed)?;
+    let mut record = lab::record::take();
+    record.wire_bytes = lab.wire_bytes()?;
+    Ok(Measured {
+        observed,
+        judgement,
+        record,
+        privilege,
+    })
+}
+
 fn run_in_namespace(case: &Case, privilege: lab::Privilege, start: Instant) -> CaseResult {
-    let body =
-        std::panic::catch_unwind(|| Lab::new(privilege).and_then(|mut lab| (case.run)(&mut lab)));
+    let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        measure_and_judge(case, privilege)
+    }));
     match body {
-        Ok(Ok(ev)) => CaseResult::from_evidence(case.id, ev, start.elapsed(), privilege),
+        Ok(Ok(m)) => CaseResult::from_measured(case, m, start.elapsed()),
         Ok(Err(e)) => match e.downcast_ref::<Skip>() {
-            Some(Skip(reason)) => CaseResult::without_evidence(
-                case.id,
-                Outcome::Skip,
-                reason.clone(),
-                start.elapsed(),
-            ),
+            Some(Skip(reason)) => {
+                CaseResult::without_evidence(case, Outcome::Skip, reason.clone(), start.elapsed())
+            }
             None => CaseResult::without_evidence(
-                case.id,
+                case,
                 Outcome::Error,
                 format!("{e:#}"),
                 start.elapsed(),
@@ -65,7 +96,7 @@ fn run_in_namespace(case: &Case, privilege: lab::Privilege, start: Instant) -> C
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "panic".into());
             CaseResult::without_evidence(
-                case.id,
+                case,
                 Outcome::Error,
                 format!("the case panicked: {msg}"),
                 start.elapsed(),
@@ -85,6 +116,9 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// Scales every case's deadline (slow emulated machines).
     pub deadline_scale: f64,
+    /// Runs every case this many times, all at once (ids suffixed #1, #2, ...
+    /// when more than 1): the load of a larger catalogue.
+    pub repeat: usize,
 }
 
 impl RunOptions {
@@ -94,6 +128,7 @@ impl RunOptions {
             artifacts: PathBuf::from("sockspec-artifacts"),
             env: Vec::new(),
             deadline_scale: 1.0,
+            repeat: 1,
         }
     }
 }
@@ -111,41 +146,65 @@ pub struct Progress<'a> {
     pub running: Vec<&'a str>,
 }
 
+/// One child to run: a case, and its copy number under `--repeat`.
+struct Job {
+    case: &'static Case,
+    id: String,
+}
+
+fn jobs(cases: &[&'static Case], repeat: usize) -> Vec<Job> {
+    cases
+        .iter()
+        .flat_map(|c| {
+            (1..=repeat.max(1)).map(move |k| Job {
+                case: c,
+                id: if repeat > 1 {
+                    format!("{}#{k}", c.id)
+                } else {
+                    c.id.to_string()
+                },
+            })
+        })
+        .collect()
+}
+
 /// As `run_all`, calling `progress` each time a case finishes.
 pub fn run_all_with_progress(
     cases: &[&'static Case],
     opts: &RunOptions,
     progress: impl Fn(&Progress) + Sync,
 ) -> Vec<CaseResult> {
-    let finished = std::sync::Mutex::new(vec![false; cases.len()]);
+    let jobs = jobs(cases, opts.repeat);
+    let finished = std::sync::Mutex::new(vec![false; jobs.len()]);
     let report = |i: usize| {
         let mut f = finished.lock().unwrap_or_else(|e| e.into_inner());
         f[i] = true;
-        let running = cases
+        let running = jobs
             .iter()
             .zip(f.iter())
             .filter(|(_, done)| !**done)
-            .map(|(c, _)| c.id)
+            .map(|(j, _)| j.id.as_str())
             .collect();
         progress(&Progress {
             done: f.iter().filter(|d| **d).count(),
-            total: cases.len(),
+            total: jobs.len(),
             running,
         });
     };
     progress(&Progress {
         done: 0,
-        total: cases.len(),
-        running: cases.iter().map(|c| c.id).collect(),
+        total: jobs.len(),
+        running: jobs.iter().map(|j| j.id.as_str()).collect(),
     });
     std::thread::scope(|s| {
-        let handles: Vec<_> = cases
+        let handles: Vec<_> = jobs
             .iter()
             .enumerate()
-            .map(|(i, c)| {
+            .map(|(i, j)| {
                 let report = &report;
                 s.spawn(move || {
-                    let r = run_one(c, opts);
+                    let mut r = run_one(j.case, opts);
+                    r.id.clone_from(&j.id);
                     report(i);
                     r
                 })
@@ -153,15 +212,17 @@ pub fn run_all_with_progress(
             .collect();
         handles
             .into_iter()
-            .zip(cases)
-            .map(|(h, c)| {
+            .zip(&jobs)
+            .map(|(h, j)| {
                 h.join().unwrap_or_else(|_| {
-                    CaseResult::without_evidence(
-                        c.id,
+                    let mut r = CaseResult::without_evidence(
+                        j.case,
                         Outcome::Error,
                         "runner thread panicked".into(),
                         Duration::ZERO,
-                    )
+                    );
+                    r.id.clone_from(&j.id);
+                    r
                 })
             })
             .collect()
@@ -174,7 +235,7 @@ pub fn run_one(case: &Case, opts: &RunOptions) -> CaseResult {
     let mut result = match supervise(case, opts) {
         Ok(r) => r,
         Err(e) => {
-            CaseResult::without_evidence(case.id, Outcome::Error, format!("{e:#}"), start.elapsed())
+            CaseResult::without_evidence(case, Outcome::Error, format!("{e:#}"), start.elapsed())
         }
     };
     if matches!(result.outcome, Outcome::Fail | Outcome::Error) && !result.frames.is_empty() {
@@ -202,18 +263,12 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     for (k, v) in &opts.env {
         cmd.env(k, v);
     }
-    // Own process group, so the watchdog can kill everything the case started;
-    // and die with the parent, so an interrupted run leaves no process behind.
+    // Own process group, so the watchdog can kill everything the case started.
+    // No pre_exec hook: without one the child is spawned with posix_spawn
+    // (vfork), which does not copy this many-threaded parent's page tables;
+    // the child arranges to die with the parent itself (`die_with_parent`).
     cmd.process_group(0);
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    cmd.env(PARENT_ENV, std::process::id().to_string());
     let mut child = cmd
         .spawn()
         .with_context(|| format!("spawn {} for case {}", opts.exe.display(), case.id))?;
@@ -236,16 +291,31 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
         // SAFETY: signalling the child's own process group.
         unsafe { libc::kill(-pid, libc::SIGKILL) };
     }
-    let status = child.wait().context("wait for case process")?;
+    let (status, cpu) = reap(pid)?;
     // The group is killed in any case: a case must leave no process behind.
     // SAFETY: as above; ESRCH when the group is already gone is fine.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+    let mut result = parse_child(case, exited, deadline, status, &stdout, &stderr, start)?;
+    result.cpu_ms = (cpu.as_secs_f64() * 1e5).round() / 1e2;
+    Ok(result)
+}
+
+/// What the child printed, or why it printed nothing.
+fn parse_child(
+    case: &Case,
+    exited: bool,
+    deadline: Duration,
+    status: std::process::ExitStatus,
+    stdout: &[u8],
+    stderr: &str,
+    start: Instant,
+) -> Result<CaseResult> {
     if !exited {
-        let waiting = last_phase(&stderr).unwrap_or_else(|| "no phase reported".into());
+        let waiting = last_phase(stderr).unwrap_or_else(|| "no phase reported".into());
         return Ok(CaseResult::without_evidence(
-            case.id,
+            case,
             Outcome::Error,
             format!(
                 "{}: killed by the watchdog after {deadline:?}; it was {waiting}",
@@ -254,7 +324,7 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
             start.elapsed(),
         ));
     }
-    let stdout = String::from_utf8_lossy(&stdout);
+    let stdout = String::from_utf8_lossy(stdout);
     let line = stdout.lines().rev().find(|l| l.starts_with('{'));
     match line.map(serde_json::from_str::<CaseResult>) {
         Some(Ok(mut r)) => {
@@ -269,13 +339,38 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
                 .collect();
             let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
             Ok(CaseResult::without_evidence(
-                case.id,
+                case,
                 Outcome::Error,
                 format!("the case process ended ({status}) without a result: {tail}"),
                 start.elapsed(),
             ))
         }
     }
+}
+
+/// Reaps child `pid` with wait4(2): its exit status and the CPU time (user +
+/// system) it and its threads used.
+fn reap(pid: i32) -> Result<(std::process::ExitStatus, Duration)> {
+    use std::os::unix::process::ExitStatusExt;
+    let mut status = 0;
+    // SAFETY: rusage is plain data filled by the kernel.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waiting for our own child; pointers are to live locals.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if rc == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e).context("wait4 for the case process");
+        }
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok((
+        std::process::ExitStatus::from_raw(status),
+        tv(ru.ru_utime) + tv(ru.ru_stime),
+    ))
 }
 
 fn last_phase(stderr: &str) -> Option<String> {

@@ -141,7 +141,7 @@ fn table_shows_outcome_verdict_and_numbers() {
         .find(|l| l.starts_with("linger.zero_rst"))
         .expect("a row for the case");
     assert!(
-        row.contains("pass") && row.contains("holds") && row.contains("RST=true"),
+        row.contains("pass") && row.contains("holds") && row.contains("RST, no FIN"),
         "{row}"
     );
     assert!(text.contains("1 passed, 0 failed"), "{text}");

@@ -11,11 +11,12 @@ use sockspec::report;
 
 fn result(id: &str, outcome: Outcome) -> CaseResult {
     let mut r = CaseResult::without_evidence(
-        id,
+        &sockspec::cases::linger::ZERO_RST,
         outcome,
         format!("reason for {id} <&> # here"),
         Default::default(),
     );
+    r.id = id.into();
     if outcome == Outcome::Pass {
         r.verdict = Some(Verdict::Holds);
     }
@@ -224,7 +225,7 @@ fn run_passes_against_its_own_baseline_and_fails_against_a_modified_one() {
         .and_then(|c| c.iter_mut().find(|c| c["id"] == "linger.zero_rst"))
         .expect("linger.zero_rst in the baseline");
     case["verdict"] = "refuted".into();
-    case["observed"]["rst_on_wire"] = false.into();
+    case["observed"]["rst_from_closer"] = false.into();
     let modified = dir.path().join("modified.json");
     std::fs::write(&modified, doc.to_string()).expect("write");
     let (_, code, err) = run_json(
@@ -240,7 +241,7 @@ fn run_passes_against_its_own_baseline_and_fails_against_a_modified_one() {
     for line in [
         "linger.zero_rst",
         "verdict: refuted -> holds",
-        "observed rst_on_wire: false -> true",
+        "observed rst_from_closer: false -> true",
     ] {
         assert!(err.contains(line), "the diff should show {line:?}:\n{err}");
     }

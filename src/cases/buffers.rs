@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::lab::opt;
 use crate::lab::packet::Segment;
 use crate::lab::sock::result_name;
 use crate::lab::{flow, phase, procnet, wait, Capture, Family, Lab, Privilege, Sock, TcpPair};
-use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{ms, Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &POST_CONNECT,
@@ -31,8 +32,9 @@ pub static POST_CONNECT: Case = Case {
                   size, but the change is without effect on the wire: the receive window clamp and the window \
                   scale were fixed at handshake time, and the advertised window does not grow past the \
                   handshake-time maximum",
-    run: post_connect,
+    run: &Legacy(post_connect),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_RCVBUF],
 };
 
 /// Receive buffer the listener has at handshake time (small: its SYN-ACK
@@ -208,8 +210,9 @@ pub static SET_1024: Case = Case {
                   SOCK_MIN_RCVBUF (2048 + sizeof(struct sk_buff)). On the wire the socket's SYN offers a window \
                   far below a default socket's, and a peer writing into it stalls after a few hundred bytes to \
                   ~1 KiB, against tens of KiB for a default socket",
-    run: set_1024,
+    run: &Legacy(set_1024),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_RCVBUF],
 };
 
 /// The notes' example value.
@@ -365,8 +368,9 @@ pub static DOUBLING: Case = Case {
                   queues up to about the doubled size before EAGAIN, and above the clamp nothing grows. \
                   SO_RCVBUFFORCE / SO_SNDBUFFORCE pass the clamp with CAP_NET_ADMIN (root), and fail with EPERM \
                   in a user namespace",
-    run: doubling,
+    run: &Legacy(doubling),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_RCVBUF, opt::SO_SNDBUF, opt::SO_RCVBUFFORCE, opt::SO_SNDBUFFORCE],
 };
 
 /// Sizes whose effect is measured: each a factor 4 above the previous one.
@@ -672,8 +676,9 @@ pub static EXCESS_DISCARDED: Case = Case {
                   a zero window, and once the receiver reads, every byte arrives intact (count and checksum). \
                   UDP has no window: datagrams arriving at a full receive buffer are dropped, counted in \
                   Udp RcvbufErrors and the socket's drop counter (SO_RXQ_OVFL)",
-    run: excess_discarded,
+    run: &Legacy(excess_discarded),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_RCVBUF, opt::SO_RXQ_OVFL],
 };
 
 /// Bytes the fast TCP sender writes into the non-reading receiver.
@@ -1022,8 +1027,9 @@ pub static WRITE_BLOCKS: Case = Case {
                   (the thread sits in sendto) until the peer reads, then returns the whole count; with O_NONBLOCK \
                   send() fails with EAGAIN instead, and once some space is free (poll says POLLOUT) a large send() \
                   returns a partial count",
-    run: write_blocks,
+    run: &Legacy(write_blocks),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_SNDBUF],
 };
 
 /// Both ends' buffers are small so that a modest write overfills them.
@@ -1175,8 +1181,9 @@ pub static RCVLOWAT: Case = Case {
                   there and sleeps on; it is woken only when the bytes still unread reach the mark, so 600 more \
                   (1100 in all for this call) leave it asleep and it returns 1700 after another 600. A \
                   non-blocking recv() returns what is there",
-    run: rcvlowat,
+    run: &Legacy(rcvlowat),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_RCVLOWAT],
 };
 
 const LOWAT: i32 = 1000;
@@ -1387,8 +1394,9 @@ pub static SNDLOWAT: Case = Case {
                   free), so it stops being writable with tens of KiB free. What moves the threshold on Linux is \
                   TCP_NOTSENT_LOWAT: poll reports writable only while twice the unsent bytes stay below it, and \
                   send() gets EAGAIN once the unsent bytes reach it, with the buffer mostly empty",
-    run: sndlowat,
+    run: &Legacy(sndlowat),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_SNDLOWAT, opt::TCP_NOTSENT_LOWAT],
 };
 
 /// The notes' write threshold.
@@ -1596,8 +1604,9 @@ pub static SO_TIMEOUT: Case = Case {
                   plain integer is refused with EINVAL. With SO_RCVTIMEO 200 ms a blocking recv() on an idle \
                   connection fails with EAGAIN after 200 ms; with SO_SNDTIMEO 200 ms a send() into a full buffer \
                   returns the partial count it copied after 200 ms, and the next one fails with EAGAIN after 200 ms",
-    run: so_timeout,
+    run: &Legacy(so_timeout),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_RCVTIMEO, opt::SO_SNDTIMEO, opt::SO_TIMEOUT_BSD],
 };
 
 /// SO_TIMEOUT's number in Java's SocketOptions, SO_RCVTIMEO's on the BSDs.

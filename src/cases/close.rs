@@ -8,7 +8,7 @@ use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::sock::{errno_name, result_name};
 use crate::lab::topo::Link;
 use crate::lab::{phase, wait, wire, Capture, Family, Lab, TcpPair};
-use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{ms, Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[&UNREAD_DATA_RST, &WR_BLOCKS, &HALF_CLOSE, &RD];
 
@@ -19,8 +19,9 @@ pub static UNREAD_DATA_RST: Case = Case {
     expectation:
         "closing a socket that still holds unread received data sends RST, not FIN (RFC 2525 \
                   2.17); the peer's next recv fails with ECONNRESET",
-    run: unread_data_rst,
+    run: &Legacy(unread_data_rst),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static WR_BLOCKS: Case = Case {
@@ -30,8 +31,9 @@ pub static WR_BLOCKS: Case = Case {
     expectation:
         "shutdown(SHUT_WR) returns at once even when the FIN is never acknowledged (the FIN is \
                   on the wire, unanswered); a reachable peer's read then returns 0",
-    run: wr_blocks,
+    run: &Legacy(wr_blocks),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static HALF_CLOSE: Case = Case {
@@ -42,8 +44,9 @@ pub static HALF_CLOSE: Case = Case {
     expectation:
         "the peer reads 0 (our FIN), then sends data that we read in full; our read returns 0 at \
                   the peer's FIN",
-    run: half_close,
+    run: &Legacy(half_close),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static RD: Case = Case {
@@ -52,8 +55,9 @@ pub static RD: Case = Case {
     claim: "shutdown(SHUT_RD) closes the receive stream",
     expectation: "on Linux SHUT_RD sends nothing on the wire; recv returns 0 at once while nothing is queued; \
                   data the peer sends afterwards is still accepted and acknowledged, and recv returns it",
-    run: rd,
+    run: &Legacy(rd),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 fn unread_data_rst(_lab: &mut Lab) -> Result<Evidence> {

@@ -7,10 +7,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::lab::opt;
 use crate::lab::packet::Packet;
 use crate::lab::sock::result_name;
 use crate::lab::{procnet, Capture, Family, Lab, Sock};
-use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &TTL_DEFAULT_THEN_32,
@@ -26,8 +27,9 @@ pub static TTL_DEFAULT_THEN_32: Case = Case {
     expectation: "getsockopt reports net.ipv4.ip_default_ttl of the namespace and datagrams leave with that TTL; \
                   after IP_TTL 32 they leave with TTL 32; the default is read at send time, so changing the \
                   sysctl changes the TTL of sockets that never set one, not of this one",
-    run: |lab| default_then_32(lab, Family::V4),
+    run: &Legacy(|lab| default_then_32(lab, Family::V4)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::IP_TTL],
 };
 
 pub static TTL_DEFAULT_THEN_32_V6: Case = Case {
@@ -37,8 +39,9 @@ pub static TTL_DEFAULT_THEN_32_V6: Case = Case {
     expectation: "the default is the hop_limit of the outgoing device (net.ipv6.conf.lo.hop_limit here); an \
                   unconnected socket's getsockopt reports net.ipv6.conf.all.hop_limit instead, a connected one \
                   its route's; after 32 packets leave with hop limit 32",
-    run: |lab| default_then_32(lab, Family::V6),
+    run: &Legacy(|lab| default_then_32(lab, Family::V6)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::IPV6_UNICAST_HOPS],
 };
 
 pub static TTL_BOUNDS: Case = Case {
@@ -47,8 +50,9 @@ pub static TTL_BOUNDS: Case = Case {
     claim: "(implied) the TTL is an integer option that can be set to any value",
     expectation: "IP_TTL accepts 1..=255 and -1 (back to the namespace default); 0, 256 and -2 are EINVAL and \
                   leave the previous TTL in force; accepted values are the TTL on the wire",
-    run: |lab| bounds(lab, Family::V4),
+    run: &Legacy(|lab| bounds(lab, Family::V4)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static TTL_BOUNDS_V6: Case = Case {
@@ -57,8 +61,9 @@ pub static TTL_BOUNDS_V6: Case = Case {
     claim: "(implied) the hop limit is an integer option that can be set to any value",
     expectation: "IPV6_UNICAST_HOPS accepts 0..=255 and -1 (route default); 256 and -2 are EINVAL and leave the \
                   previous value; unlike IPv4, 0 is accepted and goes on the wire as hop limit 0",
-    run: |lab| bounds(lab, Family::V6),
+    run: &Legacy(|lab| bounds(lab, Family::V6)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 /// The socket option and the sysctl that holds the default, per family.

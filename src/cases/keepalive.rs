@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::lab::netlink::{ifindex, Netlink};
+use crate::lab::opt;
 use crate::lab::packet::Segment;
 use crate::lab::sock::{errno_name, result_name};
 use crate::lab::topo::Link;
 use crate::lab::{phase, procnet, wire, Capture, Family, Lab, Sock, TcpPair};
-use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{ms, Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &DEFAULT_OFF,
@@ -31,8 +32,9 @@ pub static DEFAULT_OFF: Case = Case {
     claim: "SO_KEEPALIVE is off by default",
     expectation: "a new socket reads SO_KEEPALIVE 0, and an idle connection without it gets no probe while \
                   one with it (same namespace, tcp_keepalive_time lowered to 1 s) is probed after ~1 s",
-    run: default_off,
+    run: &Legacy(default_off),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_KEEPALIVE],
 };
 
 pub static DEFAULT_TIMING: Case = Case {
@@ -42,8 +44,9 @@ pub static DEFAULT_TIMING: Case = Case {
     expectation: "a fresh socket's TCP_KEEPIDLE/INTVL/CNT equal net.ipv4.tcp_keepalive_time/intvl/probes \
                   (7200 s, 75 s, 9 by default), and a socket that sets none of them follows the sysctl: \
                   with tcp_keepalive_time=1 in the namespace its first probe comes after ~1 s",
-    run: default_timing,
+    run: &Legacy(default_timing),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static PROBE_ON_IDLE: Case = Case {
@@ -53,8 +56,9 @@ pub static PROBE_ON_IDLE: Case = Case {
     expectation:
         "with TCP_KEEPIDLE=1 the probe (seq one below the next byte, no data) leaves after ~1 s of \
                   idleness, the peer ACKs it, and the connection carries data afterwards",
-    run: probe_on_idle,
+    run: &Legacy(probe_on_idle),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_KEEPALIVE, opt::TCP_KEEPIDLE],
 };
 
 pub static DEAD_PEER_ETIMEDOUT: Case = Case {
@@ -63,8 +67,9 @@ pub static DEAD_PEER_ETIMEDOUT: Case = Case {
     claim: "when the probes get no answer the connection is closed with ETIMEDOUT",
     expectation: "with a silent peer, KEEPIDLE=1, KEEPINTVL=1, KEEPCNT=1: one unanswered probe, then the \
                   connection fails with ETIMEDOUT after idle + intvl*cnt = 2 s, and the kernel sends a RST",
-    run: dead_peer_etimedout,
+    run: &Legacy(dead_peer_etimedout),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_KEEPALIVE, opt::TCP_KEEPCNT, opt::TCP_KEEPINTVL],
 };
 
 pub static RST_ECONNRESET: Case = Case {
@@ -74,8 +79,9 @@ pub static RST_ECONNRESET: Case = Case {
     expectation:
         "a peer that forgot the connection (closed silently in TCP_REPAIR mode) answers the probe \
                   with RST; recv then fails with ECONNRESET",
-    run: rst_econnreset,
+    run: &Legacy(rst_econnreset),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_KEEPALIVE, opt::TCP_REPAIR],
 };
 
 pub static OPTION_NAME: Case = Case {
@@ -85,8 +91,9 @@ pub static OPTION_NAME: Case = Case {
     expectation: "Linux has no TCP_KEEPALIVE; its number on BSD/macOS (0x10) is TCP_THIN_LINEAR_TIMEOUTS on \
                   Linux, accepted but without effect on keep-alive (no probe after 1 s); TCP_KEEPIDLE=1 is \
                   the Linux option that does it (probe after ~1 s)",
-    run: option_name,
+    run: &Legacy(option_name),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::TCP_KEEPIDLE],
 };
 
 /// The number BSD and macOS give TCP_KEEPALIVE.
@@ -136,6 +143,7 @@ fn first_probe_after(cap: &mut Capture, port: u16, within: Duration) -> Result<O
     ));
     let start = Instant::now();
     loop {
+        let seen = cap.count()?;
         if let Some(p) = probes(&cap.segments()?, port).into_iter().next() {
             return Ok(Some(p));
         }
@@ -143,8 +151,8 @@ fn first_probe_after(cap: &mut Capture, port: u16, within: Duration) -> Result<O
         if left.is_zero() {
             return Ok(None);
         }
-        // Wake on the next captured packet or at the end of the window.
-        let _ = cap.wait_for("any packet", left, |_| true);
+        // Sleep until a frame not looked at yet arrives, or the window ends.
+        cap.wait_beyond(seen, left)?;
     }
 }
 

@@ -10,10 +10,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::lab::bridge::{group_mac, join, joined_groups, mac_text, mreq, Lan, Station};
+use crate::lab::opt;
 use crate::lab::packet::Packet;
 use crate::lab::sock::result_name;
 use crate::lab::{phase, procnet, wait, Capture, Family, Lab, Sock};
-use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &CLASS_D_ONLY,
@@ -35,71 +36,74 @@ pub static CASES: &[&Case] = &[
 const SRC: Source = Source::LectureNotes("5.3 multicast");
 
 macro_rules! mcase {
-    ($name:ident, $id:literal, $claim:literal, $expect:literal, $run:ident) => {
+    ($name:ident, $id:literal, $claim:literal, $expect:literal, $run:ident, [$($opt:ident),*]) => {
         pub static $name: Case = Case {
             id: $id,
             source: SRC,
             claim: $claim,
             expectation: $expect,
-            run: $run,
+            run: &Legacy($run),
             deadline: DEFAULT_DEADLINE,
+            relies_on: &[$(opt::$opt),*],
         };
     };
 }
 
 mcase!(CLASS_D_ONLY, "mcast.class_d_only", "multicast groups are class D addresses, 224.0.0.0 to 239.255.255.255",
     "IP_ADD_MEMBERSHIP accepts a class D group and refuses anything else (unicast, broadcast, class E) with EINVAL",
-    class_d_only);
+    class_d_only, []);
 mcase!(
     JOIN_RECEIVE,
     "mcast.join_receive",
     "a member of a group receives datagrams sent to the group",
     "a socket on h2 that joined the group receives the datagram h1 sends to it across the bridge",
-    join_receive
+    join_receive,
+    [IP_ADD_MEMBERSHIP]
 );
 mcase!(
     SENDER_NEEDS_NO_JOIN,
     "mcast.sender_needs_no_join",
     "the sender need not join the group",
     "h1, which joined nothing, sends to the group and the member on h2 receives it",
-    sender_needs_no_join
+    sender_needs_no_join,
+    []
 );
 mcase!(NONMEMBER_NO_RECEIVE, "mcast.nonmember_no_receive", "a host must join the group to receive its datagrams",
     "the frame reaches h3's interface (the bridge floods it) but h3, not a member, delivers it to no socket, \
-     while the member h2 receives it", nonmember_no_receive);
+     while the member h2 receives it", nonmember_no_receive, []);
 mcase!(DROP_MEMBERSHIP, "mcast.drop_membership", "after IP_DROP_MEMBERSHIP no more datagrams arrive",
     "h2 receives the first datagram, drops the membership, and does not receive the second (which h3, still a \
-     member, does)", drop_membership);
+     member, does)", drop_membership, [IP_DROP_MEMBERSHIP]);
 mcase!(LOOP_DEFAULT, "mcast.loop_default",
     "a sender that joined the group receives its own datagrams by default; IP_MULTICAST_LOOP=0 stops that",
     "IP_MULTICAST_LOOP reads 1 on a new socket and the sender's own member socket gets its datagram; with 0 it \
-     does not, while h2 still does", loop_default);
+     does not, while h2 still does", loop_default, [IP_MULTICAST_LOOP]);
 mcase!(TTL, "mcast.ttl", "IP_MULTICAST_TTL sets the TTL of multicast datagrams",
     "IP_MULTICAST_TTL reads 1 on a new socket and datagrams leave with TTL 1; after setting 32 they leave with 32",
-    ttl);
+    ttl, [IP_MULTICAST_TTL]);
 mcase!(IF_SELECTS_INTERFACE, "mcast.if_selects_interface", "IP_MULTICAST_IF picks the interface datagrams leave by",
     "h1 (two interfaces) sends by its route (eth0, segment A) by default; with IP_MULTICAST_IF set to its \
-     segment-B address the datagram leaves on eth1 only and reaches h4", if_selects_interface);
+     segment-B address the datagram leaves on eth1 only and reaches h4", if_selects_interface, [IP_MULTICAST_IF]);
 mcase!(IGMP_ON_JOIN, "mcast.igmp_on_join", "joining a group sends an IGMP message to the neighbours",
     "joining sends an IGMP membership report for the group (IGMPv3 by default: a record CHANGE_TO_EXCLUDE sent \
      to 224.0.0.22; net.ipv4.conf.*.force_igmp_version=2 gives a v2 report); dropping sends a leave (v3 record \
-     CHANGE_TO_INCLUDE with no sources)", igmp_on_join);
+     CHANGE_TO_INCLUDE with no sources)", igmp_on_join, [IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP]);
 mcase!(MAC_MAPPING, "mcast.mac_mapping", "the Ethernet destination is 01:00:5e followed by the group address",
     "the destination MAC is 01:00:5e plus the low 23 bits of the group: 239.1.2.3, 239.129.2.3 and 224.1.2.3 all \
-     go to 01:00:5e:01:02:03, so the IP layer, not the NIC, tells them apart", mac_mapping);
+     go to 01:00:5e:01:02:03, so the IP layer, not the NIC, tells them apart", mac_mapping, []);
 mcase!(REUSEADDR_RECEIVERS, "mcast.reuseaddr_receivers",
     "several receivers on one host bind the group's port with SO_REUSEADDR",
     "without SO_REUSEADDR the second bind fails with EADDRINUSE; with it both sockets bind and each receives \
-     every datagram", reuseaddr_receivers);
+     every datagram", reuseaddr_receivers, [IP_ADD_MEMBERSHIP]);
 mcase!(BIND_GROUP_ADDR, "mcast.bind_group_addr", "the receiver binds the group address and port",
     "a socket bound to group:port receives only that group's datagrams, even when it joined another group on the \
-     same port; a socket bound to INADDR_ANY:port receives both", bind_group_addr);
+     same port; a socket bound to INADDR_ANY:port receives both", bind_group_addr, []);
 mcase!(MULTICAST_ALL, "mcast.multicast_all", "(implied) only sockets that joined a group receive its datagrams",
     "IP_MULTICAST_ALL is 1 by default: a socket bound to INADDR_ANY:port that joined nothing still receives a \
-     group's datagrams once any socket on the host joined it; with IP_MULTICAST_ALL=0 it does not", multicast_all);
+     group's datagrams once any socket on the host joined it; with IP_MULTICAST_ALL=0 it does not", multicast_all, [IP_MULTICAST_ALL]);
 mcase!(CHAT, "mcast.chat", "in the multicast chat program every member sees every member's messages",
     "three members on three hosts each send a line: each member receives all three (its own through the \
-     loopback); with IP_MULTICAST_LOOP=0 each receives the other two only", chat);
+     loopback); with IP_MULTICAST_LOOP=0 each receives the other two only", chat, [IP_ADD_MEMBERSHIP, IP_MULTICAST_LOOP]);
 
 /// How long a datagram that is coming may take, and how long to keep looking
 /// for one that should not come once the one that should has arrived.

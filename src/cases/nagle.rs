@@ -5,9 +5,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use crate::lab::opt;
 use crate::lab::packet::{Frame, NewData};
 use crate::lab::{procnet, wait, Capture, Family, Lab, TcpPair};
-use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{ms, Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &COALESCE,
@@ -24,13 +25,14 @@ pub static COALESCE: Case = Case {
     expectation: "Nagle on: the first small write leaves at once and the next ones wait for its ACK, then \
                   leave as one segment; TCP_NODELAY on: one segment per write (net.ipv4.tcp_autocorking=0; \
                   with autocorking on, the kernel may also merge writes while earlier data is still queued)",
-    run: |lab| coalesce(lab, Family::V4),
+    run: &Legacy(|lab| coalesce(lab, Family::V4)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::TCP_NODELAY, opt::TCP_QUICKACK],
 };
 
 pub static COALESCE_V6: Case = Case {
     id: "nagle.coalesce@v6",
-    run: |lab| coalesce(lab, Family::V6),
+    run: &Legacy(|lab| coalesce(lab, Family::V6)),
     ..COALESCE
 };
 
@@ -41,8 +43,9 @@ pub static NODELAY_SEGMENTS: Case = Case {
     expectation: "TCP_NODELAY on, receiver delaying its ACKs, tcp_autocorking=0: each one-byte write is its own \
                   segment and leaves inside its write() call, before the next write starts; with Nagle on the same writes give one \
                   segment, then one more after the delayed ACK",
-    run: nodelay_segments,
+    run: &Legacy(nodelay_segments),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::TCP_NODELAY],
 };
 
 pub static DELAYED_ACK_STALL: Case = Case {
@@ -54,8 +57,9 @@ pub static DELAYED_ACK_STALL: Case = Case {
                   delayed-ACK timer (40 ms, TCP_ATO_MIN), so the exchange takes >= ~40 ms; with TCP_NODELAY the \
                   second piece leaves inside its write(), no ACK awaited (on real hardware the exchange then takes \
                   well under a millisecond)",
-    run: delayed_ack_stall,
+    run: &Legacy(delayed_ack_stall),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::TCP_NODELAY, opt::TCP_QUICKACK],
 };
 
 /// Number of one-byte writes per trial.

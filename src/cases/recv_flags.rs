@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::lab::opt;
 use crate::lab::sock::result_name;
 use crate::lab::{phase, wait, Family, Lab, TcpPair};
-use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &WAITALL_FILLS,
@@ -28,8 +29,9 @@ pub static WAITALL_FILLS: Case = Case {
     expectation:
         "a message sent in pieces: plain recv() returns the first piece alone; recv(MSG_WAITALL) \
                   stays asleep after each piece has arrived and returns the whole length at once",
-    run: |lab| waitall_fills(lab, Family::V4),
+    run: &Legacy(|lab| waitall_fills(lab, Family::V4)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 const PIECE: usize = 1000;
@@ -148,7 +150,7 @@ fn waitall_fills(_lab: &mut Lab, family: Family) -> Result<Evidence> {
 
 pub static WAITALL_FILLS_V6: Case = Case {
     id: "waitall.fills_buffer@v6",
-    run: |lab| waitall_fills(lab, Family::V6),
+    run: &Legacy(|lab| waitall_fills(lab, Family::V6)),
     ..WAITALL_FILLS
 };
 
@@ -159,8 +161,9 @@ pub static PEEK: Case = Case {
     expectation:
         "the peeked bytes are the ones the next plain recv() returns, and the queued byte count \
                   (FIONREAD) is unchanged by the peek",
-    run: peek,
+    run: &Legacy(peek),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static DONTWAIT: Case = Case {
@@ -170,8 +173,9 @@ pub static DONTWAIT: Case = Case {
     expectation:
         "recv(MSG_DONTWAIT) on an empty blocking socket fails with EAGAIN at once, and the socket \
                   stays blocking: the flag acts on that one call only",
-    run: dontwait,
+    run: &Legacy(dontwait),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static PEEK_DONTWAIT_COUNT: Case = Case {
@@ -180,8 +184,9 @@ pub static PEEK_DONTWAIT_COUNT: Case = Case {
     claim: "recv(MSG_PEEK|MSG_DONTWAIT) with a large buffer tells how much data is queued",
     expectation: "on TCP it returns every queued byte (however many segments brought them), matching FIONREAD; \
                   on UDP it returns only the first datagram's length",
-    run: peek_dontwait_count,
+    run: &Legacy(peek_dontwait_count),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static WAITALL_SHORT_ON_EOF: Case = Case {
@@ -190,8 +195,9 @@ pub static WAITALL_SHORT_ON_EOF: Case = Case {
     claim: "(implied) recv(MSG_WAITALL) always fills the requested length",
     expectation:
         "when the peer closes early, recv(MSG_WAITALL) returns the short count it has, then 0",
-    run: waitall_short_on_eof,
+    run: &Legacy(waitall_short_on_eof),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static WAITALL_TIMEOUT: Case = Case {
@@ -200,8 +206,9 @@ pub static WAITALL_TIMEOUT: Case = Case {
     claim: "(implied) recv(MSG_WAITALL) always fills the requested length",
     expectation: "with SO_RCVTIMEO, recv(MSG_WAITALL) returns the partial count when the timeout passes; a \
                   signal (handler without SA_RESTART) also ends it with the partial count, not EINTR",
-    run: waitall_timeout,
+    run: &Legacy(waitall_timeout),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_RCVTIMEO],
 };
 
 pub static OOB_SEND_RECV: Case = Case {
@@ -211,8 +218,9 @@ pub static OOB_SEND_RECV: Case = Case {
     expectation: "only the last byte of a send(MSG_OOB) is urgent (URG flag and urgent pointer on the wire); \
                   recv(MSG_OOB) returns that one byte, the others arrive in the normal stream; recv(MSG_OOB) \
                   with no urgent byte pending fails with EINVAL",
-    run: oob_send_recv,
+    run: &Legacy(oob_send_recv),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static OOBINLINE: Case = Case {
@@ -222,8 +230,9 @@ pub static OOBINLINE: Case = Case {
     expectation: "with SO_OOBINLINE the urgent byte is read in the stream at its position and recv(MSG_OOB) \
                   fails with EINVAL; without it the urgent byte is missing from the stream and recv(MSG_OOB) \
                   returns it",
-    run: oobinline,
+    run: &Legacy(oobinline),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_OOBINLINE],
 };
 
 /// Waits until `s` has `n` bytes queued for reading (FIONREAD).

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::lab::opt;
 use crate::lab::procnet;
 use crate::lab::sock::result_name;
 use crate::lab::topo::Link;
-use crate::lab::{phase, wait, Family, Lab, Sock, TcpPair};
-use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::lab::{diag, phase, wait, Family, Lab, Sock, TcpPair};
+use crate::model::{Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &TIME_WAIT_REBIND,
@@ -31,21 +32,38 @@ pub static TIME_WAIT_REBIND: Case = Case {
     expectation: "while the server port has a TIME_WAIT entry, bind() fails with EADDRINUSE without \
                   SO_REUSEADDR and succeeds with it, provided the socket now in TIME_WAIT had SO_REUSEADDR \
                   as well (otherwise EADDRINUSE either way); the rebound socket listens and accepts",
-    run: |lab| time_wait_rebind(lab, Family::V4),
+    run: &Legacy(|lab| time_wait_rebind(lab, Family::V4)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_REUSEADDR],
 };
+
+/// A server's connection left in TIME_WAIT, by its two addresses.
+pub struct TimeWait {
+    pub server: SocketAddr,
+    pub client: SocketAddr,
+}
+
+impl TimeWait {
+    /// Whether the kernel still holds the TIME_WAIT entry.
+    pub fn present(&self) -> Result<bool> {
+        Ok(diag::tcp(self.server, self.client)?.is_some_and(|d| d.state == procnet::TIME_WAIT))
+    }
+}
 
 /// Leaves the server side of a connection in TIME_WAIT: the server closes
 /// first (active close), then the client. `reuse` is the server's own
-/// SO_REUSEADDR (its TIME_WAIT entry inherits it). Returns the port.
-pub fn server_in_time_wait(family: Family, reuse: bool) -> Result<u16> {
+/// SO_REUSEADDR (its TIME_WAIT entry inherits it).
+pub fn server_in_time_wait(family: Family, reuse: bool) -> Result<TimeWait> {
     let pair = TcpPair::connect_with(
         SocketAddr::new(family.loopback(), 0),
         |l| Ok(l.set_int(libc::SOL_SOCKET, libc::SO_REUSEADDR, reuse as i32)?),
         |_| Ok(()),
     )?;
-    let port = pair.port()?;
     let (client, server) = pair.into_connected();
+    let tw = TimeWait {
+        server: server.local_addr()?,
+        client: client.local_addr()?,
+    };
     let _ = server.close();
     let _ = client.read_to_end();
     let _ = client.close();
@@ -53,13 +71,9 @@ pub fn server_in_time_wait(family: Family, reuse: bool) -> Result<u16> {
     wait::until(
         "a TIME_WAIT entry on the server port",
         Duration::from_secs(5),
-        || {
-            Ok(procnet::states_on_port(port)?
-                .contains(&"TIME_WAIT")
-                .then_some(()))
-        },
+        || Ok(tw.present()?.then_some(())),
     )?;
-    Ok(port)
+    Ok(tw)
 }
 
 /// A restart attempt: bind (and listen, and serve one client) on `port`.
@@ -73,15 +87,15 @@ struct Restart {
 }
 
 fn restart(family: Family, old_reuse: bool, new_reuse: bool) -> Result<Restart> {
-    let port = server_in_time_wait(family, old_reuse)?;
-    let addr = SocketAddr::new(family.loopback(), port);
+    let tw = server_in_time_wait(family, old_reuse)?;
+    let addr = tw.server;
     let s = Sock::tcp(family)?;
     if new_reuse {
         s.set_int(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
             .context("SO_REUSEADDR")?;
     }
     let bind = s.bind(addr);
-    let time_wait_present = procnet::states_on_port(port)?.contains(&"TIME_WAIT");
+    let time_wait_present = tw.present()?;
     // A client reaching the restarted server shows the bind is real.
     let served_a_client = bind.is_ok() && s.listen(4).is_ok() && {
         let c = Sock::tcp(family)?;
@@ -154,7 +168,7 @@ fn time_wait_rebind(_lab: &mut Lab, family: Family) -> Result<Evidence> {
 
 pub static TIME_WAIT_REBIND_V6: Case = Case {
     id: "reuseaddr.time_wait_rebind@v6",
-    run: |lab| time_wait_rebind(lab, Family::V6),
+    run: &Legacy(|lab| time_wait_rebind(lab, Family::V6)),
     ..TIME_WAIT_REBIND
 };
 
@@ -165,8 +179,9 @@ pub static BEFORE_BIND: Case = Case {
     expectation: "the option is read when bind() runs: a bind refused with EADDRINUSE (port in TIME_WAIT) \
                   stays refused, setting the option afterwards and binding again succeeds; and an option set \
                   on an already bound UDP socket does count for later binds of other sockets",
-    run: before_bind,
+    run: &Legacy(before_bind),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_REUSEADDR],
 };
 
 pub static CHILD_SERVER_RESTART: Case = Case {
@@ -177,8 +192,9 @@ pub static CHILD_SERVER_RESTART: Case = Case {
     expectation: "with the listener closed and the accepted connection alive, a new bind on the port fails \
                   with EADDRINUSE without SO_REUSEADDR and succeeds with it when the old listener had it too; \
                   the restarted server accepts while the child's connection still works",
-    run: child_server_restart,
+    run: &Legacy(child_server_restart),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_REUSEADDR],
 };
 
 pub static MULTIHOMED: Case = Case {
@@ -189,8 +205,9 @@ pub static MULTIHOMED: Case = Case {
                   address next to a listening wildcard is EADDRINUSE with or without SO_REUSEADDR (Linux \
                   refuses a bind that overlaps a listener); with SO_REUSEADDR on both and neither listening \
                   both bind, but the second listen() fails",
-    run: |lab| multihomed(lab, Family::V4),
+    run: &Legacy(|lab| multihomed(lab, Family::V4)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static MULTIHOMED_V6: Case = Case {
@@ -200,8 +217,9 @@ pub static MULTIHOMED_V6: Case = Case {
     expectation: "as for IPv4 on two IPv6 addresses; and an AF_INET6 wildcard with IPV6_V6ONLY=0 (the default \
                   when net.ipv6.bindv6only=0) also holds the IPv4 port: an AF_INET bind of it is EADDRINUSE \
                   and IPv4 clients reach the IPv6 socket as ::ffff:a.b.c.d; with IPV6_V6ONLY=1 both bind",
-    run: |lab| multihomed(lab, Family::V6),
+    run: &Legacy(|lab| multihomed(lab, Family::V6)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::IPV6_V6ONLY],
 };
 
 pub static TCP_DUPLICATE: Case = Case {
@@ -211,13 +229,14 @@ pub static TCP_DUPLICATE: Case = Case {
     expectation: "two TCP sockets with SO_REUSEADDR both bind the same address and port while neither \
                   listens, but the second listen() fails with EADDRINUSE; SO_REUSEPORT on both lets both \
                   listen, and the kernel spreads new connections over them",
-    run: |lab| tcp_duplicate(lab, Family::V4),
+    run: &Legacy(|lab| tcp_duplicate(lab, Family::V4)),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_REUSEADDR, opt::SO_REUSEPORT],
 };
 
 pub static TCP_DUPLICATE_V6: Case = Case {
     id: "reuseaddr.tcp_duplicate@v6",
-    run: |lab| tcp_duplicate(lab, Family::V6),
+    run: &Legacy(|lab| tcp_duplicate(lab, Family::V6)),
     ..TCP_DUPLICATE
 };
 
@@ -228,8 +247,9 @@ pub static UDP_DUPLICATE: Case = Case {
             receivers on one host)",
     expectation: "both binds succeed; a multicast datagram is delivered to both sockets, a unicast datagram \
                   to only one of them",
-    run: udp_duplicate,
+    run: &Legacy(udp_duplicate),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::IP_ADD_MEMBERSHIP, opt::SO_REUSEADDR],
 };
 
 fn reuse(s: &Sock) -> Result<()> {
@@ -239,18 +259,14 @@ fn reuse(s: &Sock) -> Result<()> {
 
 fn before_bind(_lab: &mut Lab) -> Result<Evidence> {
     let family = Family::V4;
-    let port = server_in_time_wait(family, true)?;
-    let addr = SocketAddr::new(family.loopback(), port);
+    let addr = server_in_time_wait(family, true)?.server;
     let s = Sock::tcp(family)?;
     let first = s.bind(addr);
     reuse(&s)?;
     let after_setting = s.bind(addr);
     let fresh = Sock::tcp(family)?;
     reuse(&fresh)?;
-    let set_before = fresh.bind(SocketAddr::new(
-        family.loopback(),
-        server_in_time_wait(family, true)?,
-    ));
+    let set_before = fresh.bind(server_in_time_wait(family, true)?.server);
     // UDP: the first socket binds without the option and sets it afterwards.
     let u1 = Sock::udp(family)?;
     u1.bind(SocketAddr::new(family.loopback(), 0))?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::lab::{phase, Capture, Lab};
-use crate::model::{Case, Evidence, Source, Verdict};
+use crate::model::{Case, Evidence, Legacy, Source, Verdict};
 
 pub const SWITCH: &str = "SOCKSPEC_SELFTEST";
 
@@ -20,8 +20,9 @@ pub static HANG: Case = Case {
     claim: "(harness self-test) a case that never finishes is stopped",
     expectation:
         "the watchdog kills it at its deadline and reports an error naming what it waited for",
-    run: hang,
+    run: &Legacy(hang),
     deadline: Duration::from_secs(2),
+    relies_on: &[],
 };
 
 pub static PANIC: Case = Case {
@@ -29,8 +30,9 @@ pub static PANIC: Case = Case {
     source: Source::BlogPost,
     claim: "(harness self-test) a case that panics is reported, not fatal",
     expectation: "the run goes on and reports this case as an error",
-    run: |_| panic!("deliberate panic inside a case"),
+    run: &Legacy(|_| panic!("deliberate panic inside a case")),
     deadline: Duration::from_secs(5),
+    relies_on: &[],
 };
 
 pub static NOOP: Case = Case {
@@ -38,8 +40,9 @@ pub static NOOP: Case = Case {
     source: Source::BlogPost,
     claim: "(harness self-test) entering a fresh namespace costs little",
     expectation: "the case process enters its namespace, brings lo up and returns",
-    run: noop,
+    run: &Legacy(noop),
     deadline: Duration::from_secs(5),
+    relies_on: &[],
 };
 
 fn hang(_lab: &mut Lab) -> Result<Evidence> {

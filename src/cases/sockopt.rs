@@ -10,12 +10,13 @@ use serde::Serialize;
 
 use crate::cases::nagle::{set_autocorking, small_writes, small_writes_before_ack};
 use crate::lab::netlink::{ifindex, Netlink};
+use crate::lab::opt;
 use crate::lab::packet::{Frame, NewData, Packet};
 use crate::lab::sock::{errno_name, fill_until_eagain, result_name};
 use crate::lab::topo::Link;
 use crate::lab::wire::{hwaddr, option_bytes, wire_like};
 use crate::lab::{phase, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair};
-use crate::model::{ms, Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{ms, Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[
     &BOOL_ON_OFF,
@@ -33,8 +34,9 @@ pub static BOOL_ON_OFF: Case = Case {
                   reports 1; 0 turns it off. The effect follows: TCP_NODELAY=2 sends each small write at once, \
                   SO_BROADCAST=-1 lets a broadcast through, SO_REUSEADDR=0x100 allows a second UDP bind, \
                   SO_OOBINLINE=0x100 puts the urgent byte in the stream, SO_KEEPALIVE=2 sends probes",
-    run: bool_on_off,
+    run: &Legacy(bool_on_off),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static ACCEPT_INHERITS: Case = Case {
@@ -46,8 +48,9 @@ pub static ACCEPT_INHERITS: Case = Case {
                   inherited, and act on the accepted socket (its segment sizes, one segment per small write, \
                   bounded receive and send queues, a keep-alive probe, RST on close); O_NONBLOCK, a file status \
                   flag, is not: the accepted socket blocks (accept(2), Linux)",
-    run: accept_inherits,
+    run: &Legacy(accept_inherits),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 pub static DEBUG_PRIVILEGE: Case = Case {
@@ -57,8 +60,9 @@ pub static DEBUG_PRIVILEGE: Case = Case {
     expectation: "setting SO_DEBUG to 1 needs CAP_NET_ADMIN in the initial user namespace: root may, a process in \
                   a user namespace gets EACCES (setting 0 is always allowed); once set, TCP does nothing \
                   different: the packets on the wire are the same as without it",
-    run: debug_privilege,
+    run: &Legacy(debug_privilege),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_DEBUG],
 };
 
 pub static BROADCAST_REQUIRES_OPTION: Case = Case {
@@ -70,8 +74,9 @@ pub static BROADCAST_REQUIRES_OPTION: Case = Case {
                   ff:ff:ff:ff:ff:ff and the other host receives it. An unbound socket has no route for \
                   255.255.255.255 here (no default route): ENETUNREACH. A TCP socket accepts SO_BROADCAST, but \
                   connect() to a broadcast address fails with ENETUNREACH and sends nothing",
-    run: broadcast_requires_option,
+    run: &Legacy(broadcast_requires_option),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_BROADCAST],
 };
 
 pub static DONTROUTE_BYPASSES_ROUTING: Case = Case {
@@ -82,8 +87,9 @@ pub static DONTROUTE_BYPASSES_ROUTING: Case = Case {
                   option; with SO_DONTROUTE or MSG_DONTROUTE the lookup only accepts directly connected \
                   (link-scope) routes, so sendto() and connect() fail with ENETUNREACH and nothing (not even an \
                   ARP request) goes on the wire; an on-link destination is still reached",
-    run: dontroute_bypasses_routing,
+    run: &Legacy(dontroute_bypasses_routing),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_DONTROUTE],
 };
 
 // ---------------------------------------------------------------------------

@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::lab::opt;
 use crate::lab::sock::result_name;
 use crate::lab::topo::Link;
 use crate::lab::wire::{option_bytes, tcp_across, wire_like};
 use crate::lab::{Capture, Lab, Sock};
-use crate::model::{Case, Evidence, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
 
 pub static CASES: &[&Case] = &[&MAXSEG_BEFORE_CONNECT, &MAXSEG_TOO_LARGE];
 
@@ -22,8 +23,9 @@ pub static MAXSEG_BEFORE_CONNECT: Case = Case {
     expectation: "TCP_MAXSEG set before connect() is the MSS option of the SYN, and both directions then carry at \
                   most that many bytes per segment minus the 12-byte timestamp option; set after the handshake \
                   it is accepted (0) but the segments keep the size fixed at setup",
-    run: before_connect,
+    run: &Legacy(before_connect),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::TCP_MAXSEG],
 };
 
 pub static MAXSEG_TOO_LARGE: Case = Case {
@@ -34,8 +36,9 @@ pub static MAXSEG_TOO_LARGE: Case = Case {
                   the SYN then advertises MTU - 40 = 1240 and segments carry at most 1228 bytes (getsockopt \
                   after connect says 1228); setsockopt accepts 0 (no user MSS) and 88..=32767, anything else \
                   is EINVAL, and the smallest value, 88, does go on the wire",
-    run: too_large,
+    run: &Legacy(too_large),
     deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
 };
 
 /// MSS the client asks for in tcp_maxseg.before_connect.

@@ -161,6 +161,27 @@ impl Capture {
         }
     }
 
+    /// How many frames have been captured so far (after a drain).
+    pub fn count(&mut self) -> Result<usize> {
+        Ok(self.drain()?.len())
+    }
+
+    /// Blocks until more than `seen` frames have been captured, at most
+    /// `timeout`; returns the new count (`seen` itself when none came). For a
+    /// condition over the whole history (a keep-alive probe is told from other
+    /// ACKs by what came before it): look, then wait for something new.
+    pub fn wait_beyond(&mut self, seen: usize, timeout: Duration) -> Result<usize> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let n = self.count()?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if n > seen || left.is_zero() {
+                return Ok(n);
+            }
+            super::wait::readable(self.fd.as_raw_fd(), left)?;
+        }
+    }
+
     /// Waits for a TCP segment satisfying `pred`.
     pub fn wait_segment(
         &mut self,
@@ -203,6 +224,16 @@ impl Capture {
     /// TCP segments captured so far.
     pub fn segments(&mut self) -> Result<Vec<Segment>> {
         Ok(self.frames()?.iter().filter_map(Frame::segment).collect())
+    }
+}
+
+impl Drop for Capture {
+    /// What the capture saw becomes part of the case's record (explain, pcap).
+    fn drop(&mut self) {
+        while let Ok(Some(frame)) = self.read_one() {
+            self.frames.push(frame);
+        }
+        super::record::frames(std::mem::take(&mut self.frames));
     }
 }
 

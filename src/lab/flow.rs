@@ -17,8 +17,8 @@ use super::{procnet, wait, Family, Sock};
 /// it holds data the peer has no room for, nothing is in flight, and the
 /// zero-window probe timer is armed (tcp(7) "persist" state).
 pub fn window_closed(sender: &Sock) -> Result<bool> {
-    let timer = procnet::tcp_timer(sender.local_addr()?, peer_addr(sender)?)?;
-    Ok(timer == Some(procnet::TIMER_ZERO_WINDOW_PROBE))
+    let conn = super::diag::tcp(sender.local_addr()?, peer_addr(sender)?)?;
+    Ok(conn.is_some_and(|c| c.timer == procnet::TIMER_ZERO_WINDOW_PROBE))
 }
 
 /// Writes from `sender` (made non-blocking) until the peer's receive window is

@@ -4,12 +4,15 @@
 
 pub mod bridge;
 pub mod capture;
+pub mod diag;
 pub mod flow;
 pub mod netlink;
 pub mod ns;
+pub mod opt;
 pub mod packet;
 pub mod pcap;
 pub mod procnet;
+pub mod record;
 pub mod sock;
 pub mod topo;
 pub mod wait;

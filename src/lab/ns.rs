@@ -115,7 +115,8 @@ pub fn enter_fresh_namespace() -> std::result::Result<Privilege, Skip> {
 pub struct Lab {
     pub privilege: Privilege,
     pub main: Host,
-    extra: u32,
+    /// The namespaces added with `add_host` (their traffic is counted too).
+    extra: Vec<Host>,
     /// Held for the case's life: the kernel turns packet timestamping on
     /// machine-wide only after a deferred work item runs, so asking early
     /// means captures started later get kernel timestamps from their first frame.
@@ -144,7 +145,7 @@ impl Lab {
         Ok(Lab {
             privilege,
             main,
-            extra: 0,
+            extra: Vec::new(),
             _timestamps: stamps,
         })
     }
@@ -159,10 +160,32 @@ impl Lab {
         setns(back.as_fd(), CloneFlags::CLONE_NEWNET)
             .context("setns back after creating a host")?;
         up.with_context(|| format!("bring lo up in host {name}"))?;
-        self.extra += 1;
-        Ok(Host {
+        let host = Host {
             name: name.to_string(),
             ns,
-        })
+        };
+        self.extra.push(Host::clone_of(&host)?);
+        Ok(host)
     }
+
+    /// Bytes sent on every interface of every namespace this lab created
+    /// (/proc/net/dev of each): how much the case moved.
+    pub fn wire_bytes(&self) -> Result<u64> {
+        let mut total = 0;
+        for host in std::iter::once(&self.main).chain(&self.extra) {
+            total += host.run(tx_bytes)??;
+        }
+        Ok(total)
+    }
+}
+
+/// The sum of the tx_bytes column of /proc/thread-self/net/dev.
+fn tx_bytes() -> Result<u64> {
+    let text = fs::read_to_string("/proc/thread-self/net/dev").context("read /proc/net/dev")?;
+    // "  lo: rx_bytes rx_packets ... (8 rx columns) tx_bytes ..."
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter_map(|(_, cols)| cols.split_whitespace().nth(8)?.parse::<u64>().ok())
+        .sum())
 }

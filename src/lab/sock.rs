@@ -131,6 +131,13 @@ impl Family {
             Family::V6 => libc::AF_INET6,
         }
     }
+    /// "ipv4" or "ipv6", as reports name a family.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
     pub fn of(addr: &IpAddr) -> Family {
         if addr.is_ipv4() {
             Family::V4
@@ -156,6 +163,7 @@ impl Sock {
         // SAFETY: plain socket(2); checked below.
         let fd = cvt(unsafe { libc::socket(family.domain(), kind | libc::SOCK_CLOEXEC, 0) })
             .with_context(|| format!("socket({family:?}, {kind})"))?;
+        super::record::socket_family(family.name());
         // SAFETY: fd is fresh and owned by us.
         Ok(Sock {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
@@ -382,10 +390,16 @@ impl Sock {
     /// descriptor is gone afterwards whatever the result (Linux semantics).
     pub fn close(self) -> Closed {
         let fd = self.fd.into_raw_fd();
+        super::record::mark("close() called");
         let t = Instant::now();
         // SAFETY: we own fd and never use it again.
         let rc = unsafe { libc::close(fd) };
         let errno = (rc < 0).then(|| errno_name(&io::Error::last_os_error()));
+        super::record::mark(format!(
+            "close() returned {} after {:.0} ms",
+            errno.as_deref().unwrap_or("0"),
+            t.elapsed().as_secs_f64() * 1e3
+        ));
         Closed {
             rc,
             errno,

@@ -69,5 +69,7 @@ pub fn render(results: &[CaseResult]) -> String {
         t.errors,
         super::kernel_release()
     );
+    let cpu: f64 = results.iter().map(|r| r.cpu_ms).sum();
+    let _ = writeln!(out, "CPU {:.0} ms in all ({} cases)", cpu, results.len());
     out
 }

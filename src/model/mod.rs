@@ -9,6 +9,13 @@ use serde_json::Value;
 use crate::lab::packet::Frame;
 use crate::lab::Lab;
 
+mod judge;
+pub mod show;
+
+pub use crate::lab::opt::Opt;
+pub use judge::{Check, Judgement, Measure, Observation, Run};
+pub use show::Show;
+
 /// Where a claim comes from (see CLAIMS.md: `004` lecture notes, `000` blog post).
 #[derive(Clone, Copy, Debug)]
 pub enum Source {
@@ -16,6 +23,9 @@ pub enum Source {
     LectureNotes(&'static str),
     /// 000_7c56b6a31111f9f6.txt.
     BlogPost,
+    /// A Linux man page's statement: "man-pages 6.20 socket(7) SO_PEEK_OFF"
+    /// (release, page, option), as the coverage check greps for it.
+    ManPage(&'static str),
 }
 
 impl std::fmt::Display for Source {
@@ -23,6 +33,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::LectureNotes(s) => write!(f, "004 (lecture notes) §{s}"),
             Source::BlogPost => write!(f, "000 (Python blog post)"),
+            Source::ManPage(s) => f.write_str(s),
         }
     }
 }
@@ -36,10 +47,14 @@ pub struct Case {
     pub claim: &'static str,
     /// What Linux does (socket(7), tcp(7), ip(7)... and experiment).
     pub expectation: &'static str,
-    /// Builds whatever topology it needs in the lab, measures, and judges.
-    pub run: fn(&mut Lab) -> anyhow::Result<Evidence>,
+    /// Measures in the lab (returning a typed observation) and judges it.
+    pub run: &'static dyn Run,
     /// Watchdog: the case is killed and reported as an error after this.
     pub deadline: Duration,
+    /// Options whose silent loss must make this case fail: with setsockopt
+    /// ignoring one of them (tests/sabotage.rs), the case observes the kernel
+    /// doing something else.
+    pub relies_on: &'static [Opt],
 }
 
 /// Default watchdog for a case: generous against load, far above any kernel wait
@@ -98,19 +113,28 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// One comparison of a measurement against the expectation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    pub what: String,
-    pub expected: String,
-    pub observed: String,
-    pub ok: bool,
-}
-
 /// A case cannot run here (missing privilege or kernel feature). Returned as an
 /// error from a case body; the reason is reported, never hidden.
 #[derive(Debug)]
 pub struct Skip(pub String);
+
+/// How the reason of a skip for a missing kernel facility starts.
+pub const NEEDS: &str = "needs ";
+
+impl Skip {
+    /// The kernel or machine lacks what the case observes: "needs an LSM that
+    /// labels sockets (SELinux, Smack): /sys/kernel/security/lsm lists none".
+    /// The test suite accepts such a skip (shown as ignored, with the reason);
+    /// any other skip fails it.
+    pub fn missing(facility: &str, detail: impl std::fmt::Display) -> Skip {
+        Skip(format!("{NEEDS}{facility}: {detail}"))
+    }
+
+    /// Whether a skip's reason names a missing facility (see `missing`).
+    pub fn is_missing_facility(reason: &str) -> bool {
+        reason.starts_with(NEEDS)
+    }
+}
 
 impl std::fmt::Display for Skip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,18 +143,15 @@ impl std::fmt::Display for Skip {
 }
 impl std::error::Error for Skip {}
 
-/// What a case hands back: its measurements, the checks against the
-/// expectation, and the verdict on the claim — all built from this run.
+/// The shape every case had before measure-then-judge: one function that
+/// measures and judges at once. Kept only while the areas move to typed
+/// observations (`Measure`); its judgement cannot be re-run on a recorded
+/// observation.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Evidence {
     pub observed: serde_json::Map<String, Value>,
-    pub checks: Vec<Check>,
-    pub verdict: Option<Verdict>,
-    /// The numbers behind the verdict, in a sentence.
-    pub because: String,
-    /// The one observation a table row shows.
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judgement: Judgement,
+    #[serde(skip)]
     pub frames: Vec<Frame>,
 }
 
@@ -155,13 +176,8 @@ impl Evidence {
         observed: T,
     ) -> bool {
         let ok = expected == observed;
-        self.checks.push(Check {
-            what: what.into(),
-            expected: format!("{expected:?}"),
-            observed: format!("{observed:?}"),
-            ok,
-        });
-        ok
+        self.judgement
+            .expect(what, ok, format!("{expected:?}"), format!("{observed:?}"))
     }
 
     /// A check whose condition is not plain equality: `expected` describes it.
@@ -172,24 +188,17 @@ impl Evidence {
         expected: impl Into<String>,
         observed: impl Into<String>,
     ) -> bool {
-        self.checks.push(Check {
-            what: what.into(),
-            expected: expected.into(),
-            observed: observed.into(),
-            ok,
-        });
-        ok
+        self.judgement.expect(what, ok, expected, observed)
     }
 
     /// The verdict on the source's claim, with the numbers behind it.
     pub fn verdict(&mut self, v: Verdict, because: impl Into<String>) -> &mut Self {
-        self.verdict = Some(v);
-        self.because = because.into();
+        self.judgement.verdict(v, because);
         self
     }
 
     pub fn key(&mut self, key: impl Into<String>) -> &mut Self {
-        self.key = key.into();
+        self.judgement.key(key);
         self
     }
 
@@ -197,7 +206,28 @@ impl Evidence {
         self.frames = frames;
         self
     }
+}
 
+/// A case body of the old shape (see `Evidence`).
+pub struct Legacy(pub fn(&mut Lab) -> anyhow::Result<Evidence>);
+
+impl Run for Legacy {
+    fn measure(&self, lab: &mut Lab) -> anyhow::Result<Value> {
+        let ev = (self.0)(lab)?;
+        if !ev.frames.is_empty() {
+            crate::lab::record::replace_frames(ev.frames.clone());
+        }
+        Ok(serde_json::to_value(ev)?)
+    }
+
+    fn judge(&self, observed: &Value) -> anyhow::Result<Judgement> {
+        Ok(serde_json::from_value::<Evidence>(observed.clone())?.judgement)
+    }
+}
+
+impl Judgement {
+    /// pass when every check holds and a verdict was given; fail when a check
+    /// does not hold; error when the case checked nothing or gave no verdict.
     pub fn outcome(&self) -> Outcome {
         if self.checks.is_empty() {
             // A case that checked nothing has shown nothing.
@@ -215,16 +245,43 @@ impl Evidence {
     }
 }
 
+/// A moment on the case's time line that is not a packet: a syscall called or
+/// returned (`close() called`), shown beside the captured frames.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// Wall clock, nanoseconds since the Unix epoch (the frames' clock).
+    pub t_ns: i64,
+    pub what: String,
+}
+
 /// The result of one case, as the runner reports it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CaseResult {
     pub id: String,
+    /// Where the claim comes from, the claim and what Linux is expected to do,
+    /// so that a report can be read on its own.
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub claim: String,
+    #[serde(default)]
+    pub expectation: String,
     pub outcome: Outcome,
     pub verdict: Option<Verdict>,
+    /// The case's typed observation: what the kernel did.
     pub observed: serde_json::Map<String, Value>,
     /// Why: the verdict's numbers, the failed checks, the skip or error reason.
     pub reason: String,
     pub duration_ms: u64,
+    /// CPU time (user + system) of the case's process and its threads.
+    #[serde(default)]
+    pub cpu_ms: f64,
+    /// Bytes sent on every interface of the namespaces the case created.
+    #[serde(default)]
+    pub wire_bytes: u64,
+    /// Address families the case's sockets and captured packets used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
     pub key: String,
     pub checks: Vec<Check>,
     /// How the namespace was obtained ("root" or "user_namespace").
@@ -235,17 +292,24 @@ pub struct CaseResult {
     pub pcap: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<Frame>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<Mark>,
+}
+
+/// A case run whose measurement completed: what the runner builds a
+/// `CaseResult` from.
+pub struct Measured {
+    pub observed: Value,
+    pub judgement: Judgement,
+    pub record: crate::lab::record::Record,
+    pub privilege: crate::lab::Privilege,
 }
 
 impl CaseResult {
-    pub fn from_evidence(
-        id: &str,
-        ev: Evidence,
-        took: Duration,
-        privilege: crate::lab::Privilege,
-    ) -> CaseResult {
-        let outcome = ev.outcome();
-        let failed: Vec<String> = ev
+    pub fn from_measured(case: &Case, m: Measured, took: Duration) -> CaseResult {
+        let j = m.judgement;
+        let outcome = j.outcome();
+        let failed: Vec<String> = j
             .checks
             .iter()
             .filter(|c| !c.ok)
@@ -257,45 +321,55 @@ impl CaseResult {
             })
             .collect();
         let reason = match outcome {
-            Outcome::Pass => ev.because.clone(),
-            Outcome::Error if ev.checks.is_empty() => "the case made no check".to_string(),
+            Outcome::Pass => j.because.clone(),
+            Outcome::Error if j.checks.is_empty() => "the case made no check".to_string(),
             Outcome::Error => "the case computed no verdict".to_string(),
             _ => failed.join("; "),
         };
-        CaseResult {
-            id: id.to_string(),
-            outcome,
-            verdict: ev.verdict,
-            observed: ev.observed,
-            reason,
-            duration_ms: took.as_millis() as u64,
-            key: ev.key,
-            checks: ev.checks,
-            privilege: Some(privilege),
-            pcap: None,
-            frames: ev.frames,
-        }
+        let observed = match m.observed {
+            Value::Object(map) => map,
+            other => serde_json::Map::from_iter([("value".to_string(), other)]),
+        };
+        let families = m.record.families();
+        let mut r = CaseResult::without_evidence(case, outcome, reason, took);
+        r.verdict = j.verdict;
+        r.observed = observed;
+        r.key = j.key;
+        r.checks = j.checks;
+        r.privilege = Some(m.privilege);
+        r.wire_bytes = m.record.wire_bytes;
+        r.families = families;
+        r.frames = m.record.frames;
+        r.marks = m.record.marks;
+        r
     }
 
     /// A result with no evidence: skip or error, with its reason.
     pub fn without_evidence(
-        id: &str,
+        case: &Case,
         outcome: Outcome,
         reason: String,
         took: Duration,
     ) -> CaseResult {
         CaseResult {
-            id: id.to_string(),
+            id: case.id.to_string(),
+            source: case.source.to_string(),
+            claim: case.claim.to_string(),
+            expectation: case.expectation.to_string(),
             outcome,
             verdict: None,
             observed: Default::default(),
             reason,
             duration_ms: took.as_millis() as u64,
+            cpu_ms: 0.0,
+            wire_bytes: 0,
+            families: Vec::new(),
             key: String::new(),
             checks: Vec::new(),
             privilege: None,
             pcap: None,
             frames: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
