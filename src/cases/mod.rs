@@ -1,5 +1,37 @@
-//! The catalogue: one `Case` per claim of ../shared/CLAIMS.md, grouped by area.
-//! Knows nothing about output formats.
+//! The catalogue: one `Case` per claim (../shared/CLAIMS.md and the Linux
+//! man-pages), one file per area. Knows nothing about output formats.
+//!
+//! # Writing a case (linger.rs is the example to copy)
+//!
+//! - **Data**: a `Case` static with the id, the `Source` (for a man page:
+//!   `Source::ManPage("man-pages 6.20 tcp(7) TCP_CORK")`), the claim as the
+//!   source makes it (paraphrased, never copied), the expectation (what Linux
+//!   does), `run: &Measure(body)`, the deadline, and `relies_on`: the options
+//!   whose silent loss must make the case fail (tests/sabotage.rs checks it,
+//!   and that every option the catalogue sets is relied on somewhere).
+//! - **Measure**: `fn body(lab: &mut Lab) -> Result<Obs>` builds what it needs
+//!   in the lab, does the one thing, and returns a typed observation: errno
+//!   names (`result_name`), byte counts, `Duration`s, what the capture saw.
+//!   It judges nothing. Captured frames and `close()` times reach the report
+//!   by themselves (`lab::record`); `record::mark` adds other syscalls to the
+//!   time line.
+//! - **Judge**: `impl Observation for Obs { fn judge(&self) -> Judgement }`,
+//!   pure: checks against the expectation (`expect_eq`, `expect`), the verdict
+//!   on the claim with the numbers behind it (`verdict`), one key line (`key`).
+//!   Values are written with `Show` (numbers, errno names, flags), never with
+//!   `{:?}`.
+//! - **Test the judgement** in the same file with rstest tables: this
+//!   kernel's observation, the claim's world (BSD, an older kernel, a broken
+//!   libc), and rows at each comparison's boundary, so that every verdict and
+//!   every check's failure is reached by some row.
+//! - **Variants** are data: `..ZERO_RST` with another id and
+//!   `run: &Measure(|lab| zero_rst(lab, Family::V6))`; the test suite checks
+//!   that an @v6 case used IPv6.
+//! - **Waits** block on events with deadlines (`Capture::wait_for`,
+//!   `wait_beyond`, `wait::readable`, `wait::until` for state only /proc
+//!   shows, `diag::tcp` for a connection's state): no sleeps, no spinning.
+//! - **Skips** only for a missing kernel facility, named:
+//!   `Err(Skip::missing("an LSM that labels sockets", detail).into())`.
 
 use crate::model::Case;
 
