@@ -9,6 +9,9 @@
 //! (`Skip::missing`) is reported as ignored, with the reason; any other skip
 //! fails, unless SOCKSPEC_ALLOW_SKIP=1 says this machine cannot make
 //! namespaces at all. An @v6 twin must show that it used IPv6.
+//!
+//! SOCKSPEC_AREA=linger keeps the cases of src/cases/linger.rs only (for
+//! scripts/mutants.sh, which mutates one file at a time).
 
 mod common;
 
@@ -24,8 +27,11 @@ const THREADS: usize = 512;
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = args.test_threads.or(Some(THREADS));
-    let trials = sockspec::cases::all()
+    let area = std::env::var("SOCKSPEC_AREA").ok();
+    let trials = sockspec::cases::areas()
         .into_iter()
+        .filter(|(name, _)| area.as_deref().is_none_or(|a| a == *name))
+        .flat_map(|(_, cases)| cases.iter().copied())
         .map(|case| Trial::ignorable_test(case.id, move || kernel_behaves_as_expected(case)))
         .collect();
     libtest_mimic::run(&args, trials).exit();

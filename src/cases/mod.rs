@@ -48,31 +48,35 @@ pub mod selftest;
 pub mod sockopt;
 pub mod tcp;
 
-/// Every registered case, in catalogue order (plus the harness self-test
-/// cases when SOCKSPEC_SELFTEST=1).
+/// The areas of the catalogue, each a module of this folder with its cases,
+/// in catalogue order (plus the harness self-test cases when
+/// SOCKSPEC_SELFTEST=1).
+pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
+    let mut areas: Vec<(&'static str, &'static [&'static Case])> = vec![
+        ("linger", linger::CASES),
+        ("buffers", buffers::CASES),
+        ("reuse", reuse::CASES),
+        ("recv_flags", recv_flags::CASES),
+        ("nagle", nagle::CASES),
+        ("sockopt", sockopt::CASES),
+        ("keepalive", keepalive::CASES),
+        ("close", close::CASES),
+        ("ip", ip::CASES),
+        ("tcp", tcp::CASES),
+        ("multicast", multicast::CASES),
+    ];
+    if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
+        areas.push(("selftest", selftest::CASES));
+    }
+    areas
+}
+
+/// Every registered case, in catalogue order.
 pub fn all() -> Vec<&'static Case> {
-    let selftest: &[&Case] = if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
-        selftest::CASES
-    } else {
-        &[]
-    };
-    [
-        linger::CASES,
-        buffers::CASES,
-        reuse::CASES,
-        recv_flags::CASES,
-        nagle::CASES,
-        sockopt::CASES,
-        keepalive::CASES,
-        close::CASES,
-        ip::CASES,
-        tcp::CASES,
-        multicast::CASES,
-        selftest,
-    ]
-    .into_iter()
-    .flat_map(|c| c.iter().copied())
-    .collect()
+    areas()
+        .into_iter()
+        .flat_map(|(_, cases)| cases.iter().copied())
+        .collect()
 }
 
 pub fn find(id: &str) -> Option<&'static Case> {
