@@ -115,3 +115,27 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     }
     rec(pattern.as_bytes(), text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    /// Ids name cases in reports, baselines and tests: one case each.
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<&str> = super::all().iter().map(|c| c.id).collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(n, ids.len());
+    }
+
+    #[test]
+    fn glob_matches_like_a_shell() {
+        assert!(super::glob("linger.*", "linger.zero_rst@v6"));
+        assert!(super::glob("*@v6", "linger.zero_rst@v6"));
+        assert!(super::glob("nagle.co?lesce", "nagle.coalesce"));
+        assert!(!super::glob("linger.*", "nagle.coalesce"));
+        assert!(!super::glob("linger", "linger.zero_rst"));
+    }
+}
