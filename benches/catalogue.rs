@@ -97,9 +97,7 @@ fn print(r: &Run) -> Vec<String> {
         "  longest case                   {:>8} ms ({})",
         longest.duration_ms, longest.id
     );
-    println!(
-        "  wall / longest case            {ratio:>8.2} x (budget {WALL_RATIO_BUDGET} x)"
-    );
+    println!("  wall / longest case            {ratio:>8.2} x (budget {WALL_RATIO_BUDGET} x)");
     let mut by_cpu: Vec<&CaseResult> = r.cases.iter().collect();
     by_cpu.sort_by(|a, b| b.cpu_ms.total_cmp(&a.cpu_ms));
     println!("  costliest cases by CPU:");

@@ -239,11 +239,9 @@ pub fn run_one(case: &Case, opts: &RunOptions) -> CaseResult {
         }
     };
     if matches!(result.outcome, Outcome::Fail | Outcome::Error) && !result.frames.is_empty() {
-        let path = opts
-            .artifacts
-            .join(format!("{}.pcap", result.id.replace(['/', '@'], "_")));
-        match lab::pcap::write(&path, &result.frames) {
-            Ok(()) => result.pcap = Some(path.display().to_string()),
+        let name = format!("{}.pcap", result.id.replace(['/', '@', '#'], "_"));
+        match crate::artifacts::write(&opts.artifacts, &name, &lab::pcap::encode(&result.frames)) {
+            Ok(path) => result.pcap = Some(path.display().to_string()),
             Err(e) => result
                 .reason
                 .push_str(&format!(" (pcap not written: {e:#})")),
