@@ -26,6 +26,7 @@ fn netns(args: &[&str]) -> Command {
         .args(args)
         .env("SOCKSPEC_BIN", common::exe())
         .stdin(Stdio::null());
+    common::default_signals(&mut c);
     c
 }
 

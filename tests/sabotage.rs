@@ -56,8 +56,8 @@ fn build_shim(dir: &Path) -> PathBuf {
 }
 
 /// Runs `ids` in one `sockspec run` under the shim, with `env` added; returns
-/// each id's outcome.
-fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(String, String)> {
+/// each id's outcome and duration.
+fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(String, String, u64)> {
     let artifacts = tempfile::tempdir().expect("tempdir");
     let out = Command::new(common::exe())
         .env("LD_PRELOAD", shim)
@@ -81,6 +81,7 @@ fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(Str
             (
                 c["id"].as_str().unwrap_or("").to_string(),
                 c["outcome"].as_str().unwrap_or("").to_string(),
+                c["duration_ms"].as_u64().unwrap_or(0),
             )
         })
         .collect()
@@ -94,7 +95,8 @@ fn every_case_relying_on_an_ignored_option_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
     let shim = build_shim(dir.path());
     let reliant = reliant();
-    let runs: Vec<(Opt, Vec<(String, String)>)> = std::thread::scope(|s| {
+    type Outcomes = Vec<(String, String, u64)>;
+    let runs: Vec<(Opt, Outcomes)> = std::thread::scope(|s| {
         let handles: Vec<_> = reliant
             .iter()
             .map(|(o, ids)| {
@@ -113,17 +115,17 @@ fn every_case_relying_on_an_ignored_option_fails() {
     let mut missed = Vec::new();
     eprintln!("sabotaged option -> cases that caught it:");
     for (o, outcomes) in &runs {
-        let caught: Vec<&str> = outcomes
+        let caught: Vec<String> = outcomes
             .iter()
-            .filter(|(_, outcome)| outcome == "fail")
-            .map(|(id, _)| id.as_str())
+            .filter(|(_, outcome, _)| outcome == "fail")
+            .map(|(id, _, ms)| format!("{id} ({ms} ms)"))
             .collect();
         eprintln!("  {:<26} {}", o.name, caught.join(", "));
         missed.extend(
             outcomes
                 .iter()
-                .filter(|(_, outcome)| outcome != "fail")
-                .map(|(id, outcome)| format!("{} ignored, yet {id} -> {outcome}", o.name)),
+                .filter(|(_, outcome, _)| outcome != "fail")
+                .map(|(id, outcome, _)| format!("{} ignored, yet {id} -> {outcome}", o.name)),
         );
     }
     assert_eq!(Vec::<String>::new(), missed);

@@ -66,3 +66,19 @@ pub fn allow_skip(r: &CaseResult) -> bool {
     }
     false
 }
+
+/// Restores SIGINT and SIGTERM to their default action in `cmd`'s process. A
+/// test binary started as a background job of a script (scripts/test.sh runs
+/// its lanes that way) inherits SIGINT ignored, and a shell that starts with a
+/// signal ignored can never trap it: tests that send Ctrl-C need the default.
+pub fn default_signals(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe; nothing else runs before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        })
+    }
+}
