@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod capture;
 pub mod diag;
 pub mod flow;
+pub mod headers;
 pub mod netlink;
 pub mod ns;
 pub mod opt;

@@ -152,6 +152,10 @@ pub enum Packet {
     Tcp(Segment),
     Udp(Datagram),
     Igmp(Igmp),
+    /// ICMP or ICMPv6 (MLD apart).
+    Icmp(super::headers::Icmp),
+    Mld(super::headers::Mld),
+    Arp(super::headers::Arp),
     Other,
 }
 
@@ -211,9 +215,16 @@ impl Frame {
         self.try_decode().unwrap_or(Packet::Other)
     }
 
+    /// The IP header with every field (TOS, DF, options, extension headers).
+    pub fn ip(&self) -> Option<super::headers::IpHeader> {
+        super::headers::ip(&self.data, self.len)
+    }
+
     fn try_decode(&self) -> Option<Packet> {
         let d = &self.data;
-        let ip = parse_ip(d)?;
+        let Some(ip) = parse_ip(d) else {
+            return super::headers::other(d);
+        };
         let l4_offset = d.len() - ip.body.len();
         let b = ip.body;
         match ip.proto {
@@ -290,6 +301,7 @@ impl Frame {
                     record_types,
                 }))
             }
+            1 | 58 => super::headers::other(d).or(Some(Packet::Other)),
             _ => Some(Packet::Other),
         }
     }
