@@ -1,6 +1,7 @@
 //! Output formats. Knows nothing about sockets: it only reads `CaseResult`s.
 
 pub mod diff;
+pub mod errata;
 pub mod explain;
 pub mod json;
 pub mod junit;
