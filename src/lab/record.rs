@@ -17,6 +17,9 @@ pub struct Record {
     pub socket_families: BTreeSet<&'static str>,
     pub marks: Vec<Mark>,
     pub wire_bytes: u64,
+    /// The namespaces the case used besides its own: hosts it created, or
+    /// named ones it adopted (scripts/netns.sh).
+    pub hosts: Vec<String>,
 }
 
 impl Record {
@@ -43,6 +46,7 @@ static RECORD: Mutex<Record> = Mutex::new(Record {
     socket_families: BTreeSet::new(),
     marks: Vec::new(),
     wire_bytes: 0,
+    hosts: Vec::new(),
 });
 
 fn with<T>(f: impl FnOnce(&mut Record) -> T) -> T {
@@ -73,6 +77,10 @@ pub fn mark(what: impl Into<String>) {
         what: what.into(),
     };
     with(|r| r.marks.push(m));
+}
+
+pub fn host(name: &str) {
+    with(|r| r.hosts.push(name.to_string()));
 }
 
 pub fn wire_bytes(n: u64) {

@@ -282,6 +282,9 @@ pub struct CaseResult {
     /// Address families the case's sockets and captured packets used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<String>,
+    /// The namespaces besides its own that the case used (its topology).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     pub key: String,
     pub checks: Vec<Check>,
     /// How the namespace was obtained ("root" or "user_namespace").
@@ -339,6 +342,7 @@ impl CaseResult {
         r.privilege = Some(m.privilege);
         r.wire_bytes = m.record.wire_bytes;
         r.families = families;
+        r.hosts = m.record.hosts;
         r.frames = m.record.frames;
         r.marks = m.record.marks;
         r
@@ -364,6 +368,7 @@ impl CaseResult {
             cpu_ms: 0.0,
             wire_bytes: 0,
             families: Vec::new(),
+            hosts: Vec::new(),
             key: String::new(),
             checks: Vec::new(),
             privilege: None,
