@@ -34,7 +34,12 @@ fn help_documents_every_command() {
         "explain",
         "--format",
         "--output",
-        "EXIT STATUS",
+        "--baseline <FILE|auto>",
+        "--repeat",
+        "outcome",
+        "verdict",
+        "Exit status",
+        "completions",
     ] {
         assert!(text.contains(word), "--help does not mention {word}");
     }
@@ -60,12 +65,19 @@ fn list_names_every_case_with_its_claim() {
 #[case::bad_format(&["run", "--format", "xml"], "unknown format 'xml'")]
 #[case::missing_value(&["run", "--format"], "--format needs a value")]
 #[case::explain_unknown(&["explain", "nosuch.case"], "unknown case id 'nosuch.case'")]
-#[case::explain_no_id(&["explain"], "explain takes exactly one case id")]
+#[case::explain_no_id(&["explain"], "missing <ID> (usage: sockspec explain <ID>)")]
+#[case::explain_two_ids(&["explain", "a", "b"], "unexpected argument 'b' for explain")]
 #[case::no_command(&[], "no command given")]
+#[case::repeat_zero(&["run", "--repeat", "0"], "--repeat takes a number from 1 to 64, not '0'")]
+#[case::repeat_too_many(&["run", "--repeat=65"], "--repeat takes a number from 1 to 64, not '65'")]
+#[case::list_ktap(&["list", "--format", "ktap"], "unknown format 'ktap' (use table or json)")]
+#[case::misspelt_option(&["run", "--formt", "json"], "unknown option '--formt' for run (did you mean '--format'?)")]
+#[case::unknown_shell(&["completions", "powershell"], "unknown shell 'powershell' (use bash, zsh or fish)")]
+#[case::child_unknown_id(&["__case", "nosuch.case"], "unknown case id 'nosuch.case'")]
 #[case::empty_pattern(&["run", ""], "no case matches ''")]
 #[case::list_extra(&["list", "foo"], "unexpected argument 'foo' for list")]
 #[case::baseline_missing(&["run", "--baseline", "/nonexistent/base.json"], "cannot read /nonexistent/base.json")]
-#[case::diff_one_file(&["diff", "a.json"], "diff takes two JSON reports")]
+#[case::diff_one_file(&["diff", "a.json"], "missing <B.json> (usage: sockspec diff <A.json> <B.json>)")]
 #[case::diff_missing(&["diff", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json")]
 fn bad_input_is_one_line_and_exit_2(#[case] args: &[&str], #[case] message: &str) {
     let o = sockspec(args);
@@ -184,16 +196,22 @@ fn malformed_baseline_and_diff_inputs_are_one_line_errors() {
     }
 }
 
-#[test]
-fn unwritable_output_fails_at_once_with_one_line() {
-    let o = sockspec(&["run", "--output", "/nonexistent/dir/report.json"]);
+#[rstest]
+#[case::missing_directory("/nonexistent/dir/report.json", "no directory /nonexistent/dir")]
+#[case::a_directory("/", "it is a directory")]
+fn unwritable_output_fails_at_once_with_one_line(#[case] output: &str, #[case] why: &str) {
+    // The whole catalogue would take seconds: the check comes before any case.
+    let t = std::time::Instant::now();
+    let o = sockspec(&["run", "--output", output]);
+    let took = t.elapsed();
     let err = stderr(&o);
-    assert_eq!(Some(1), o.status.code(), "{err}");
+    assert_eq!(Some(2), o.status.code(), "{err}");
     assert_eq!(1, err.lines().count(), "{err}");
     assert!(
-        err.contains("cannot write the report to /nonexistent/dir/report.json"),
+        err.contains(&format!("cannot write the report to {output}: {why}")),
         "{err}"
     );
+    assert!(took < std::time::Duration::from_millis(500), "took {took:?}");
 }
 
 #[test]
