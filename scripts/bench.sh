@@ -2,7 +2,8 @@
 # Prints the benchmark figures: full-run wall time, longest case, per-case
 # sandbox overhead next to `unshare -n true`. See benches/catalogue.rs.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 need_rust
+cd "$SOCKSPEC_ROOT"
 exec cargo bench --quiet --bench catalogue

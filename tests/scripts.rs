@@ -1,0 +1,138 @@
+//! The scripts honour the environment: they run from any directory (paths the
+//! user gives stay relative to it) and run the binary cargo built, wherever
+//! CARGO_TARGET_DIR puts it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use pretty_assertions::assert_eq;
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")
+}
+
+/// The target directory and cargo profile this test's own sockspec was built
+/// in (`<target>/debug/sockspec`), so the scripts' builds find it fresh.
+fn built_here() -> (PathBuf, String) {
+    let exe = common::exe();
+    let profile_dir = exe.parent().expect("the binary's directory");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev".to_string(),
+        Some(other) => other.to_string(),
+        None => "dev".to_string(),
+    };
+    let target = profile_dir.parent().expect("the target directory");
+    (target.to_path_buf(), profile)
+}
+
+/// A directory outside the checkout to run from, and a CARGO_TARGET_DIR in it
+/// that is not the checkout's target/ (a link to the target directory this
+/// test was built in, so nothing is rebuilt).
+fn elsewhere() -> (tempfile::TempDir, PathBuf, String) {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let (target, profile) = built_here();
+    let link = cwd.path().join("cache-target");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink to the target directory");
+    (cwd, link, profile)
+}
+
+fn bash(cwd: &Path, target: &Path, profile: &str, script: &str) -> Command {
+    let mut c = Command::new("bash");
+    c.arg("-c")
+        .arg(script)
+        .current_dir(cwd)
+        .env("CARGO_TARGET_DIR", target)
+        .env("SOCKSPEC_PROFILE", profile)
+        .env("LIB", scripts().join("lib.sh"))
+        .stdin(Stdio::null());
+    c
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn build_sockspec_names_the_binary_under_cargo_target_dir() {
+    let (cwd, target, profile) = elsewhere();
+    let o = bash(cwd.path(), &target, &profile, ". \"$LIB\"; build_sockspec")
+        .output()
+        .expect("bash");
+    let (out, err) = text(&o);
+    assert_eq!(Some(0), o.status.code(), "{err}");
+    let exe = PathBuf::from(out.trim());
+    assert!(
+        exe.starts_with(&target) && exe.ends_with("sockspec"),
+        "{exe:?} is not under CARGO_TARGET_DIR {target:?}"
+    );
+    assert!(exe.is_file(), "{exe:?}");
+}
+
+#[test]
+fn target_dir_is_cargo_target_dir_when_set() {
+    let (cwd, target, profile) = elsewhere();
+    let o = bash(cwd.path(), &target, &profile, ". \"$LIB\"; target_dir")
+        .output()
+        .expect("bash");
+    let (out, err) = text(&o);
+    assert_eq!(
+        (Some(0), target.display().to_string()),
+        (o.status.code(), out.trim().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_sh_from_another_directory_with_cargo_target_dir() {
+    let (cwd, target, profile) = elsewhere();
+    let run = scripts().join("run.sh");
+    let o = bash(
+        cwd.path(),
+        &target,
+        &profile,
+        &format!(
+            "bash {} waitall.fills_buffer --format json --output report.json",
+            run.display()
+        ),
+    )
+    .output()
+    .expect("run.sh");
+    let (out, err) = text(&o);
+    assert_eq!(Some(0), o.status.code(), "{out}\n{err}");
+    // --output is relative to where the user ran the script.
+    let report = std::fs::read_to_string(cwd.path().join("report.json")).expect("report.json");
+    let v: serde_json::Value = serde_json::from_str(&report).expect("json");
+    assert_eq!(Some("waitall.fills_buffer"), v["cases"][0]["id"].as_str());
+}
+
+/// No script assumes where cargo put the binary, or that it runs in the checkout.
+#[test]
+fn no_script_assumes_target_or_the_current_directory() {
+    for entry in std::fs::read_dir(scripts()).expect("scripts/") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read script");
+        for assumption in [
+            "target/release/",
+            "target/debug/",
+            "cd \"$(dirname \"$0\")/..\"",
+        ] {
+            assert!(
+                !text.contains(assumption),
+                "{} assumes {assumption}",
+                path.display()
+            );
+        }
+        if path.file_name().is_some_and(|n| n != "lib.sh") {
+            assert!(
+                text.contains(". \"$(dirname \"$0\")/lib.sh\""),
+                "{} does not use lib.sh",
+                path.display()
+            );
+        }
+    }
+}
