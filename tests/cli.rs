@@ -211,7 +211,10 @@ fn unwritable_output_fails_at_once_with_one_line(#[case] output: &str, #[case] w
         err.contains(&format!("cannot write the report to {output}: {why}")),
         "{err}"
     );
-    assert!(took < std::time::Duration::from_millis(500), "took {took:?}");
+    assert!(
+        took < std::time::Duration::from_millis(500),
+        "took {took:?}"
+    );
 }
 
 #[test]

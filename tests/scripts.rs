@@ -13,29 +13,8 @@ fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")
 }
 
-/// The target directory and cargo profile this test's own sockspec was built
-/// in (`<target>/debug/sockspec`), so the scripts' builds find it fresh.
-fn built_here() -> (PathBuf, String) {
-    let exe = common::exe();
-    let profile_dir = exe.parent().expect("the binary's directory");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => "dev".to_string(),
-        Some(other) => other.to_string(),
-        None => "dev".to_string(),
-    };
-    let target = profile_dir.parent().expect("the target directory");
-    (target.to_path_buf(), profile)
-}
-
-/// A directory outside the checkout to run from, and a CARGO_TARGET_DIR in it
-/// that is not the checkout's target/ (a link to the target directory this
-/// test was built in, so nothing is rebuilt).
 fn elsewhere() -> (tempfile::TempDir, PathBuf, String) {
-    let cwd = tempfile::tempdir().expect("tempdir");
-    let (target, profile) = built_here();
-    let link = cwd.path().join("cache-target");
-    std::os::unix::fs::symlink(&target, &link).expect("symlink to the target directory");
-    (cwd, link, profile)
+    common::target_elsewhere()
 }
 
 fn bash(cwd: &Path, target: &Path, profile: &str, script: &str) -> Command {

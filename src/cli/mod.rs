@@ -154,10 +154,10 @@ pub enum Command {
     /// knows.
     Diff {
         /// The earlier report (`sockspec run --format json`)
-        #[arg(value_name = "A.json")]
+        #[arg(value_name = "A.json", value_hint = clap::ValueHint::FilePath)]
         a: PathBuf,
         /// The later report
-        #[arg(value_name = "B.json")]
+        #[arg(value_name = "B.json", value_hint = clap::ValueHint::FilePath)]
         b: PathBuf,
     },
     /// Print a completion script for bash, zsh or fish
@@ -189,13 +189,13 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Table, hide_possible_values = true)]
     pub format: Format,
     /// Write the report to FILE instead of standard output; checked before any case runs, and written whole or not at all
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     /// Compare with a recorded JSON report: a FILE, or auto for the recorded baseline of this kernel (the same release, else the same version with another build suffix, else the same major.minor series); differences are printed on stderr and make the exit status 1
-    #[arg(long, value_name = "FILE|auto", value_parser = parse_baseline)]
+    #[arg(long, value_name = "FILE|auto", value_parser = parse_baseline, value_hint = clap::ValueHint::FilePath)]
     pub baseline: Option<Baseline>,
     /// Where pcaps of failing cases go
-    #[arg(long, value_name = "DIR", default_value = "sockspec-artifacts")]
+    #[arg(long, value_name = "DIR", default_value = "sockspec-artifacts", value_hint = clap::ValueHint::DirPath)]
     pub artifacts: PathBuf,
     /// Run every case N times, all at once (ids suffixed #1..#N): the load of a catalogue N times larger
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]

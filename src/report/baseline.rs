@@ -364,6 +364,20 @@ mod tests {
     }
 
     #[test]
+    fn find_gives_each_built_in_baseline_for_its_own_release() {
+        if std::env::var_os(DIR_ENV).is_some() {
+            return;
+        }
+        for (release, _) in built_in::BUILT_IN {
+            let found = find(release).expect("a baseline");
+            assert_eq!(
+                (release.to_string(), Match::Release),
+                (found.recorded.release, found.matched)
+            );
+        }
+    }
+
+    #[test]
     fn every_committed_baseline_is_built_in_and_readable() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/baselines");
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)

@@ -25,6 +25,7 @@ pub struct Report {
     /// The report format, 1. Reports written before the format was declared
     /// have no such field and are read as format 0 (the same fields).
     #[serde(default)]
+    #[schemars(range(max = FORMAT))]
     pub format: u32,
     /// `uname -r` of the kernel the cases ran on.
     pub kernel: String,
