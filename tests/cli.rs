@@ -46,6 +46,22 @@ fn help_documents_every_command() {
 }
 
 #[test]
+fn version_and_short_help() {
+    let o = sockspec(&["--version"]);
+    assert_eq!(
+        (Some(0), format!("sockspec {}\n", env!("CARGO_PKG_VERSION"))),
+        (o.status.code(), stdout(&o))
+    );
+    let o = sockspec(&["-h"]);
+    assert_eq!(Some(0), o.status.code());
+    assert!(
+        stdout(&o).contains("Usage: sockspec <COMMAND>"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn list_names_every_case_with_its_claim() {
     let text = stdout(&sockspec(&["list"]));
     for case in sockspec::cases::all() {
@@ -211,10 +227,47 @@ fn unwritable_output_fails_at_once_with_one_line(#[case] output: &str, #[case] w
         err.contains(&format!("cannot write the report to {output}: {why}")),
         "{err}"
     );
-    assert!(
-        took < std::time::Duration::from_millis(500),
-        "took {took:?}"
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
+/// A directory the user may not write to: refused before any case runs.
+#[test]
+fn output_into_a_read_only_directory_fails_at_once() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // A copy anyone can execute: the build tree may sit under a private home.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    std::fs::set_permissions(dir.path(), mode(0o755)).expect("chmod");
+    let exe = dir.path().join("sockspec");
+    std::fs::copy(common::exe(), &exe).expect("copy binary");
+    std::fs::set_permissions(&exe, mode(0o755)).expect("chmod exe");
+    let read_only = dir.path().join("read-only");
+    std::fs::create_dir(&read_only).expect("mkdir");
+    std::fs::set_permissions(&read_only, mode(0o555)).expect("chmod");
+    let output = read_only.join("report.json");
+
+    let mut cmd = Command::new(&exe);
+    cmd.arg("run").arg("--output").arg(&output);
+    if nix::unistd::geteuid().is_root() {
+        // Root may write anywhere: an ordinary user may not write here.
+        cmd.uid(65534).gid(65534);
+    }
+    let t = std::time::Instant::now();
+    let o = cmd.output().expect("run");
+    let took = t.elapsed();
+    let err = stderr(&o);
+    assert_eq!(
+        (Some(2), 1),
+        (o.status.code(), err.lines().count()),
+        "{err}"
     );
+    assert!(
+        err.contains(&format!("cannot write the report to {}", output.display()))
+            && err.contains("Permission denied"),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
 }
 
 #[test]

@@ -80,16 +80,18 @@ pub fn page() -> String {
                 .disable_help_flag(true)
         })
         .collect();
-    let man = Man::new(cmd)
-        .title("SOCKSPEC")
-        .source(format!("sockspec {version}"))
-        .manual("User Commands");
+    let man = Man::new(cmd);
 
+    // No date: the page is the same whenever it is generated (an empty
+    // argument must be quoted, or .TH would take the source for the date).
     let mut page = String::new();
     let mut top = Vec::new();
-    if man.render_title(&mut top).is_ok() {
+    if Roff::new().to_writer(&mut top).is_ok() {
         page.push_str(&String::from_utf8_lossy(&top));
     }
+    page.push_str(&format!(
+        ".TH SOCKSPEC 1 \"\" \"sockspec {version}\" \"User Commands\"\n"
+    ));
     page.push_str(&lines(|w| man.render_name_section(w), false));
 
     page.push_str(".SH SYNOPSIS\n");

@@ -162,11 +162,15 @@ pub enum Command {
     },
     /// Print a completion script for bash, zsh or fish
     ///
-    /// bash: sockspec completions bash > ~/.local/share/bash-completion/completions/sockspec
+    /// bash (with the bash-completion package): sockspec completions bash >
+    /// ~/.local/share/bash-completion/completions/sockspec
     ///
-    /// zsh: sockspec completions zsh > "${fpath[1]}/_sockspec"
+    /// zsh: sockspec completions zsh > ~/.zfunc/_sockspec, with
+    /// fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc
     ///
     /// fish: sockspec completions fish > ~/.config/fish/completions/sockspec.fish
+    ///
+    /// Commands, options and (bash, zsh) case ids are completed.
     Completions {
         /// bash, zsh or fish
         #[arg(value_enum, hide_possible_values = true)]
@@ -174,9 +178,10 @@ pub enum Command {
     },
     /// Print the manual page, sockspec(1), as roff
     ///
-    /// Install it with: sockspec man > /usr/local/share/man/man1/sockspec.1
-    /// (or into ~/.cargo/share/man/man1/ after `cargo install`); read it with
-    /// `man sockspec`, or without installing: sockspec man | man -l -
+    /// After cargo install: sockspec man > ~/.cargo/share/man/man1/sockspec.1
+    /// (man finds it through ~/.cargo/bin on the PATH); for everyone:
+    /// sockspec man > /usr/local/share/man/man1/sockspec.1. Then: man sockspec.
+    /// Without installing: sockspec man | man -l -
     Man,
     /// Runs one case in this process (the runner's child; not for people)
     #[command(name = sockspec::runner::CHILD_COMMAND, hide = true)]
