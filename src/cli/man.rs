@@ -82,8 +82,10 @@ pub fn page() -> String {
         .collect();
     let man = Man::new(cmd);
 
-    // No date: the page is the same whenever it is generated (an empty
-    // argument must be quoted, or .TH would take the source for the date).
+    // The apostrophe preamble (all that an empty Roff renders), then the
+    // title without a date, so the page is the same whenever it is generated
+    // (the empty date is quoted: unquoted, .TH would read the source as the
+    // date; clap_mangen leaves it unquoted).
     let mut page = String::new();
     let mut top = Vec::new();
     if Roff::new().to_writer(&mut top).is_ok() {
