@@ -5,8 +5,8 @@
 # sockspec and the kernel modules the cases need; the running host kernel is
 # measured natively.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
     cat <<USAGE
@@ -17,7 +17,9 @@ DIR/diff.txt with 'sockspec diff' of each kernel against the next.
 
   PACKAGE      Debian kernel packages to boot (default: the newest
                linux-image-6.1.0-*-cloud-amd64 and linux-image-6.12.*-cloud-amd64)
-  --out DIR    where reports, downloads and initramfs go (default target/kernel-matrix)
+  --out DIR    where reports, downloads and initramfs go (default: kernel-matrix/
+               in cargo's target directory, target/kernel-matrix unless
+               CARGO_TARGET_DIR says otherwise)
   --timeout S  a guest that has not printed its report after S seconds is
                killed and the matrix fails (default 300)
   --no-host    do not add the running kernel's own report
@@ -28,7 +30,7 @@ xz-utils if missing.
 USAGE
 }
 
-out=target/kernel-matrix
+out=
 timeout_s=300
 host=1
 packages=()
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 done
 
 need_rust
+[ -n "$out" ] || out=$(target_dir)/kernel-matrix
 need qemu-system-x86_64 qemu-system-x86
 need cpio cpio
 need xz xz-utils
@@ -62,8 +65,7 @@ if [ ${#packages[@]} -eq 0 ]; then
 fi
 
 echo "building a static sockspec" >&2
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet --target x86_64-unknown-linux-gnu
-static=target/x86_64-unknown-linux-gnu/release/sockspec
+static=$(RUSTFLAGS='-C target-feature=+crt-static' build_sockspec --target x86_64-unknown-linux-gnu)
 if ! ldd "$static" 2>&1 | grep -qE "not a dynamic executable|statically linked"; then
     echo "kernel-matrix.sh: $static is not static" >&2
     exit 1

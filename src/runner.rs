@@ -34,6 +34,77 @@ fn die_with_parent() {
     }
 }
 
+/// The case processes running now (by process group), so that an interrupted
+/// run can stop them; once interrupted, no new case process may start.
+struct Live {
+    interrupted: bool,
+    groups: std::collections::BTreeSet<i32>,
+}
+
+static LIVE: std::sync::Mutex<Live> = std::sync::Mutex::new(Live {
+    interrupted: false,
+    groups: std::collections::BTreeSet::new(),
+});
+/// Signalled each time a case process has been reaped.
+static REAPED: std::sync::Condvar = std::sync::Condvar::new();
+
+fn live() -> std::sync::MutexGuard<'static, Live> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn kill_group(pgid: i32) {
+    // SAFETY: signalling a case's own process group; ESRCH when it is already
+    // gone is fine.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// A started case process, counted as live until its supervisor has reaped it.
+struct LiveGroup(i32);
+
+impl LiveGroup {
+    /// Counts `pgid` as live, or kills it at once when the run was interrupted
+    /// while it was being spawned.
+    fn enter(pgid: i32) -> LiveGroup {
+        let mut l = live();
+        if l.interrupted {
+            kill_group(pgid);
+        }
+        l.groups.insert(pgid);
+        LiveGroup(pgid)
+    }
+}
+
+impl Drop for LiveGroup {
+    fn drop(&mut self) {
+        live().groups.remove(&self.0);
+        REAPED.notify_all();
+    }
+}
+
+/// Stops the run (Ctrl-C): kills the process group of every running case,
+/// lets no new case start, and waits, at most `within`, until their
+/// supervisors have reaped them. Returns how many cases were running.
+pub fn interrupt(within: Duration) -> usize {
+    let mut l = live();
+    l.interrupted = true;
+    let running = l.groups.len();
+    for &pgid in &l.groups {
+        kill_group(pgid);
+    }
+    let end = Instant::now() + within;
+    while !l.groups.is_empty() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        l = REAPED
+            .wait_timeout(l, left)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0);
+    }
+    running
+}
+
 /// Body of the child process: enter a namespace, run the case, print one JSON
 /// line. Returns the process exit status.
 pub fn child_main(case: &Case) -> i32 {
@@ -252,6 +323,9 @@ pub fn run_one(case: &Case, opts: &RunOptions) -> CaseResult {
 
 fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let start = Instant::now();
+    if live().interrupted {
+        anyhow::bail!("{}: not started, the run was interrupted", case.id);
+    }
     let mut cmd = Command::new(&opts.exe);
     cmd.arg(CHILD_COMMAND)
         .arg(case.id)
@@ -271,6 +345,7 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
         .spawn()
         .with_context(|| format!("spawn {} for case {}", opts.exe.display(), case.id))?;
     let pid = child.id() as i32;
+    let _live = LiveGroup::enter(pid);
     let mut out = child.stdout.take().context("child stdout")?;
     let mut err = child.stderr.take().context("child stderr")?;
     let out_reader = std::thread::spawn(move || {
@@ -286,13 +361,11 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let deadline = case.deadline.mul_f64(opts.deadline_scale);
     let exited = wait_exit(pid, deadline)?;
     if !exited {
-        // SAFETY: signalling the child's own process group.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        kill_group(pid);
     }
     let (status, cpu) = reap(pid)?;
     // The group is killed in any case: a case must leave no process behind.
-    // SAFETY: as above; ESRCH when the group is already gone is fine.
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    kill_group(pid);
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
     let mut result = parse_child(case, exited, deadline, status, &stdout, &stderr, start)?;

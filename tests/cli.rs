@@ -34,10 +34,31 @@ fn help_documents_every_command() {
         "explain",
         "--format",
         "--output",
-        "EXIT STATUS",
+        "--baseline <FILE|auto>",
+        "--repeat",
+        "outcome",
+        "verdict",
+        "Exit status",
+        "completions",
     ] {
         assert!(text.contains(word), "--help does not mention {word}");
     }
+}
+
+#[test]
+fn version_and_short_help() {
+    let o = sockspec(&["--version"]);
+    assert_eq!(
+        (Some(0), format!("sockspec {}\n", env!("CARGO_PKG_VERSION"))),
+        (o.status.code(), stdout(&o))
+    );
+    let o = sockspec(&["-h"]);
+    assert_eq!(Some(0), o.status.code());
+    assert!(
+        stdout(&o).contains("Usage: sockspec <COMMAND>"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -60,12 +81,19 @@ fn list_names_every_case_with_its_claim() {
 #[case::bad_format(&["run", "--format", "xml"], "unknown format 'xml'")]
 #[case::missing_value(&["run", "--format"], "--format needs a value")]
 #[case::explain_unknown(&["explain", "nosuch.case"], "unknown case id 'nosuch.case'")]
-#[case::explain_no_id(&["explain"], "explain takes exactly one case id")]
+#[case::explain_no_id(&["explain"], "missing <ID> (usage: sockspec explain <ID>)")]
+#[case::explain_two_ids(&["explain", "a", "b"], "unexpected argument 'b' for explain")]
 #[case::no_command(&[], "no command given")]
+#[case::repeat_zero(&["run", "--repeat", "0"], "--repeat takes a number from 1 to 64, not '0'")]
+#[case::repeat_too_many(&["run", "--repeat=65"], "--repeat takes a number from 1 to 64, not '65'")]
+#[case::list_ktap(&["list", "--format", "ktap"], "unknown format 'ktap' (use table or json)")]
+#[case::misspelt_option(&["run", "--formt", "json"], "unknown option '--formt' for run (did you mean '--format'?)")]
+#[case::unknown_shell(&["completions", "powershell"], "unknown shell 'powershell' (use bash, zsh or fish)")]
+#[case::child_unknown_id(&["__case", "nosuch.case"], "unknown case id 'nosuch.case'")]
 #[case::empty_pattern(&["run", ""], "no case matches ''")]
 #[case::list_extra(&["list", "foo"], "unexpected argument 'foo' for list")]
 #[case::baseline_missing(&["run", "--baseline", "/nonexistent/base.json"], "cannot read /nonexistent/base.json")]
-#[case::diff_one_file(&["diff", "a.json"], "diff takes two JSON reports")]
+#[case::diff_one_file(&["diff", "a.json"], "missing <B.json> (usage: sockspec diff <A.json> <B.json>)")]
 #[case::diff_missing(&["diff", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json")]
 fn bad_input_is_one_line_and_exit_2(#[case] args: &[&str], #[case] message: &str) {
     let o = sockspec(args);
@@ -184,16 +212,62 @@ fn malformed_baseline_and_diff_inputs_are_one_line_errors() {
     }
 }
 
-#[test]
-fn unwritable_output_fails_at_once_with_one_line() {
-    let o = sockspec(&["run", "--output", "/nonexistent/dir/report.json"]);
+#[rstest]
+#[case::missing_directory("/nonexistent/dir/report.json", "no directory /nonexistent/dir")]
+#[case::a_directory("/", "it is a directory")]
+fn unwritable_output_fails_at_once_with_one_line(#[case] output: &str, #[case] why: &str) {
+    // The whole catalogue would take seconds: the check comes before any case.
+    let t = std::time::Instant::now();
+    let o = sockspec(&["run", "--output", output]);
+    let took = t.elapsed();
     let err = stderr(&o);
-    assert_eq!(Some(1), o.status.code(), "{err}");
+    assert_eq!(Some(2), o.status.code(), "{err}");
     assert_eq!(1, err.lines().count(), "{err}");
     assert!(
-        err.contains("cannot write the report to /nonexistent/dir/report.json"),
+        err.contains(&format!("cannot write the report to {output}: {why}")),
         "{err}"
     );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
+/// A directory the user may not write to: refused before any case runs.
+#[test]
+fn output_into_a_read_only_directory_fails_at_once() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // A copy anyone can execute: the build tree may sit under a private home.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    std::fs::set_permissions(dir.path(), mode(0o755)).expect("chmod");
+    let exe = dir.path().join("sockspec");
+    std::fs::copy(common::exe(), &exe).expect("copy binary");
+    std::fs::set_permissions(&exe, mode(0o755)).expect("chmod exe");
+    let read_only = dir.path().join("read-only");
+    std::fs::create_dir(&read_only).expect("mkdir");
+    std::fs::set_permissions(&read_only, mode(0o555)).expect("chmod");
+    let output = read_only.join("report.json");
+
+    let mut cmd = Command::new(&exe);
+    cmd.arg("run").arg("--output").arg(&output);
+    if nix::unistd::geteuid().is_root() {
+        // Root may write anywhere: an ordinary user may not write here.
+        cmd.uid(65534).gid(65534);
+    }
+    let t = std::time::Instant::now();
+    let o = cmd.output().expect("run");
+    let took = t.elapsed();
+    let err = stderr(&o);
+    assert_eq!(
+        (Some(2), 1),
+        (o.status.code(), err.lines().count()),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("cannot write the report to {}", output.display()))
+            && err.contains("Permission denied"),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
 }
 
 #[test]

@@ -61,7 +61,7 @@ pub struct Case {
 /// the cases impose (the longest is a few seconds).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -81,7 +81,7 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Linux behaves as claimed.
@@ -247,7 +247,7 @@ impl Judgement {
 
 /// A moment on the case's time line that is not a packet: a syscall called or
 /// returned (`close() called`), shown beside the captured frames.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mark {
     /// Wall clock, nanoseconds since the Unix epoch (the frames' clock).
     pub t_ns: i64,
@@ -255,7 +255,7 @@ pub struct Mark {
 }
 
 /// The result of one case, as the runner reports it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseResult {
     pub id: String,
     /// Where the claim comes from, the claim and what Linux is expected to do,
@@ -289,14 +289,39 @@ pub struct CaseResult {
     pub checks: Vec<Check>,
     /// How the namespace was obtained ("root" or "user_namespace").
     #[serde(default)]
+    #[schemars(schema_with = "privilege_schema")]
     pub privilege: Option<crate::lab::Privilege>,
     /// Path of the pcap written for a failing case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcap: Option<String>,
+    /// Captured frames: sent by the case process to the runner, never part of
+    /// a report (they go to pcap files).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
     pub frames: Vec<Frame>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<Mark>,
+}
+
+/// The JSON Schema of `CaseResult::privilege`: the names `Privilege`
+/// serialises to (lab/ knows nothing of schemas), or null.
+fn privilege_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    use crate::lab::Privilege;
+    // Every variant, so that a new one is a compile error here, not a
+    // schema that rejects the reports naming it.
+    let every = |p: Privilege| match p {
+        Privilege::Root | Privilege::UserNamespace => p,
+    };
+    let mut names: Vec<Value> = [Privilege::Root, Privilege::UserNamespace]
+        .into_iter()
+        .map(every)
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect();
+    names.push(Value::Null);
+    schemars::json_schema!({
+        "description": "How the namespace was obtained (null when the case never entered one).",
+        "enum": names,
+    })
 }
 
 /// A case run whose measurement completed: what the runner builds a

@@ -199,10 +199,10 @@ pub fn render(a_name: &str, a: &Report, b_name: &str, b: &Report, diffs: &[IdDif
     out
 }
 
-/// Reads a JSON report written by `sockspec run --format json`.
+/// Reads a JSON report written by `sockspec run --format json`, of any format
+/// this sockspec knows (see `json::parse`).
 pub fn load(path: &std::path::Path) -> Result<Report, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a sockspec JSON report: {e}", path.display()))
+    super::json::parse(&text).map_err(|e| format!("{} {e}", path.display()))
 }

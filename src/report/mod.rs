@@ -1,5 +1,6 @@
 //! Output formats. Knows nothing about sockets: it only reads `CaseResult`s.
 
+pub mod baseline;
 pub mod diff;
 pub mod errata;
 pub mod explain;
