@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd_run(args),
         Command::Explain { id } => cmd_explain(&id),
         Command::Diff { a, b } => cmd_diff(&a, &b),
+        Command::Errata { report } => cmd_errata(report.as_deref()),
         Command::Completions { shell } => cmd_completions(shell),
         Command::Man => cmd_man(),
         Command::Case { id } => cmd_child(&id),
@@ -236,6 +237,34 @@ fn cmd_diff(a: &Path, b: &Path) -> Result<ExitCode, Usage> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The man-page errata of this kernel (a run of the man-page cases), or of a
+/// saved report.
+fn cmd_errata(saved: Option<&Path>) -> Result<ExitCode, Usage> {
+    let (results, kernel) = match saved {
+        Some(p) => {
+            let r = report::diff::load(p).map_err(Usage)?;
+            (r.cases, r.kernel)
+        }
+        None => {
+            let man: Vec<_> = cases::all()
+                .into_iter()
+                .filter(|c| matches!(c.source, sockspec::model::Source::ManPage(_)))
+                .collect();
+            let opts = run_options(runner::default_artifacts())?;
+            if let Err(e) = interrupt::watch() {
+                return Ok(fatal(&e));
+            }
+            let results = runner::run_all(&man, &opts);
+            if interrupt::interrupted() {
+                interrupt::wait_for_exit();
+            }
+            (results, report::kernel_release())
+        }
+    };
+    print(&report::errata::render(&results, &kernel));
+    Ok(exit_for(&results))
 }
 
 fn exit_for(results: &[CaseResult]) -> ExitCode {

@@ -292,3 +292,34 @@ fn kernel_matrix_script_documents_itself_and_rejects_bad_arguments() {
         "{err}"
     );
 }
+
+/// `errata --report` reads a saved report: the man-page claims that differ or
+/// are refuted, by page; nothing runs.
+#[test]
+fn errata_of_a_saved_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = |id: &str, source: &str, verdict: &str| {
+        serde_json::json!({"id": id, "source": source, "claim": format!("claim of {id}"),
+            "expectation": "", "outcome": "pass", "verdict": verdict, "observed": {},
+            "reason": format!("fact of {id}"), "duration_ms": 1, "key": "", "checks": []})
+    };
+    let report = serde_json::json!({"format": 1, "kernel": "6.1.0-x", "sockspec": "0.1.0", "cases": [
+        case("tcp_cork.ceiling", "man-pages 6.20 tcp(7) TCP_CORK", "differs"),
+        case("so_type.value", "man-pages 6.20 socket(7) SO_TYPE", "holds"),
+        case("linger.zero_rst", "004 (lecture notes) §5.2 SO_LINGER", "refuted"),
+    ]});
+    let path = dir.path().join("r.json");
+    std::fs::write(&path, report.to_string()).expect("write");
+    let o = sockspec(&["errata", "--report", path.to_str().expect("utf-8")]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("Errata: 1 of 2 man-page claims are not what Linux 6.1.0-x does"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tcp(7)\n  TCP_CORK (tcp_cork.ceiling, differs)"),
+        "{text}"
+    );
+    assert!(!text.contains("linger.zero_rst"), "{text}");
+}

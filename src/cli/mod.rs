@@ -160,6 +160,16 @@ pub enum Command {
         #[arg(value_name = "B.json", value_hint = clap::ValueHint::FilePath)]
         b: PathBuf,
     },
+    /// List the man-page claims that this kernel does not bear out
+    ///
+    /// Runs the cases whose source is a Linux man page (or reads a saved JSON
+    /// report with --report) and prints, page by page, every claim whose
+    /// verdict is differs or refuted, with what Linux did instead.
+    Errata {
+        /// Read the results from this JSON report instead of running the cases
+        #[arg(long, value_name = "REPORT.json", value_hint = clap::ValueHint::FilePath)]
+        report: Option<PathBuf>,
+    },
     /// Print a completion script for bash, zsh or fish
     ///
     /// bash (with the bash-completion package): sockspec completions bash >
