@@ -195,13 +195,16 @@ fn run_json(
     )
 }
 
-/// The committed baseline for this kernel if there is one, else a fresh recording.
+/// The recorded baseline of this kernel series if there is one, else a fresh recording.
 fn own_baseline(dir: &std::path::Path) -> std::path::PathBuf {
-    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/baselines")
-        .join(format!("{}.json", report::kernel_release()));
-    if committed.exists() {
-        return committed;
+    if let Some(found) = report::baseline::find(&report::kernel_release()) {
+        let path = dir.join("committed.json");
+        std::fs::write(
+            &path,
+            found.recorded.text().expect("baseline text").as_bytes(),
+        )
+        .expect("write the baseline");
+        return path;
     }
     eprintln!("no committed baseline for this kernel; recording one to compare against");
     run_json(dir, "recorded.json", &[]).0
@@ -437,6 +440,55 @@ fn diff_reads_reports_without_a_format() {
     assert_eq!(Some(0), o.status.code(), "{out}");
     assert!(
         out.contains("no behaviour differences (1 cases compared)"),
+        "{out}"
+    );
+}
+
+/// The case tests pin verdicts to the baseline of the running kernel series:
+/// a baseline recorded on another build of this kernel, with one verdict
+/// changed, makes `cargo test --test cases` fail for that case, with the diff.
+#[test]
+fn a_changed_verdict_in_the_kernel_baseline_fails_the_case_tests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let release = report::kernel_release();
+    let found = report::baseline::find(&release).expect("a baseline for this kernel series");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&found.recorded.text().expect("baseline text")).expect("json");
+    let case = doc["cases"]
+        .as_array_mut()
+        .and_then(|c| c.iter_mut().find(|c| c["id"] == "linger.zero_rst"))
+        .expect("linger.zero_rst in the baseline");
+    case["verdict"] = "refuted".into();
+    // Another build of the same kernel version: found by version, not release.
+    let other_build = format!(
+        "{}-otherbuild",
+        release.split('-').next().unwrap_or(&release)
+    );
+    std::fs::write(
+        dir.path().join(format!("{other_build}.json")),
+        doc.to_string(),
+    )
+    .expect("write");
+    let o = Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SOCKSPEC_BASELINES", dir.path())
+        .args([
+            "test",
+            "-q",
+            "--test",
+            "cases",
+            "--",
+            "--exact",
+            "linger.zero_rst",
+        ])
+        .output()
+        .expect("cargo test --test cases");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(Some(101), o.status.code(), "{out}");
+    assert!(
+        out.contains("linger.zero_rst behaves differently from")
+            && out.contains(&other_build)
+            && out.contains("verdict: refuted -> holds"),
         "{out}"
     );
 }
