@@ -239,6 +239,30 @@ fn jobs(cases: &[&'static Case], repeat: usize) -> Vec<Job> {
         .collect()
 }
 
+/// How long each case took when this kernel's baseline was recorded (by id),
+/// read once; empty when no baseline fits this kernel.
+fn recorded_durations() -> &'static std::collections::HashMap<String, u64> {
+    static DURATIONS: std::sync::OnceLock<std::collections::HashMap<String, u64>> =
+        std::sync::OnceLock::new();
+    DURATIONS.get_or_init(|| {
+        crate::report::baseline::find(&crate::report::kernel_release())
+            .and_then(|f| f.recorded.report().ok())
+            .map(|r| r.cases.into_iter().map(|c| (c.id, c.duration_ms)).collect())
+            .unwrap_or_default()
+    })
+}
+
+/// The order to start jobs in: the cases that took longest when recorded
+/// first. A run lasts as long as its longest case, whose length is kernel
+/// timers (keep-alive, linger): started first, its timers run while the many
+/// short cases share the CPU, instead of starting late behind them.
+fn longest_first(jobs: &[Job]) -> Vec<usize> {
+    let took = recorded_durations();
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(took.get(jobs[i].case.id).copied().unwrap_or(0)));
+    order
+}
+
 /// As `run_all`, calling `progress` each time a case finishes.
 pub fn run_all_with_progress(
     cases: &[&'static Case],
@@ -268,21 +292,19 @@ pub fn run_all_with_progress(
         running: jobs.iter().map(|j| j.id.as_str()).collect(),
     });
     std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| {
-                let report = &report;
-                s.spawn(move || {
-                    let mut r = run_one(j.case, opts);
-                    r.id.clone_from(&j.id);
-                    report(i);
-                    r
-                })
-            })
-            .collect();
+        let mut handles: Vec<_> = jobs.iter().map(|_| None).collect();
+        for i in longest_first(&jobs) {
+            let (j, report) = (&jobs[i], &report);
+            handles[i] = Some(s.spawn(move || {
+                let mut r = run_one(j.case, opts);
+                r.id.clone_from(&j.id);
+                report(i);
+                r
+            }));
+        }
         handles
             .into_iter()
+            .map(|h| h.expect("every job was started"))
             .zip(&jobs)
             .map(|(h, j)| {
                 h.join().unwrap_or_else(|_| {
