@@ -105,6 +105,16 @@ fn from_raw(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
+/// A socket address as the kernel takes it (sockaddr_storage and its length).
+pub(crate) fn addr_to_storage(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    to_raw(addr)
+}
+
+/// A socket address the kernel filled in (AF_INET or AF_INET6).
+pub(crate) fn addr_from_storage(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    from_raw(ss)
+}
+
 /// IPv4 or IPv6, for cases that run on both (`@v6` variants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Family {
