@@ -24,6 +24,7 @@ USAGE:
   sockspec run [OPTIONS] [PATTERN...]
   sockspec explain ID
   sockspec diff A.json B.json
+  sockspec matrix REPORT.json... [--format html|markdown] [--output FILE]
   sockspec --help | --version
 
 COMMANDS:
@@ -35,6 +36,11 @@ COMMANDS:
   diff      Compare two JSON reports (two kernels, or two runs): per case id,
             what behaves differently (outcome, verdict, checks, observed facts);
             nothing for ids that behave the same. Exit 1 when something differs.
+  matrix    Reports of several kernels side by side: a row per case (by area,
+            seeds apart from man pages), a column per kernel, rows where kernels
+            differ marked. html (default): one self-contained page, a click on a
+            cell shows its reason and checks; markdown: the table for a terminal
+            or a pull-request comment.
 
 RUN OPTIONS:
   --format FORMAT       table (default), json (one object: kernel, cases[] with id,
@@ -325,6 +331,63 @@ fn cmd_diff(args: Vec<String>) -> Result<ExitCode, Usage> {
     })
 }
 
+/// `sockspec matrix REPORT.json... [--format html|markdown] [--output FILE]`.
+fn cmd_matrix(args: Vec<String>) -> Result<ExitCode, Usage> {
+    let (mut markdown, mut output, mut paths) = (false, None, Vec::new());
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = value(&a, "--format", &mut it)? {
+            markdown = match v.as_str() {
+                "html" => false,
+                "markdown" => true,
+                other => {
+                    return Err(Usage(format!(
+                        "unknown matrix format '{other}' (use html or markdown)"
+                    )))
+                }
+            };
+        } else if let Some(v) = value(&a, "--output", &mut it)? {
+            output = Some(PathBuf::from(v));
+        } else if a.starts_with('-') {
+            return Err(Usage(format!("unknown option '{a}' for matrix")));
+        } else {
+            paths.push(a);
+        }
+    }
+    if paths.is_empty() {
+        return Err(Usage(
+            "matrix takes one JSON report per kernel: sockspec matrix A.json B.json...".into(),
+        ));
+    }
+    let reports = paths
+        .iter()
+        .map(|p| report::diff::load(std::path::Path::new(p)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Usage)?;
+    let catalogue: Vec<report::matrix::Entry> = cases::areas()
+        .into_iter()
+        .flat_map(|(area, cases)| {
+            cases.iter().map(move |c| report::matrix::Entry {
+                id: c.id.to_string(),
+                area: area.to_string(),
+                source: c.source.to_string(),
+                claim: c.claim.to_string(),
+            })
+        })
+        .collect();
+    let refs: Vec<&report::json::Report> = reports.iter().collect();
+    let m = report::matrix::Matrix::new(&refs, &catalogue);
+    let text = if markdown {
+        report::matrix::markdown(&m)
+    } else {
+        report::matrix::html(&m)
+    };
+    Ok(match emit(&text, output.as_ref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
+    })
+}
+
 fn exit_for(results: &[CaseResult]) -> ExitCode {
     if Tally::of(results).ok() {
         ExitCode::SUCCESS
@@ -385,6 +448,7 @@ fn main() -> ExitCode {
         "run" => cmd_run(rest),
         "explain" => cmd_explain(rest),
         "diff" => cmd_diff(rest),
+        "matrix" => cmd_matrix(rest),
         runner::CHILD_COMMAND => cmd_child(rest),
         other if other.starts_with('-') => Err(Usage(format!("unknown option '{other}'"))),
         other => Err(Usage(format!("unknown command '{other}'"))),
