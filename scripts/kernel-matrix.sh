@@ -39,6 +39,7 @@ OPTIONS
                    repeatable); default: the whole catalogue
   --append ARGS    more kernel command line for every guest
   --no-host        leave the running kernel out of the default matrix
+  --list           print the packages each KERNEL resolves to, then stop
   --help           this text
 
 Debian's suites are reached through a private apt configuration under
@@ -60,6 +61,7 @@ out=target/kernel-matrix
 jobs=2
 timeout_s=180
 no_host=0
+list=0
 append=
 patterns=()
 kernels=()
@@ -72,6 +74,7 @@ while [ $# -gt 0 ]; do
         --cases) [ $# -ge 2 ] || die_usage "--cases needs a pattern"; patterns+=("$2"); shift ;;
         --append) [ $# -ge 2 ] || die_usage "--append needs kernel arguments"; append=$2; shift ;;
         --no-host) no_host=1 ;;
+        --list) list=1 ;;
         -*) die_usage "unknown option '$1'" ;;
         *.deb)
             [ -f "$1" ] || die_usage "no such kernel package file '$1'"
@@ -200,8 +203,10 @@ apt_sources() {
 # the suites in sources.list.
 package_index() {
     local suite file
-    # shellcheck disable=SC2016  # apt expands $(CODENAME), not the shell
-    apt_private indextargets --format '$(CODENAME) $(FILENAME)' 'Identifier: Packages' |
+    # $(RELEASE) is the suite as sources.list names it (experimental's
+    # codename is rc-buggy); apt expands it, not the shell.
+    # shellcheck disable=SC2016
+    apt_private indextargets --format '$(RELEASE) $(FILENAME)' 'Identifier: Packages' |
         while read -r suite file; do
             [ -f "$file" ] || continue
             /usr/lib/apt/apt-helper cat-file "$file" | awk -v suite="$suite" '
@@ -285,6 +290,11 @@ for i in "${!kernels[@]}"; do
     done
     pkgsets[i]=$set
 done
+
+if [ "$list" = 1 ]; then
+    for i in "${!kernels[@]}"; do printf '%s %s\n' "${labels[$i]}" "${pkgsets[$i]}"; done
+    exit 0
+fi
 
 # --- Downloads, all in one apt-get (it fetches in parallel); the cache is kept.
 deb_of() {

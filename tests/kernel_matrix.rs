@@ -239,3 +239,69 @@ fn one_series_gives_its_report_diff_and_page() {
     assert!(out.join("matrix.md").is_file() && out.join("diff.txt").is_file());
     assert!(text.contains("matrix: 1 kernels in "), "{text}");
 }
+
+/// Every series resolves, through the private apt configuration, to its
+/// newest cloud kernel; sid's and the release candidate's come in the split
+/// packaging (image, base, binary, modules).
+#[test]
+fn every_series_resolves_to_its_packages() {
+    if !root() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = out_dir();
+    let o = script(&[
+        "--out",
+        &out.to_string_lossy(),
+        "--list",
+        "5.10",
+        "6.1",
+        "6.12",
+        "sid",
+        "rc",
+        "host",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<(&str, Vec<&str>)> = text
+        .lines()
+        .map(|l| {
+            let mut w = l.split(' ');
+            (
+                w.next().unwrap_or_default(),
+                w.map(|p| p.split('=').next().unwrap_or_default()).collect(),
+            )
+        })
+        .collect();
+    let series: Vec<&str> = lines.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        series,
+        vec!["5.10", "6.1", "6.12", "sid", "rc", "host"],
+        "{text}"
+    );
+    let image = |i: usize| lines[i].1[0];
+    assert!(
+        image(0).starts_with("linux-image-5.10.0-") && image(0).ends_with("-cloud-amd64"),
+        "{text}"
+    );
+    assert!(
+        image(1).starts_with("linux-image-6.1.0-") && !image(1).contains("deb11"),
+        "{text}"
+    );
+    assert!(image(2).starts_with("linux-image-6.12."), "{text}");
+    for split in [3, 4] {
+        let kinds: Vec<&str> = lines[split]
+            .1
+            .iter()
+            .map(|p| p.split('-').nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(kinds, vec!["image", "base", "binary", "modules"], "{text}");
+    }
+    assert_eq!(lines[5].1, vec!["host"]);
+    // /etc/apt is left alone: the suites are the script's own.
+    let sources = std::fs::read_to_string(out.join("apt/sources.list")).expect("sources.list");
+    assert!(
+        sources.contains(" experimental main") && sources.contains(" bullseye-security main"),
+        "{sources}"
+    );
+}
