@@ -181,56 +181,56 @@ series_pattern() {
     esac
 }
 
+# apt_private apt-get|apt-cache ARG...: apt on the private configuration. The
+# package cache is kept (images for containers turn it off): each apt-cache
+# call would otherwise parse every list again, seconds each.
 apt_private() {
-    local sandbox=()
+    local tool=$1 sandbox=()
+    shift
     # apt drops to the _apt user to download, who may not write in DIR.
     [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
-    apt-get -o Dir::Etc::sourcelist="$out/apt/sources.list" -o Dir::Etc::sourceparts=- \
+    "$tool" -o Dir::Etc::sourcelist="$out/apt/sources.list" -o Dir::Etc::sourceparts=- \
         -o Dir::State::Lists="$out/apt/lists" -o Dir::Cache="$out/apt/cache" \
+        -o Dir::Cache::pkgcache=pkgcache.bin -o Dir::Cache::srcpkgcache=srcpkgcache.bin \
         -o Acquire::Languages=none -o APT::Get::List-Cleanup=false "${sandbox[@]}" "$@"
 }
 
-# apt_sources SUITE...: a sources.list asking for the Packages index of main only.
+# apt_sources SUITE...: a sources.list asking for the Packages index of main
+# only, rewritten only when it changes (a newer sources.list makes apt
+# rebuild its package cache: seconds).
 apt_sources() {
     local s base
     for s in "$@"; do
         case "$s" in *-security) base=$security_mirror ;; *) base=$mirror ;; esac
         echo "deb [signed-by=$keyring arch=amd64 target=Packages] $base $s main"
-    done > "$out/apt/sources.list"
+    done > "$out/apt/sources.list.new"
+    if cmp -s "$out/apt/sources.list.new" "$out/apt/sources.list"; then
+        rm "$out/apt/sources.list.new"
+    else
+        mv "$out/apt/sources.list.new" "$out/apt/sources.list"
+    fi
 }
 
-# package_index: "suite package version depends" for every kernel package of
-# the suites in sources.list.
-package_index() {
-    local suite file
-    # $(RELEASE) is the suite as sources.list names it (experimental's
-    # codename is rc-buggy); apt expands it, not the shell.
-    # shellcheck disable=SC2016
-    apt_private indextargets --format '$(RELEASE) $(FILENAME)' 'Identifier: Packages' |
-        while read -r suite file; do
-            [ -f "$file" ] || continue
-            /usr/lib/apt/apt-helper cat-file "$file" | awk -v suite="$suite" '
-                function emit() { if (p ~ /^linux-(image|binary|modules|base)-/) print suite, p, v, (d == "" ? "-" : d) }
-                /^Package: / { p = $2 }
-                /^Version: / { v = $2 }
-                /^Depends: / { d = substr($0, 10); gsub(/ /, "", d) }
-                /^$/ { emit(); p = ""; v = ""; d = "" }
-                END { emit() }'
-        done
-}
-
-# newest_in SUITES PATTERN: "package version depends" of the newest matching package.
+# newest_in SUITES PATTERN: "package version depends" of the newest package
+# whose name matches PATTERN in one of SUITES.
 newest_in() {
-    local suites=" $1 " pattern=$2 best='' best_v='' suite p v d
-    while read -r suite p v d; do
-        case "$suites" in *" $suite "*) ;; *) continue ;; esac
-        [[ "$p" =~ $pattern ]] || continue
+    local suites=" $1 " pattern=$2 names=() best='' best_v='' p v where suite
+    mapfile -t names < <(apt_private apt-cache pkgnames linux-image- | grep -E "$pattern" || true)
+    [ ${#names[@]} -gt 0 ] || return 0
+    # madison: "NAME | VERSION | SITE SUITE/COMPONENT ARCH Packages", SUITE
+    # as sources.list names it (experimental's codename would be rc-buggy).
+    while IFS='|' read -r p v where; do
+        p=${p// /}
+        v=${v// /}
+        read -r _ suite _ <<< "$where"
+        case "$suites" in *" ${suite%%/*} "*) ;; *) continue ;; esac
         if [ -z "$best_v" ] || dpkg --compare-versions "$v" gt "$best_v"; then
-            best="$p $v $d"
+            best=$p
             best_v=$v
         fi
-    done < "$out/apt/index"
-    echo "$best"
+    done < <(apt_private apt-cache madison "${names[@]}")
+    [ -n "$best" ] || return 0
+    echo "$best $best_v $(apt_private apt-cache show "$best=$best_v" | sed -n 's/^Depends: //p' | head -n 1 | tr -d ' ')"
 }
 
 # --- Resolve every kernel to the packages that hold its vmlinuz and modules.
@@ -241,7 +241,6 @@ for k in "${kernels[@]}"; do
         *) read -r -a s <<< "$(series_suites "$k")"; needed_suites+=("${s[@]}") ;;
     esac
 done
-: > "$out/apt/index"
 if [ ${#needed_suites[@]} -gt 0 ]; then
     [ -f "$keyring" ] || need_package debian-archive-keyring
     read -r -a needed_suites <<< "$(printf '%s\n' "${needed_suites[@]}" | awk '!seen[$0]++' | tr '\n' ' ')"
@@ -250,9 +249,16 @@ if [ ${#needed_suites[@]} -gt 0 ]; then
         case "${kernels[$i]}" in /*|host) ;; *) set_state "$i" "resolving" ;; esac
     done
     show_progress
-    if ! apt_private update -qq > "$out/apt/update.log" 2>&1; then
+    # Lists younger than an hour for the same suites are kept: Debian's
+    # archive changes a few times a day, and an update costs seconds.
+    stamp=$out/apt/updated
+    if [ -n "$(find "$stamp" -mmin -60 2>/dev/null)" ] && cmp -s "$stamp" "$out/apt/sources.list"; then
+        :
+    elif apt_private apt-get update -qq > "$out/apt/update.log" 2>&1; then
+        cp "$out/apt/sources.list" "$stamp"
+    else
         # shellcheck disable=SC2016
-        if apt_private indextargets --format '$(FILENAME)' 'Identifier: Packages' | xargs -r ls >/dev/null 2>&1; then
+        if apt_private apt-get indextargets --format '$(FILENAME)' 'Identifier: Packages' | xargs -r ls >/dev/null 2>&1; then
             echo "kernel-matrix.sh: apt-get update failed; using the package lists downloaded before:" >&2
             sed 's/^/  /' "$out/apt/update.log" >&2
         else
@@ -261,7 +267,6 @@ if [ ${#needed_suites[@]} -gt 0 ]; then
             exit 1
         fi
     fi
-    package_index > "$out/apt/index"
 fi
 
 # pkgsets[i]: "package=version ..." to download for kernel i, the .deb's path,
@@ -313,7 +318,7 @@ for i in "${!kernels[@]}"; do
 done
 show_progress
 if [ ${#missing[@]} -gt 0 ]; then
-    if ! (cd "$out/debs" && apt_private download -q "${missing[@]}") > "$out/apt/download.log" 2>&1; then
+    if ! (cd "$out/debs" && apt_private apt-get download -q "${missing[@]}") > "$out/apt/download.log" 2>&1; then
         echo "kernel-matrix.sh: cannot download ${missing[*]}:" >&2
         grep -E '^(E|W|Err):' "$out/apt/download.log" | sed 's/^/  /' >&2 || tail -n 5 "$out/apt/download.log" >&2
         exit 1
