@@ -4,8 +4,9 @@
 //! kernel's reason, checks and, when the report kept its frames, the packet
 //! ladder; `markdown` prints the same table for a terminal or a pull-request
 //! comment. A row *differs* when some kernel behaves differently from the
-//! first kernel that ran the case, in the sense of `sockspec diff`: its
-//! outcome, verdict, a check's result or an observed fact changed.
+//! row's reference kernel (the first where the case passed, else the first
+//! that ran it), in the sense of `sockspec diff`: its outcome, verdict, a
+//! check's result or an observed fact changed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -68,9 +69,13 @@ pub struct Row<'a> {
     pub claim: String,
     /// One per kernel, in column order; `None` where that report lacks the id.
     pub cells: Vec<Option<&'a CaseResult>>,
-    /// Per kernel, how it behaves differently from the first kernel that ran
-    /// the case (`sockspec diff`'s lines); empty where it behaves the same.
+    /// Per kernel, how it behaves differently from the reference kernel
+    /// (`sockspec diff`'s lines); empty where it behaves the same.
     pub changes: Vec<Vec<String>>,
+    /// The column the others are compared with: the first kernel where the
+    /// case passed (a kernel where it errored says little about behaviour),
+    /// else the first that ran it.
+    pub reference: usize,
 }
 
 impl Row<'_> {
@@ -134,7 +139,12 @@ impl<'a> Matrix<'a> {
                     .iter()
                     .map(|r| r.cases.iter().find(|c| c.id == *id))
                     .collect();
-                let any = cells.iter().flatten().next();
+                let reference = cells
+                    .iter()
+                    .position(|c| c.is_some_and(|c| c.outcome == Outcome::Pass))
+                    .or_else(|| cells.iter().position(Option::is_some))
+                    .unwrap_or(0);
+                let any = cells[reference];
                 let from_report = |f: fn(&CaseResult) -> &str| {
                     cells
                         .iter()
@@ -176,6 +186,7 @@ impl<'a> Matrix<'a> {
                     claim,
                     cells,
                     changes,
+                    reference,
                 };
                 (area, kind, pos, row)
             })
@@ -310,8 +321,7 @@ pub fn markdown(m: &Matrix) -> String {
     if !differing.is_empty() {
         out.push_str("\n### What differs\n\n");
         for r in differing {
-            let first = r.cells.iter().position(Option::is_some).unwrap_or(0);
-            let _ = writeln!(out, "- `{}` (against {}):", r.id, m.kernels[first]);
+            let _ = writeln!(out, "- `{}` (against {}):", r.id, m.kernels[r.reference]);
             for (k, changes) in m.kernels.iter().zip(&r.changes) {
                 if !changes.is_empty() {
                     let _ = writeln!(out, "  - {k}: {}", changes.join("; "));
@@ -350,14 +360,13 @@ h1 { font-size: 20px; margin: 0 0 6px; }
 .kernels span { white-space: nowrap; }
 .controls { display: flex; flex-wrap: wrap; gap: 6px 18px; align-items: center; margin-top: 8px; }
 .legend span { padding: 1px 6px; border-radius: 3px; margin-right: 4px; }
-main { display: flex; align-items: flex-start; }
-.wrap { flex: 1 1 auto; overflow: auto; padding: 0 20px 20px; }
+header, .wrap { margin-right: 36%; }
+.wrap { overflow-x: auto; padding: 0 20px 20px; }
 table { border-collapse: collapse; margin-top: 10px; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 thead th { position: sticky; top: 0; background: #f6f8fa; font-weight: 600; font-size: 12px; }
 tr.head th { background: #eef1f4; font-size: 13px; }
 td.case code { font-size: 13px; }
-td.case .claim { color: #57606a; font-size: 12px; max-width: 38em; }
 td.mark { width: 1em; text-align: center; font-weight: 700; color: #8250df; }
 tr.differs td.case { border-left: 4px solid #8250df; }
 td.cell { cursor: pointer; white-space: nowrap; font-size: 13px; }
@@ -366,8 +375,8 @@ td.cell .v { margin-left: 6px; font-size: 12px; }
 .pass { background: #dafbe1; } .fail { background: #ffd8d3; } .error { background: #ffe7b3; }
 .skip { background: #eaeef2; } .absent { background: #fff; color: #8c959f; }
 .v.holds { color: #116329; } .v.differs { color: #9a6700; } .v.refuted { color: #8250df; }
-aside { flex: 0 0 36%; position: sticky; top: 0; max-height: 100vh; overflow: auto;
-        border-left: 1px solid #d0d7de; padding: 12px 16px; box-sizing: border-box; }
+aside { position: fixed; top: 0; right: 0; bottom: 0; width: 36%; overflow: auto;
+        border-left: 1px solid #d0d7de; padding: 12px 16px; box-sizing: border-box; background: #fff; }
 aside h2 { font-size: 16px; margin: 0 0 6px; }
 aside table { margin: 6px 0; font-size: 12px; }
 aside pre { font-size: 11px; background: #f6f8fa; padding: 6px; overflow: auto; }
@@ -417,13 +426,19 @@ const SCRIPT: &str = r#"
   search.addEventListener('input', apply);
   var kinds = document.querySelectorAll('input[name=kind]');
   for (var k = 0; k < kinds.length; k++) kinds[k].addEventListener('change', apply);
-  // matrix.html#differs opens on the rows where kernels differ;
-  // matrix.html#cell-K-ID on kernel K's (from 0) cell of case ID.
-  if (location.hash === '#differs') only.checked = true;
+  // matrix.html#differs opens on the rows where kernels differ,
+  // #cell-K-ID on kernel K's (from 0) cell of case ID, #differs&cell-K-ID both.
+  var parts = decodeURIComponent(location.hash.slice(1)).split('&'), linked = null;
+  for (var p = 0; p < parts.length; p++) {
+    if (parts[p] === 'differs') only.checked = true;
+    if (parts[p].indexOf('cell-') === 0) linked = document.getElementById(parts[p]);
+  }
   apply();
-  var linked = location.hash.indexOf('#cell-') === 0 &&
-               document.getElementById(decodeURIComponent(location.hash.slice(1)));
-  if (linked) { show(linked); linked.scrollIntoView({block: 'center'}); }
+  if (linked) {
+    show(linked);
+    var box = linked.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) linked.scrollIntoView({block: 'center'});
+  }
 })();
 "#;
 
@@ -507,11 +522,13 @@ fn row_html(out: &mut String, m: &Matrix, kind: Kind, r: &Row) {
         },
         if differs { "≠" } else { "" }
     );
+    // The claim is the row's tooltip (and in every cell's panel): one line
+    // per case keeps the whole matrix in view.
     let _ = write!(
         out,
-        "<td class=\"case\"><code>{}</code><div class=\"claim\">{}</div></td>",
-        esc(&r.id),
-        esc(&r.claim)
+        "<td class=\"case\" title=\"{}\"><code>{}</code></td>",
+        esc(&r.claim),
+        esc(&r.id)
     );
     for (k, cell) in r.cells.iter().enumerate() {
         let Some(c) = cell else {
@@ -538,8 +555,7 @@ fn row_html(out: &mut String, m: &Matrix, kind: Kind, r: &Row) {
 }
 
 fn first_kernel<'m>(m: &'m Matrix, r: &Row) -> &'m str {
-    let i = r.cells.iter().position(Option::is_some).unwrap_or(0);
-    &m.kernels[i]
+    &m.kernels[r.reference]
 }
 
 /// What the panel shows for one cell.
@@ -858,6 +874,35 @@ mod tests {
         );
         assert!(markdown(&m)
             .contains("- `nagle.coalesce` (against 6.1):\n  - 6.12: verdict: holds -> differs\n"));
+    }
+
+    #[test]
+    fn the_first_kernel_where_a_case_passed_is_the_reference() {
+        let reports = [
+            report(
+                "5.10",
+                vec![case("nagle.coalesce", SEED, Outcome::Error, None)],
+            ),
+            report("6.1", vec![pass("nagle.coalesce", SEED)]),
+            report("6.12", vec![pass("nagle.coalesce", SEED)]),
+        ];
+        let refs: Vec<&Report> = reports.iter().collect();
+        let m = Matrix::new(&refs, &catalogue());
+        let row = m.rows().next().expect("row");
+        assert_eq!(row.reference, 1);
+        assert_eq!(
+            row.changes,
+            vec![
+                vec![
+                    "outcome: pass -> error".to_string(),
+                    "verdict: holds -> -".to_string()
+                ],
+                vec![],
+                vec![]
+            ]
+        );
+        assert!(markdown(&m)
+            .contains("- `nagle.coalesce` (against 6.1):\n  - 5.10: outcome: pass -> error;"));
     }
 
     #[test]
