@@ -175,7 +175,14 @@ impl<'a> Matrix<'a> {
                 let changes = cells
                     .iter()
                     .map(|cell| match (any, cell) {
-                        (Some(first), Some(c)) => diff::compare_case(first, c).changes,
+                        (Some(first), Some(c)) => diff::compare_case(first, c)
+                            .changes
+                            .into_iter()
+                            // Cases of the old shape keep their judgement
+                            // among the observations: it restates the
+                            // outcome, verdict and checks compared above.
+                            .filter(|ch| !ch.starts_with("observed judgement."))
+                            .collect(),
                         _ => Vec::new(),
                     })
                     .collect();
@@ -393,14 +400,17 @@ const SCRIPT: &str = r#"
     for (var i = 0; i < sel.length; i++) sel[i].classList.remove('sel');
     td.classList.add('sel');
     panel.innerHTML = td.querySelector('.detail').innerHTML;
-    // The address names the cell: a link to it opens the same panel.
+  }
+  // A clicked cell's address names it: a link to it opens the same panel.
+  function pick(td) {
+    show(td);
     if (history.replaceState) history.replaceState(null, '', '#' + td.id);
   }
   var cells = document.querySelectorAll('td.cell');
   for (var i = 0; i < cells.length; i++) {
-    cells[i].addEventListener('click', function () { show(this); });
+    cells[i].addEventListener('click', function () { pick(this); });
     cells[i].addEventListener('keydown', function (e) {
-      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); show(this); }
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); pick(this); }
     });
   }
   var only = document.getElementById('only-differs');
@@ -592,13 +602,6 @@ fn detail_html(
     );
     field(out, "reason", &c.reason);
     field(out, "key observation", &c.key);
-    if !changes.is_empty() {
-        let _ = write!(out, "<p><b>differs from {}:</b></p><ul>", esc(first));
-        for ch in changes {
-            let _ = write!(out, "<li>{}</li>", esc(ch));
-        }
-        out.push_str("</ul>");
-    }
     if !c.checks.is_empty() {
         out.push_str("<table><tr><th></th><th>check</th><th>expected</th><th>observed</th></tr>");
         for ch in &c.checks {
@@ -612,6 +615,13 @@ fn detail_html(
             );
         }
         out.push_str("</table>");
+    }
+    if !changes.is_empty() {
+        let _ = write!(out, "<p><b>differs from {}:</b></p><ul>", esc(first));
+        for ch in changes {
+            let _ = write!(out, "<li>{}</li>", esc(ch));
+        }
+        out.push_str("</ul>");
     }
     let ladder = super::explain::ladder(&c.frames);
     if !ladder.is_empty() {
@@ -903,6 +913,26 @@ mod tests {
         );
         assert!(markdown(&m)
             .contains("- `nagle.coalesce` (against 6.1):\n  - 5.10: outcome: pass -> error;"));
+    }
+
+    #[test]
+    fn a_judgement_kept_among_old_observations_is_not_listed_twice() {
+        let mut a = pass("nagle.coalesce", SEED);
+        a.observed
+            .insert("judgement".into(), serde_json::json!({"verdict": "holds"}));
+        let mut b = a.clone();
+        b.verdict = Some(Verdict::Refuted);
+        b.observed.insert(
+            "judgement".into(),
+            serde_json::json!({"verdict": "refuted"}),
+        );
+        let reports = [report("6.1", vec![a]), report("7.2", vec![b])];
+        let refs: Vec<&Report> = reports.iter().collect();
+        let m = Matrix::new(&refs, &catalogue());
+        assert_eq!(
+            m.rows().next().expect("row").changes,
+            vec![vec![], vec!["verdict: holds -> refuted".to_string()]]
+        );
     }
 
     #[test]
