@@ -106,13 +106,24 @@ labels=("${kernels[@]##*/}")
 state_dir=$(mktemp -d)
 # shellcheck disable=SC2317  # called by the traps
 cleanup() {
-    local p
+    local p n alive
     # The guests' watchers first (they would report the guest's death), then
-    # the guests.
+    # the guests; then wait, 5 s at most, until every qemu is gone.
     # (set -e holds in traps: a job that ended meanwhile must not fail it.)
     for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
     for p in "$state_dir"/*.qemu; do
         [ -f "$p" ] && { kill "$(cat "$p")" 2>/dev/null || true; }
+    done
+    for n in $(seq 50); do
+        alive=0
+        for p in "$state_dir"/*.pid; do
+            [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null && alive=$n
+        done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for p in "$state_dir"/*.pid; do
+        [ -f "$p" ] && { kill -KILL "$(cat "$p")" 2>/dev/null || true; }
     done
     rm -rf "$state_dir"
 }
@@ -514,7 +525,10 @@ boot_one() {
     # cost, however busy the machine was.
     local qemu='' ticks=''
     while kill -0 "$qpid" 2>/dev/null; do
-        [ -n "$qemu" ] || qemu=$(pgrep -P "$qpid" | head -n 1 || true)
+        if [ -z "$qemu" ]; then
+            qemu=$(pgrep -P "$qpid" | head -n 1 || true)
+            [ -z "$qemu" ] || echo "$qemu" > "$state_dir/$i.pid"
+        fi
         if [ -n "$qemu" ] && [ -r "/proc/$qemu/stat" ]; then
             ticks=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$qemu/stat" 2>/dev/null || echo "$ticks")
         fi
@@ -525,7 +539,7 @@ boot_one() {
         sleep 0.5
     done
     wait "$qpid" || rc=$?
-    rm -f "$state_dir/$i.qemu"
+    rm -f "$state_dir/$i.qemu" "$state_dir/$i.pid"
     took=$((SECONDS - start))
     cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", $1 / hz }' <<< "${ticks:-0}")
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
