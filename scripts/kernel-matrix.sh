@@ -43,9 +43,9 @@ OPTIONS
   --help           this text
 
 Debian's suites are reached through a private apt configuration under
-DIR/apt (the machine's /etc/apt is neither used nor changed), checked with
+DIR/apt (the machine's own apt sources are neither used nor changed), checked with
 the Debian archive keyring. Installs qemu-system-x86, busybox-static, cpio,
-xz-utils, zstd and kmod when missing (as root). SOCKSPEC_BIN names a
+xz-utils, zstd, kmod and procps when missing (as root). SOCKSPEC_BIN names a
 sockspec binary to use instead of building a static one.
 Exit status: 0 when every kernel gave its report, 1 when one did not, 2 for
 a bad command line.
@@ -160,6 +160,7 @@ need cpio cpio
 need xz xz-utils
 need zstd zstd
 need depmod kmod
+need pgrep procps
 if ! ldd /bin/busybox 2>&1 | grep -qE "not a dynamic executable|statically linked"; then
     need_package busybox-static
 fi
