@@ -266,11 +266,15 @@ if [ ${#needed_suites[@]} -gt 0 ]; then
     stamp=$out/apt/updated
     if [ -n "$(find "$stamp" -mmin -60 2>/dev/null)" ] && cmp -s "$stamp" "$out/apt/sources.list"; then
         :
-    elif apt_private apt-get update -qq > "$out/apt/update.log" 2>&1; then
+    # --error-on=any: a suite that failed to download fails the update (apt
+    # would only warn, and the kernel would look missing from the suite).
+    elif apt_private apt-get update -qq --error-on=any > "$out/apt/update.log" 2>&1; then
         cp "$out/apt/sources.list" "$stamp"
     else
+        # The lists of an earlier update will do, if every suite has one.
         # shellcheck disable=SC2016
-        if apt_private apt-get indextargets --format '$(FILENAME)' 'Identifier: Packages' | xargs -r ls >/dev/null 2>&1; then
+        if apt_private apt-get indextargets --format '$(FILENAME)' 'Identifier: Packages' |
+            awk '{ n++; if ((getline line < $0) > 0) have++ } END { exit !(n > 0 && have == n) }'; then
             echo "kernel-matrix.sh: apt-get update failed; using the package lists downloaded before:" >&2
             sed 's/^/  /' "$out/apt/update.log" >&2
         else

@@ -368,3 +368,29 @@ fn killing_the_script_ends_its_guests() {
     assert_eq!(status.code(), Some(130));
     assert_eq!(processes_with(&out.to_string_lossy()), Vec::<String>::new());
 }
+
+/// A mirror that cannot be reached is said as such, with apt's own words
+/// (a closed port on this machine: refused at once).
+#[test]
+fn an_unreachable_mirror_is_named() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kernel-matrix.sh"))
+        .args(["--out", &dir.path().to_string_lossy(), "--list", "sid"])
+        .env("SOCKSPEC_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kernel-matrix.sh");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "kernel-matrix.sh: cannot get Debian's package lists (apt-get update failed):\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("127.0.0.1"), "apt's error is shown: {err}");
+}
