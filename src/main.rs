@@ -12,7 +12,7 @@ use clap::FromArgMatches;
 
 use cli::output::Sink;
 use cli::usage::Usage;
-use cli::{interrupt, Baseline, Cli, Command, Format, ListFormat, RunArgs, Shell};
+use cli::{interrupt, Baseline, Cli, Command, Format, ListFormat, MatrixFormat, RunArgs, Shell};
 use sockspec::cases;
 use sockspec::model::{CaseResult, Outcome};
 use sockspec::report::{self, baseline, json::Report, Tally};
@@ -36,6 +36,11 @@ fn main() -> ExitCode {
         Command::Explain { id } => cmd_explain(&id),
         Command::Diff { a, b } => cmd_diff(&a, &b),
         Command::Errata { report } => cmd_errata(report.as_deref()),
+        Command::Matrix {
+            format,
+            output,
+            reports,
+        } => cmd_matrix(format, output.as_deref(), &reports),
         Command::Completions { shell } => cmd_completions(shell),
         Command::Man => cmd_man(),
         Command::Case { id } => cmd_child(&id),
@@ -236,6 +241,41 @@ fn cmd_diff(a: &Path, b: &Path) -> Result<ExitCode, Usage> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// The reports of several kernels side by side.
+fn cmd_matrix(
+    format: MatrixFormat,
+    output: Option<&Path>,
+    paths: &[std::path::PathBuf],
+) -> Result<ExitCode, Usage> {
+    let reports = paths
+        .iter()
+        .map(|p| report::diff::load(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Usage)?;
+    let sink = Sink::open(output).map_err(Usage)?;
+    let catalogue: Vec<report::matrix::Entry> = cases::areas()
+        .into_iter()
+        .flat_map(|(area, cases)| {
+            cases.iter().map(move |c| report::matrix::Entry {
+                id: c.id.to_string(),
+                area: area.to_string(),
+                source: c.source.to_string(),
+                claim: c.claim.to_string(),
+            })
+        })
+        .collect();
+    let refs: Vec<&Report> = reports.iter().collect();
+    let m = report::matrix::Matrix::new(&refs, &catalogue);
+    let text = match format {
+        MatrixFormat::Html => report::matrix::html(&m),
+        MatrixFormat::Markdown => report::matrix::markdown(&m),
+    };
+    Ok(match sink.write(&text) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
     })
 }
 

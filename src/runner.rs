@@ -198,10 +198,23 @@ impl RunOptions {
             exe: exe.into(),
             artifacts: PathBuf::from("sockspec-artifacts"),
             env: Vec::new(),
-            deadline_scale: 1.0,
+            deadline_scale: deadline_scale(std::env::var(DEADLINE_SCALE_ENV).ok().as_deref()),
             repeat: 1,
         }
     }
+}
+
+/// Multiplies every case's watchdog deadline (slow emulated machines: the
+/// kernel matrix's guests run under TCG). Documented in `sockspec --help`.
+pub const DEADLINE_SCALE_ENV: &str = "SOCKSPEC_DEADLINE_SCALE";
+
+/// The scale SOCKSPEC_DEADLINE_SCALE asks for: a number of at least 1 (a
+/// deadline is never shortened); 1 when unset or not such a number.
+fn deadline_scale(value: Option<&str>) -> f64 {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 1.0)
+        .unwrap_or(1.0)
 }
 
 /// Runs `cases` all at once, each in its own child; results in input order.
@@ -504,4 +517,33 @@ pub fn current_exe() -> Result<PathBuf> {
 /// Default artifacts directory (pcaps of failing cases).
 pub fn default_artifacts() -> &'static Path {
     Path::new("sockspec-artifacts")
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn deadline_scale_takes_numbers_of_at_least_one() {
+        let scales: Vec<f64> = [
+            None,
+            Some("4"),
+            Some(" 2.5 "),
+            Some("1"),
+            Some("0.5"),
+            Some("0"),
+            Some("-3"),
+            Some("inf"),
+            Some("NaN"),
+            Some("four"),
+            Some(""),
+        ]
+        .into_iter()
+        .map(super::deadline_scale)
+        .collect();
+        assert_eq!(
+            scales,
+            vec![1.0, 4.0, 2.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+        );
+    }
 }

@@ -160,6 +160,23 @@ pub enum Command {
         #[arg(value_name = "B.json", value_hint = clap::ValueHint::FilePath)]
         b: PathBuf,
     },
+    /// Put the reports of several kernels side by side
+    ///
+    /// A row per case (grouped by area, seeds apart from man pages), a column
+    /// per kernel, rows where kernels differ marked. html (default): one
+    /// self-contained page; a click on a cell shows its reason and checks.
+    /// markdown: the table, for a terminal or a pull-request comment.
+    Matrix {
+        /// html or markdown
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Html, hide_possible_values = true)]
+        format: MatrixFormat,
+        /// Write the page to FILE instead of standard output
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+        output: Option<PathBuf>,
+        /// One JSON report per kernel (`sockspec run --format json`)
+        #[arg(value_name = "REPORT.json", required = true, value_hint = clap::ValueHint::FilePath)]
+        reports: Vec<PathBuf>,
+    },
     /// List the man-page claims that this kernel does not bear out
     ///
     /// Runs the cases whose source is a Linux man page (or reads a saved JSON
@@ -226,6 +243,12 @@ pub enum Format {
     Json,
     Ktap,
     Junit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    Html,
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -64,7 +64,8 @@ fn numbers_differ(a: f64, b: f64) -> bool {
     (a - b).abs() > 0.1 * a.abs().max(b.abs())
 }
 
-fn compare_case(a: &CaseResult, b: &CaseResult) -> IdDiff {
+/// How `b` behaves differently from `a` (the same case on two kernels).
+pub fn compare_case(a: &CaseResult, b: &CaseResult) -> IdDiff {
     let mut d = IdDiff {
         id: a.id.clone(),
         changes: Vec::new(),

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod json;
 pub mod junit;
 pub mod ktap;
+pub mod matrix;
 pub mod table;
 
 use crate::model::{CaseResult, Outcome};
