@@ -97,23 +97,39 @@ pub struct Burst {
 }
 
 /// The writer's (`port`) data segments in `frames`, and whether the receiver
-/// has sent anything but its SYN-ACK after the first of them.
+/// has sent anything after the first of them (its SYN-ACK comes before).
 /// Retransmissions (a tail loss probe when the delayed ACK is slow to come)
-/// repeat bytes already sent and are not counted.
+/// repeat bytes already sent and are not counted, nor are pure ACKs.
 fn data_and_ack(frames: &[Frame], port: u16) -> (Vec<u32>, bool) {
     let mut data = Vec::new();
     let mut acked = false;
     let mut fresh = NewData::default();
     for s in frames.iter().filter_map(Frame::segment) {
-        if s.sport == port && s.payload > 0 {
+        if s.sport == port {
             if fresh.is_new(&s) {
                 data.push(s.payload);
             }
-        } else if s.dport == port && !s.flags.syn && !data.is_empty() {
+        } else if s.dport == port && !data.is_empty() {
             acked = true;
         }
     }
     (data, acked)
+}
+
+/// Whether the receiver sent a segment after the writer's (`port`) first
+/// data segment and before its second: an ACK the second piece waited for.
+fn ack_between_pieces(frames: &[Frame], port: u16) -> bool {
+    let mut fresh = NewData::default();
+    let mut pieces = 0;
+    let mut between = false;
+    for s in frames.iter().filter_map(Frame::segment) {
+        if s.sport == port {
+            pieces += usize::from(fresh.is_new(&s));
+        } else if pieces == 1 {
+            between = true;
+        }
+    }
+    between
 }
 
 /// net.ipv4.tcp_autocorking in the calling thread's namespace. With it on,
@@ -149,14 +165,15 @@ pub fn small_writes(family: Family, nodelay: i32, writes: usize) -> Result<Burst
         on_wire_after_write.push(data.len());
         acked_during_writes = acked;
     }
-    let mut got = 0;
+    // Read what arrived, as a receiver does: having read several small
+    // segments, it may acknowledge them at once (tcp_cleanup_rbuf) rather
+    // than at its delayed-ACK timer.
     let mut buf = vec![0u8; writes];
-    while got < writes {
-        got += pair
-            .server
-            .recv(&mut buf[got..], 0)
-            .context("receiver read")?;
-    }
+    let got = pair
+        .server
+        .recv(&mut buf, libc::MSG_WAITALL)
+        .context("receiver read")?;
+    anyhow::ensure!(got == writes, "the receiver read {got} of {writes} bytes");
     // Everything acknowledged (nothing unacked in the writer's queue) means the
     // capture holds the whole exchange.
     wait::until(
@@ -498,27 +515,7 @@ fn exchange(nodelay: bool) -> Result<Exchange> {
                 .map_err(|_| anyhow::anyhow!("server thread panicked"))??;
             Ok((latency, (data.len(), acked)))
         })?;
-    // In capture order: the client's pieces and the server's pure ACKs.
-    let order: Vec<char> = cap
-        .frames()?
-        .iter()
-        .filter_map(Frame::segment)
-        .filter_map(|s| match s {
-            s if s.sport == port && s.payload > 0 => Some('D'),
-            s if s.dport == port && s.payload == 0 && !s.flags.syn => Some('A'),
-            _ => None,
-        })
-        .collect();
-    let pieces: Vec<usize> = order
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| **c == 'D')
-        .map(|(i, _)| i)
-        .collect();
-    let ack_between = match (pieces.first(), pieces.get(1)) {
-        (Some(&a), Some(&b)) => order[a..b].contains(&'A'),
-        _ => false,
-    };
+    let ack_between = ack_between_pieces(&cap.frames()?, port);
     Ok(Exchange {
         nodelay,
         latency,
@@ -531,6 +528,8 @@ fn exchange(nodelay: bool) -> Result<Exchange> {
 /// Write-write-read exchanges with Nagle, then with TCP_NODELAY.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DelayedAckStall {
+    /// net.ipv4.tcp_autocorking in the case's namespace as the exchanges ran.
+    pub tcp_autocorking: i64,
     /// Every exchange made, in order. Nagle exchanges whose writer was
     /// preempted past the delayed-ACK timer (an ACK before the second write)
     /// are kept here for the record but not judged.
@@ -538,6 +537,10 @@ pub struct DelayedAckStall {
 }
 
 fn delayed_ack_stall(_lab: &mut Lab) -> Result<DelayedAckStall> {
+    // Autocorking off: on a slow machine it holds the second TCP_NODELAY
+    // piece back while the first is still queued.
+    set_autocorking(false)?;
+    let tcp_autocorking = autocorking()?;
     let mut exchanges = Vec::new();
     for nodelay in [false, true] {
         let mut judged = 0;
@@ -550,7 +553,10 @@ fn delayed_ack_stall(_lab: &mut Lab) -> Result<DelayedAckStall> {
             }
         }
     }
-    Ok(DelayedAckStall { exchanges })
+    Ok(DelayedAckStall {
+        tcp_autocorking,
+        exchanges,
+    })
 }
 
 /// TCP_ATO_MIN is HZ/25 = 40 ms; a timer fires at most a jiffy early (10 ms
@@ -580,6 +586,11 @@ fn fastest(xs: &[&Exchange]) -> Duration {
 impl Observation for DelayedAckStall {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
+        j.expect_eq(
+            "tcp_autocorking in the namespace",
+            &0,
+            &self.tcp_autocorking,
+        );
         let (nagle_xs, nodelay_xs) = self.judged();
         let set_aside = self.exchanges.len() - nagle_xs.len() - nodelay_xs.len();
         j.expect(
@@ -624,6 +635,19 @@ impl Observation for DelayedAckStall {
                     "not in every exchange"
                 }
             ),
+        );
+        let quiet = nodelay_xs
+            .iter()
+            .all(|x| !x.writes_before_ack || !x.ack_between);
+        j.expect(
+            "TCP_NODELAY: no ACK between the two pieces (every exchange not preempted)",
+            quiet,
+            "none",
+            if quiet {
+                "none"
+            } else {
+                "an ACK between the pieces"
+            },
         );
         let nodelay_sent = if in_write {
             "second piece sent at once"
@@ -856,7 +880,10 @@ mod tests {
     fn stall(nagle: &[f64], nodelay: &[f64]) -> DelayedAckStall {
         let mut exchanges: Vec<Exchange> = nagle.iter().map(|ms| nagle_x(*ms)).collect();
         exchanges.extend(nodelay.iter().map(|ms| nodelay_x(*ms)));
-        DelayedAckStall { exchanges }
+        DelayedAckStall {
+            tcp_autocorking: 0,
+            exchanges,
+        }
     }
 
     /// What Linux 6.18 did.
@@ -871,6 +898,8 @@ mod tests {
     const ST_MADE: &str = "TCP_NODELAY exchanges made";
     const ST_STALL: &str = "Nagle: fastest exchange stalls for the delayed ACK";
     const ST_WAITED: &str = "Nagle: the second piece waited for the server's ACK (every exchange)";
+    const ST_QUIET: &str =
+        "TCP_NODELAY: no ACK between the two pieces (every exchange not preempted)";
     const ST_NODELAY: &str =
         "TCP_NODELAY: the second piece left inside its write(), before any ACK (every exchange)";
 
@@ -893,23 +922,29 @@ mod tests {
     #[case::fastest_quick(stall(&[44.0, 44.0, 1.0, 44.0, 44.0], &[0.1; 5]), Verdict::Refuted, &[ST_STALL])]
     #[case::nodelay_as_slow(stall(&[44.0; 5], &[44.0; 5]), Verdict::Refuted, &[])]
     // TCP_NODELAY silently ignored: its exchanges stall like Nagle's.
-    #[case::nodelay_ignored(DelayedAckStall { exchanges: [stall(&[44.0; 5], &[]).exchanges,
-        vec![x(true, 44.0, false, true, true); 5]].concat() }, Verdict::Refuted, &[ST_NODELAY])]
+    #[case::nodelay_ignored(DelayedAckStall { tcp_autocorking: 0, exchanges: [stall(&[44.0; 5], &[]).exchanges,
+        vec![x(true, 44.0, false, true, true); 5]].concat() }, Verdict::Refuted, &[ST_NODELAY, ST_QUIET])]
     #[case::nodelay_one_held(with(stall_linux(), 7, x(true, 44.0, false, true, true)),
-        Verdict::Holds, &[ST_NODELAY])]
+        Verdict::Holds, &[ST_NODELAY, ST_QUIET])]
     // The receiver acknowledged the first piece before every second write.
-    #[case::nodelay_all_acked(DelayedAckStall { exchanges: [stall(&[44.0; 5], &[]).exchanges,
+    #[case::nodelay_all_acked(DelayedAckStall { tcp_autocorking: 0, exchanges: [stall(&[44.0; 5], &[]).exchanges,
         vec![x(true, 0.1, true, true, false); 5]].concat() }, Verdict::Holds, &[ST_NODELAY])]
     #[case::nagle_sent_at_once(with(stall_linux(), 0, x(false, 76.0, true, true, true)),
         Verdict::Holds, &[ST_WAITED])]
     #[case::nagle_no_ack_between(with(stall_linux(), 1, x(false, 68.0, false, false, true)),
         Verdict::Holds, &[ST_WAITED])]
     // A preempted Nagle writer: that exchange is set aside, the rest judged.
-    #[case::one_preempted(DelayedAckStall { exchanges: [vec![x(false, 1.0, true, false, false)],
+    #[case::one_preempted(DelayedAckStall { tcp_autocorking: 0, exchanges: [vec![x(false, 1.0, true, false, false)],
         stall_linux().exchanges].concat() }, Verdict::Holds, &[])]
     // TCP_QUICKACK 0 ignored: every Nagle exchange sees the ACK before its second write.
-    #[case::quickack_ignored(DelayedAckStall { exchanges: [vec![x(false, 0.2, true, false, false); 15],
+    #[case::quickack_ignored(DelayedAckStall { tcp_autocorking: 0, exchanges: [vec![x(false, 0.2, true, false, false); 15],
         stall(&[], &[0.1; 5]).exchanges].concat() }, Verdict::Refuted, &[ST_HELD, ST_STALL])]
+    #[case::nodelay_acked_between(with(stall_linux(), 6, x(true, 0.1, true, true, true)),
+        Verdict::Holds, &[ST_QUIET])]
+    // A preempted TCP_NODELAY writer: an ACK between its pieces proves nothing.
+    #[case::nodelay_preempted(with(stall_linux(), 6, x(true, 41.0, true, true, false)), Verdict::Holds, &[])]
+    #[case::autocorking_on(DelayedAckStall { tcp_autocorking: 1, ..stall_linux() }, Verdict::Holds,
+        &["tcp_autocorking in the namespace"])]
     #[case::nagle_one_too_many(stall(&[44.0; 6], &[0.1; 5]), Verdict::Holds, &[ST_HELD])]
     #[case::nodelay_one_short(stall(&[44.0; 5], &[0.1; 4]), Verdict::Holds, &[ST_MADE])]
     fn stall_judgement(
@@ -966,6 +1001,7 @@ mod tests {
             checks(&j, ST_STALL)
         );
         let preempted = DelayedAckStall {
+            tcp_autocorking: 0,
             exchanges: [
                 vec![x(false, 1.0, true, false, false); 2],
                 stall_linux().exchanges,

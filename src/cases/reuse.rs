@@ -184,17 +184,34 @@ pub fn server_in_time_wait(family: Family, reuse: bool) -> Result<TimeWait> {
     Ok(tw)
 }
 
-/// Listens on `s` (bound to `addr`) and has a client connect: whether it was
-/// accepted.
-fn serves_a_client(s: &Sock, family: Family, addr: SocketAddr) -> Result<bool> {
-    if s.listen(4).is_err() {
-        return Ok(false);
-    }
+/// Has a client connect to `addr`, where `s` listens: the local address of
+/// the connection `s` accepted, none when the client was refused.
+fn accepted_at(s: &Sock, family: Family, addr: SocketAddr) -> Result<Option<SocketAddr>> {
     let c = Sock::tcp(family)?;
     if c.connect(addr).is_err() {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(s.accept().is_ok())
+    let conn = s.accept().context("accept the new server's client")?;
+    Ok(Some(conn.local_addr()?))
+}
+
+/// The new server's listen() when its bind succeeded, and then where it
+/// accepted a client.
+fn listen_and_serve(
+    s: &Sock,
+    bind: &std::io::Result<()>,
+    family: Family,
+    addr: SocketAddr,
+) -> Result<(Option<String>, Option<SocketAddr>)> {
+    if bind.is_err() {
+        return Ok((None, None));
+    }
+    let listen = s.listen(4);
+    let served_on = match listen {
+        Ok(()) => accepted_at(s, family, addr)?,
+        Err(_) => None,
+    };
+    Ok((Some(result_name(&listen)), served_on))
 }
 
 /// The claim's verdict for a server restarted on a port still held (by a
@@ -235,12 +252,16 @@ pub struct Restart {
     pub old_reuseaddr: bool,
     /// SO_REUSEADDR on the new socket.
     pub new_reuseaddr: bool,
+    /// The old server's address, which the new socket binds.
+    pub addr: SocketAddr,
     /// The old connection's state right after the new bind: TIME_WAIT.
     pub old_state: Option<String>,
     /// The new socket's bind(): ok or the errno.
     pub bind: String,
-    /// The new socket listened, and a client connected and was accepted.
-    pub served_a_client: bool,
+    /// Its listen(), tried after a successful bind only.
+    pub listen: Option<String>,
+    /// Where it accepted a client (the local address of that connection).
+    pub served_on: Option<SocketAddr>,
 }
 
 fn restart(family: Family, old_reuse: bool, new_reuse: bool) -> Result<Restart> {
@@ -250,18 +271,18 @@ fn restart(family: Family, old_reuse: bool, new_reuse: bool) -> Result<Restart> 
         reuse(&s)?;
     }
     let bind = s.bind(tw.server);
+    // Looked at before a client connects: on loopback the client's connect
+    // may recycle the TIME_WAIT entry (net.ipv4.tcp_tw_reuse=2).
     let old_state = tw.state()?;
-    let served_a_client = if bind.is_ok() {
-        serves_a_client(&s, family, tw.server)?
-    } else {
-        false
-    };
+    let (listen, served_on) = listen_and_serve(&s, &bind, family, tw.server)?;
     Ok(Restart {
         old_reuseaddr: old_reuse,
         new_reuseaddr: new_reuse,
+        addr: tw.server,
         old_state,
         bind: result_name(&bind),
-        served_a_client,
+        listen,
+        served_on,
     })
 }
 
@@ -304,9 +325,14 @@ impl Observation for TimeWaitRebind {
             self.with.bind.as_str(),
         );
         j.expect_eq(
-            "restarted server accepts a client",
-            &true,
-            &self.with.served_a_client,
+            "the restarted server listens",
+            &Some(OK.to_string()),
+            &self.with.listen,
+        );
+        j.expect_eq(
+            "restarted server accepts a client (on the old server's address)",
+            &Some(self.with.addr),
+            &self.with.served_on,
         );
         j.expect_eq(
             "rebind with SO_REUSEADDR when the old server lacked it",
@@ -316,7 +342,7 @@ impl Observation for TimeWaitRebind {
         j.expect_eq(
             "a client is served after each successful bind, and only then",
             &runs.map(|r| r.bind == OK).to_vec(),
-            &runs.map(|r| r.served_a_client).to_vec(),
+            &runs.map(|r| r.served_on.is_some()).to_vec(),
         );
         let (without, with, old_lacked) = (
             self.without.bind.as_str(),
@@ -329,7 +355,7 @@ impl Observation for TimeWaitRebind {
                 "server port in TIME_WAIT: a new bind without SO_REUSEADDR -> {without}, with it -> {with} \
                  (the new server {}); when the old server had not set SO_REUSEADDR, the new bind with it -> \
                  {old_lacked}: {}",
-                served(self.with.served_a_client),
+                served(self.with.served_on.is_some()),
                 old_socket_words(old_lacked)
             ),
         );
@@ -452,12 +478,14 @@ pub struct ChildRestart {
     pub old_reuseaddr: bool,
     /// SO_REUSEADDR on the new socket.
     pub new_reuseaddr: bool,
+    /// The old listener's address, which the new socket binds.
+    pub addr: SocketAddr,
     /// The new socket's bind(): ok or the errno.
     pub bind: String,
     /// Its listen(), tried after a successful bind only.
     pub listen: Option<String>,
-    /// A new client was accepted by the restarted server.
-    pub new_client_accepted: bool,
+    /// Where it accepted a new client (the local address of that connection).
+    pub served_on: Option<SocketAddr>,
     /// Bytes the child sent still reached its client afterwards.
     pub child_connection_works: bool,
 }
@@ -475,13 +503,7 @@ fn restart_with_child(family: Family, old_reuse: bool, new_reuse: bool) -> Resul
         reuse(&s)?;
     }
     let bind = s.bind(addr);
-    let listen = bind.is_ok().then(|| result_name(&s.listen(4)));
-    let new_client_accepted = if listen.as_deref() == Some(OK) {
-        let c = Sock::tcp(family)?;
-        c.connect(addr).is_ok() && s.accept().is_ok()
-    } else {
-        false
-    };
+    let (listen, served_on) = listen_and_serve(&s, &bind, family, addr)?;
     child.send_all(b"ping").context("the child's send")?;
     let mut buf = [0u8; 4];
     let got = client
@@ -490,9 +512,10 @@ fn restart_with_child(family: Family, old_reuse: bool, new_reuse: bool) -> Resul
     Ok(ChildRestart {
         old_reuseaddr: old_reuse,
         new_reuseaddr: new_reuse,
+        addr,
         bind: result_name(&bind),
         listen,
-        new_client_accepted,
+        served_on,
         child_connection_works: got == buf.len(),
     })
 }
@@ -537,9 +560,9 @@ impl Observation for ChildServerRestart {
             &self.with.listen,
         );
         j.expect_eq(
-            "the restarted server accepts",
-            &true,
-            &self.with.new_client_accepted,
+            "the restarted server accepts (on the old listener's address)",
+            &Some(self.with.addr),
+            &self.with.served_on,
         );
         j.expect_eq(
             "the child's connection still works (every restart)",
@@ -554,7 +577,7 @@ impl Observation for ChildServerRestart {
         j.expect_eq(
             "a new client is accepted after each successful bind, and only then",
             &runs.map(|r| r.bind == OK).to_vec(),
-            &runs.map(|r| r.new_client_accepted).to_vec(),
+            &runs.map(|r| r.served_on.is_some()).to_vec(),
         );
         let (without, with, old_lacked) = (
             self.without.bind.as_str(),
@@ -572,7 +595,7 @@ impl Observation for ChildServerRestart {
                 "listener closed, a child's connection open: a new bind without SO_REUSEADDR -> {without}, with \
                  it -> {with} (the new server {}, and {child}); with it on the new socket only -> {old_lacked}: \
                  {}",
-                served(self.with.new_client_accepted),
+                served(self.with.served_on.is_some()),
                 old_socket_words(old_lacked)
             ),
         );
@@ -604,25 +627,22 @@ impl Show for TwoBinds {
     }
 }
 
-/// Two binds on one port: the first on `a`, listening at once if
-/// `listen_first`, the second on `b`; both with SO_REUSEADDR when asked.
-fn two_binds(
-    a: SocketAddr,
-    b: SocketAddr,
-    reuse_both: bool,
-    listen_first: bool,
-) -> Result<TwoBinds> {
-    let s1 = Sock::tcp(Family::of(&a.ip()))?;
-    let s2 = Sock::tcp(Family::of(&b.ip()))?;
+/// Two sockets on one port: the first binds `a` (the kernel picks the port)
+/// and listens at once if `listen_first`; the second binds `b` on that port.
+/// Both with SO_REUSEADDR when asked.
+fn two_binds(a: IpAddr, b: IpAddr, reuse_both: bool, listen_first: bool) -> Result<TwoBinds> {
+    let s1 = Sock::tcp(Family::of(&a))?;
+    let s2 = Sock::tcp(Family::of(&b))?;
     if reuse_both {
         reuse(&s1)?;
         reuse(&s2)?;
     }
-    let r1 = s1.bind(a);
+    let r1 = s1.bind(SocketAddr::new(a, 0));
+    let port = s1.local_addr()?.port();
     if listen_first && r1.is_ok() {
         s1.listen(4).context("the first socket's listen")?;
     }
-    let r2 = s2.bind(b);
+    let r2 = s2.bind(SocketAddr::new(b, port));
     let second_listen = if r2.is_ok() {
         if !listen_first {
             s1.listen(4).context("the first socket's listen")?;
@@ -636,12 +656,6 @@ fn two_binds(
         second_bind: result_name(&r2),
         second_listen,
     })
-}
-
-fn free_port(family: Family) -> Result<u16> {
-    let s = Sock::tcp(family)?;
-    s.bind(SocketAddr::new(family.loopback(), 0))?;
-    Ok(s.local_addr()?.port())
 }
 
 /// The second address of the multihomed host (TEST-NET-2, documentation
@@ -682,15 +696,10 @@ fn multihomed(_lab: &mut Lab, family: Family) -> Result<Multihomed> {
     };
     add_local_address(other)?;
     let (lo, any) = (family.loopback(), family.any());
-    let at = |ip, port| SocketAddr::new(ip, port);
-    let p = free_port(family)?;
-    let two_specific = two_binds(at(lo, p), at(other, p), false, true)?;
-    let p = free_port(family)?;
-    let wildcard_plain = two_binds(at(any, p), at(lo, p), false, true)?;
-    let p = free_port(family)?;
-    let wildcard_reuse = two_binds(at(any, p), at(lo, p), true, true)?;
-    let p = free_port(family)?;
-    let wildcard_unlistened = two_binds(at(any, p), at(lo, p), true, false)?;
+    let two_specific = two_binds(lo, other, false, true)?;
+    let wildcard_plain = two_binds(any, lo, false, true)?;
+    let wildcard_reuse = two_binds(any, lo, true, true)?;
+    let wildcard_unlistened = two_binds(any, lo, true, false)?;
     let dual_stack = match family {
         Family::V4 => None,
         Family::V6 => Some(dual_stack()?),
@@ -898,18 +907,22 @@ fn ready_listener(listeners: [&Sock; 2], timeout: Duration) -> Result<usize> {
 }
 
 fn tcp_duplicate(_lab: &mut Lab, family: Family) -> Result<TcpDuplicate> {
-    let addr = SocketAddr::new(family.loopback(), free_port(family)?);
-    let reuseaddr = two_binds(addr, addr, true, false)?;
-    // SO_REUSEPORT on both: both listen and share the connections.
-    let at = SocketAddr::new(family.loopback(), free_port(family)?);
+    let lo = family.loopback();
+    let reuseaddr = two_binds(lo, lo, true, false)?;
+    // SO_REUSEPORT on both: both listen and share the connections. The
+    // second binds the port the kernel gave the first.
     let listeners = [Sock::tcp(family)?, Sock::tcp(family)?];
+    let mut at = SocketAddr::new(lo, 0);
     let mut binds = Vec::new();
     let mut listens = Vec::new();
     for l in &listeners {
         l.set_int(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)
             .context("SO_REUSEPORT")?;
         binds.push(result_name(&l.bind(at)));
+        at = l.local_addr()?;
         listens.push(result_name(&l.listen(CONNECTIONS as i32)));
+        // A listener the kernel queued nothing on refuses at once.
+        l.set_nonblocking(true)?;
     }
     let mut clients = Vec::new();
     if binds.iter().chain(&listens).all(|r| r == OK) {
@@ -1169,13 +1182,19 @@ mod tests {
     use pretty_assertions::assert_eq;
     use rstest::rstest;
 
+    fn port_addr() -> SocketAddr {
+        "127.0.0.1:43210".parse().unwrap()
+    }
+
     fn restart_run(old: bool, new: bool, bind: &str) -> Restart {
         Restart {
             old_reuseaddr: old,
             new_reuseaddr: new,
+            addr: port_addr(),
             old_state: Some(TIME_WAIT.into()),
             bind: bind.into(),
-            served_a_client: bind == OK,
+            listen: (bind == OK).then(|| OK.to_string()),
+            served_on: (bind == OK).then(port_addr),
         }
     }
 
@@ -1189,6 +1208,8 @@ mod tests {
     }
 
     const TW_OLD_LACKED: &str = "rebind with SO_REUSEADDR when the old server lacked it";
+    const TW_LISTENS: &str = "the restarted server listens";
+    const TW_ACCEPTS: &str = "restarted server accepts a client (on the old server's address)";
     const TW_SERVED_IFF_BOUND: &str =
         "a client is served after each successful bind, and only then";
 
@@ -1203,13 +1224,20 @@ mod tests {
     #[case::rebind_without_option(TimeWaitRebind { without: restart_run(true, false, OK), ..time_wait_linux() },
         Verdict::Refuted, &["rebind without SO_REUSEADDR"])]
     #[case::option_ignored(TimeWaitRebind { with: restart_run(true, true, EADDRINUSE), ..time_wait_linux() },
-        Verdict::Refuted, &["rebind with SO_REUSEADDR (old server had it too)", "restarted server accepts a client"])]
+        Verdict::Refuted, &["rebind with SO_REUSEADDR (old server had it too)", TW_LISTENS, TW_ACCEPTS])]
     #[case::bound_but_serves_nobody(TimeWaitRebind {
-        with: Restart { served_a_client: false, ..restart_run(true, true, OK) }, ..time_wait_linux() },
-        Verdict::Differs, &["restarted server accepts a client", TW_SERVED_IFF_BOUND])]
+        with: Restart { served_on: None, ..restart_run(true, true, OK) }, ..time_wait_linux() },
+        Verdict::Differs, &[TW_ACCEPTS, TW_SERVED_IFF_BOUND])]
+    #[case::listen_refused(TimeWaitRebind {
+        with: Restart { listen: Some(EADDRINUSE.into()), served_on: None, ..restart_run(true, true, OK) },
+        ..time_wait_linux() }, Verdict::Differs, &[TW_LISTENS, TW_ACCEPTS, TW_SERVED_IFF_BOUND])]
+    // The client reached some other socket, not the rebound port.
+    #[case::served_elsewhere(TimeWaitRebind {
+        with: Restart { served_on: Some("127.0.0.1:1".parse().unwrap()), ..restart_run(true, true, OK) },
+        ..time_wait_linux() }, Verdict::Differs, &[TW_ACCEPTS])]
     #[case::served_without_a_bind(TimeWaitRebind {
-        without: Restart { served_a_client: true, ..restart_run(true, false, EADDRINUSE) }, ..time_wait_linux() },
-        Verdict::Differs, &[TW_SERVED_IFF_BOUND])]
+        without: Restart { served_on: Some(port_addr()), ..restart_run(true, false, EADDRINUSE) },
+        ..time_wait_linux() }, Verdict::Differs, &[TW_SERVED_IFF_BOUND])]
     fn time_wait_judgement(
         #[case] o: TimeWaitRebind,
         #[case] verdict: Verdict,
@@ -1234,7 +1262,7 @@ mod tests {
         );
         let bsd = TimeWaitRebind {
             with: Restart {
-                served_a_client: false,
+                served_on: None,
                 ..restart_run(true, true, OK)
             },
             old_lacked: restart_run(false, true, OK),
@@ -1265,6 +1293,10 @@ mod tests {
                 "[TIME_WAIT, TIME_WAIT, none]".to_string()
             )),
             check(&gone, "the old connection is in TIME_WAIT at every rebind")
+        );
+        assert_eq!(
+            Some(("127.0.0.1:43210".to_string(), "none".to_string())),
+            check(&bsd, TW_ACCEPTS)
         );
     }
 
@@ -1328,9 +1360,10 @@ mod tests {
         ChildRestart {
             old_reuseaddr: old,
             new_reuseaddr: new,
+            addr: port_addr(),
             bind: bind.into(),
             listen: (bind == OK).then(|| OK.to_string()),
-            new_client_accepted: bind == OK,
+            served_on: (bind == OK).then(port_addr),
             child_connection_works: true,
         }
     }
@@ -1343,6 +1376,7 @@ mod tests {
         }
     }
 
+    const CH_ACCEPTS: &str = "the restarted server accepts (on the old listener's address)";
     const CH_ACCEPTED_IFF_BOUND: &str =
         "a new client is accepted after each successful bind, and only then";
 
@@ -1354,14 +1388,17 @@ mod tests {
         Verdict::Refuted, &["rebind without SO_REUSEADDR"])]
     #[case::option_ignored(ChildServerRestart { with: child_run(true, true, EADDRINUSE), ..child_linux() },
         Verdict::Refuted, &["rebind with SO_REUSEADDR (old listener had it)", "the restarted server listens",
-        "the restarted server accepts"])]
+        CH_ACCEPTS])]
     #[case::listen_refused(ChildServerRestart { with: ChildRestart { listen: Some(EADDRINUSE.into()),
-        new_client_accepted: false, ..child_run(true, true, OK) }, ..child_linux() },
-        Verdict::Differs, &["the restarted server listens", "the restarted server accepts", CH_ACCEPTED_IFF_BOUND])]
+        served_on: None, ..child_run(true, true, OK) }, ..child_linux() },
+        Verdict::Differs, &["the restarted server listens", CH_ACCEPTS, CH_ACCEPTED_IFF_BOUND])]
+    #[case::served_elsewhere(ChildServerRestart { with: ChildRestart {
+        served_on: Some("127.0.0.1:1".parse().unwrap()), ..child_run(true, true, OK) }, ..child_linux() },
+        Verdict::Differs, &[CH_ACCEPTS])]
     #[case::child_cut_off(ChildServerRestart { without: ChildRestart { child_connection_works: false,
         ..child_run(true, false, EADDRINUSE) }, ..child_linux() },
         Verdict::Differs, &["the child's connection still works (every restart)"])]
-    #[case::accepted_without_a_bind(ChildServerRestart { old_lacked: ChildRestart { new_client_accepted: true,
+    #[case::accepted_without_a_bind(ChildServerRestart { old_lacked: ChildRestart { served_on: Some(port_addr()),
         ..child_run(false, true, EADDRINUSE) }, ..child_linux() },
         Verdict::Differs, &[CH_ACCEPTED_IFF_BOUND])]
     fn child_judgement(
@@ -1389,7 +1426,7 @@ mod tests {
         let cut = ChildServerRestart {
             with: ChildRestart {
                 child_connection_works: false,
-                new_client_accepted: false,
+                served_on: None,
                 ..child_run(true, true, OK)
             },
             ..child_linux()
