@@ -49,7 +49,7 @@ if ! cargo mutants --version >/dev/null 2>&1; then
     cargo install --locked cargo-mutants >&2
 fi
 
-count() { [ -f "$1" ] && grep -c . "$1" || echo 0; }
+count() { if [ -f "$1" ]; then grep -c . "$1" || true; else echo 0; fi; }
 target=$(target_dir)
 
 printf '%-28s %7s %7s %9s %8s %8s\n' file caught missed unviable timeout score

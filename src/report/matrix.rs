@@ -654,6 +654,7 @@ mod tests {
             cpu_ms: 1.0,
             wire_bytes: 0,
             families: vec![],
+            hosts: vec![],
             key: String::new(),
             checks: vec![Check {
                 what: "rst on wire".into(),
@@ -677,6 +678,7 @@ mod tests {
 
     fn report(kernel: &str, cases: Vec<CaseResult>) -> Report {
         Report {
+            format: crate::report::json::FORMAT,
             kernel: kernel.into(),
             sockspec: "0.1.0".into(),
             cases,
