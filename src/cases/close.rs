@@ -106,13 +106,10 @@ fn unread_data_rst(_lab: &mut Lab) -> Result<UnreadDataRst> {
     let close = server.close();
     let rst_from_closer = cap
         .wait_segment("RST from the closer", Duration::from_secs(2), |s| {
-            s.sport == closer_port && s.flags.rst
+            s.rst_from(closer_port)
         })
         .is_ok();
-    let fin_from_closer = cap
-        .segments()?
-        .iter()
-        .any(|s| s.sport == closer_port && s.flags.fin);
+    let fin_from_closer = cap.segments()?.iter().any(|s| s.fin_from(closer_port));
     let mut buf = [0u8; 16];
     let peer_recv = Returned::of(&client.recv(&mut buf, 0));
     Ok(UnreadDataRst {
@@ -195,8 +192,11 @@ fn wait_segments(
     loop {
         let seen = cap.count()?;
         let found = cap.segments()?.iter().filter(|s| pred(s)).count();
+        if found >= n {
+            return Ok(found);
+        }
         let left = deadline.saturating_duration_since(Instant::now());
-        if found >= n || left.is_zero() {
+        if left.is_zero() {
             return Ok(found);
         }
         cap.wait_beyond(seen, left)?;
@@ -221,16 +221,13 @@ fn wr_blocks(lab: &mut Lab) -> Result<WrBlocks> {
     // Unacknowledged, the FIN leaves again when the retransmission timer
     // fires (after 200 ms at least, TCP_RTO_MIN).
     phase("waiting for the FIN, and for it to be sent again");
-    let is_fin = |s: &Segment| s.sport == port && s.flags.fin;
-    let fins_sent = wait_segments(&mut cap, 2, Duration::from_secs(3), is_fin)?;
+    let fins_sent = wait_segments(&mut cap, 2, Duration::from_secs(3), |s| s.fin_from(port))?;
     let segs = cap.segments()?;
     let fin_end = segs
         .iter()
-        .find(|s| is_fin(s))
+        .find(|s| s.fin_from(port))
         .map(|f| f.seq.wrapping_add(f.payload + 1));
-    let fin_acked = segs
-        .iter()
-        .any(|s| s.dport == port && s.flags.ack && Some(s.ack) == fin_end);
+    let fin_acked = fin_end.is_some_and(|end| segs.iter().any(|s| s.acks(port, end)));
     // Reachable peer: shutdown on loopback, the peer reads 0.
     let lo = TcpPair::loopback(Family::V4)?;
     lo.client.shutdown(libc::SHUT_WR)?;
@@ -424,7 +421,6 @@ pub struct ShutRd {
 fn rd(_lab: &mut Lab) -> Result<ShutRd> {
     let mut cap = Capture::start("lo")?;
     let pair = TcpPair::loopback(Family::V4)?;
-    let port = pair.port()?;
     let client_port = pair.client.local_addr()?.port();
     let before = cap.count()?;
     record::mark("shutdown(SHUT_RD) called");
@@ -446,7 +442,7 @@ fn rd(_lab: &mut Lab) -> Result<ShutRd> {
         .wait_segment(
             "the peer's data acknowledged",
             Duration::from_secs(2),
-            |s| s.sport == port && s.dport == client_port && s.flags.ack && s.ack == data_end,
+            |s| s.acks(client_port, data_end),
         )
         .is_ok();
     let rst_on_wire = cap.segments()?.iter().any(|s| s.flags.rst);

@@ -234,7 +234,7 @@ fn timer_window(secs: i64) -> (Duration, Duration) {
 }
 
 /// Checks that `probe` came after `secs` of idleness, as `what` says.
-fn expect_idle(j: &mut Judgement, what: &str, secs: i64, probe: &Option<Probe>) -> bool {
+fn expect_idle(j: &mut Judgement, what: &str, secs: i64, probe: &Option<Probe>) {
     let (lo, hi) = timer_window(secs);
     let idle = probe.as_ref().map(|p| p.idle_before);
     j.expect(
@@ -242,7 +242,7 @@ fn expect_idle(j: &mut Judgement, what: &str, secs: i64, probe: &Option<Probe>) 
         idle.is_some_and(|d| d >= lo && d <= hi),
         format!("{}..{}", lo.show(), hi.show()),
         idle.map_or("no probe".into(), |d| d.show()),
-    )
+    );
 }
 
 /// "after 1024 ms" or "none": a probe's idle time in a sentence.
@@ -490,7 +490,7 @@ fn probe_on_idle(_lab: &mut Lab) -> Result<ProbeOnIdle> {
     let probe_acked = seg.as_ref().is_some_and(|p| {
         let want = p.seq.wrapping_add(1);
         cap.wait_segment("the peer's ACK of the probe", Duration::from_secs(1), |s| {
-            s.dport == port && s.flags.ack && s.ack == want
+            s.acks(port, want)
         })
         .is_ok()
     });
@@ -625,7 +625,7 @@ fn dead_peer_etimedout(lab: &mut Lab) -> Result<DeadPeer> {
             .iter()
             .filter(|s| s.dport == port && !s.flags.syn)
             .count(),
-        rst_on_giving_up: segs.iter().any(|s| s.sport == port && s.flags.rst),
+        rst_on_giving_up: segs.iter().any(|s| s.rst_from(port)),
     })
 }
 
@@ -683,6 +683,11 @@ impl Observation for DeadPeer {
     }
 }
 
+/// Whether `port` has sent neither FIN nor RST.
+fn closed_silently(segs: &[Segment], port: u16) -> bool {
+    !segs.iter().any(|s| s.fin_from(port) || s.rst_from(port))
+}
+
 /// A connection whose peer forgot it (closed in TCP_REPAIR mode, which sends
 /// nothing), probed with TCP_KEEPIDLE=1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -708,10 +713,7 @@ fn rst_econnreset(_lab: &mut Lab) -> Result<ForgottenPeer> {
         .set_int(libc::IPPROTO_TCP, libc::TCP_REPAIR, 1)
         .context("TCP_REPAIR")?;
     let _ = server.close();
-    let peer_closed_silently = !cap
-        .segments()?
-        .iter()
-        .any(|s| s.sport == server_port && (s.flags.fin || s.flags.rst));
+    let peer_closed_silently = closed_silently(&cap.segments()?, server_port);
     client.set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(5))?;
     phase("waiting for the probe to meet the forgetful peer");
     let mut buf = [0u8; 8];
@@ -722,7 +724,7 @@ fn rst_econnreset(_lab: &mut Lab) -> Result<ForgottenPeer> {
     Ok(ForgottenPeer {
         peer_closed_silently,
         probe_sent: !probes(&segs, port).is_empty(),
-        rst_from_peer: segs.iter().any(|s| s.sport == server_port && s.flags.rst),
+        rst_from_peer: segs.iter().any(|s| s.rst_from(server_port)),
         recv: Returned::of(&r),
         failed_after,
     })
@@ -994,6 +996,14 @@ mod tests {
         // A clock that went backwards gives no idleness, not a wrapped one.
         let backwards = vec![(t(5), seg(1000, 80, 1, 0, ".")), (t(3), probe.clone())];
         assert_eq!(Duration::ZERO, idle_before(&backwards, 1000, &probe));
+    }
+
+    #[test]
+    fn a_silent_close_sends_neither_fin_nor_rst() {
+        let (all, _) = conversation(100);
+        assert!(closed_silently(&all, 80));
+        assert!(!closed_silently(&all, 1000));
+        assert!(!closed_silently(&[seg(80, 1000, 7001, 0, "R")], 80));
     }
 
     #[test]

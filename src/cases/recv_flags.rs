@@ -130,9 +130,11 @@ pub static OOBINLINE: Case = Case {
     relies_on: &[opt::SO_OOBINLINE],
 };
 
-/// Bytes per piece of the MSG_WAITALL message, and how many pieces.
+/// Bytes per piece of the MSG_WAITALL message, how many pieces, and the
+/// whole message: what each MSG_WAITALL recv() asks for.
 const PIECE: usize = 1000;
 const PIECES: usize = 4;
+const MESSAGE: usize = PIECE * PIECES;
 
 /// "At once": a call that does not sleep returns within this.
 const AT_ONCE: Duration = Duration::from_millis(50);
@@ -154,24 +156,14 @@ pub struct WaitallFills {
     pub asleep_after_piece: Vec<bool>,
 }
 
-/// Plain recv() on a message of which only the first piece has been sent.
+/// Plain recv() for the whole message when only its first piece has been
+/// sent.
 fn plain_recv_length(pair: &TcpPair) -> Result<usize> {
     pair.client
         .send_all(&[1u8; PIECE])
         .context("send first piece")?;
-    let mut buf = vec![0u8; PIECE * PIECES];
-    let n = pair.server.recv(&mut buf, 0).context("plain recv")?;
-    pair.client
-        .send_all(&vec![2u8; PIECE * (PIECES - 1)])
-        .context("send the rest")?;
-    let mut rest = PIECE * PIECES - n;
-    while rest > 0 {
-        rest -= pair
-            .server
-            .recv(&mut buf[..rest], 0)
-            .context("drain the rest")?;
-    }
-    Ok(n)
+    let mut buf = vec![0u8; MESSAGE];
+    pair.server.recv(&mut buf, 0).context("plain recv")
 }
 
 /// recv(MSG_WAITALL) while the pieces trickle in: what it returned, and
@@ -182,7 +174,7 @@ fn waitall_run(pair: &TcpPair) -> Result<(usize, Vec<bool>)> {
         let server = &pair.server;
         let receiver = s.spawn(move || -> Result<usize> {
             tid_tx.send(wait::gettid()).ok();
-            let mut buf = vec![0u8; PIECE * PIECES];
+            let mut buf = vec![0u8; MESSAGE];
             server
                 .recv(&mut buf, libc::MSG_WAITALL)
                 .context("recv(MSG_WAITALL)")
@@ -198,19 +190,29 @@ fn waitall_run(pair: &TcpPair) -> Result<(usize, Vec<bool>)> {
             }
             // The piece is in (nothing left queued on the socket) and the
             // receiver sleeps in recvfrom: that is the waiting we want to see.
+            // A receiver that returned will never sleep again: no need to
+            // wait the whole deadline for it.
             phase(&format!(
                 "waiting for the receiver to take piece {k} and sleep"
             ));
-            let blocked = wait::until(
-                "receiver asleep in recvfrom with the piece consumed",
+            let slept = wait::until(
+                "the piece taken off the queue",
                 Duration::from_secs(5),
-                || {
-                    let queued = server.queued(libc::FIONREAD)?;
-                    Ok((queued == 0 && wait::blocked_in(tid, libc::SYS_recvfrom)?).then_some(()))
-                },
+                || Ok((server.queued(libc::FIONREAD)? == 0).then_some(())),
             )
-            .is_ok();
-            asleep.push(blocked && !receiver.is_finished());
+            .and_then(|()| {
+                wait::until(
+                    "the receiver asleep in recvfrom",
+                    Duration::from_secs(5),
+                    || {
+                        if receiver.is_finished() {
+                            anyhow::bail!("the receiver has returned");
+                        }
+                        Ok(wait::blocked_in(tid, libc::SYS_recvfrom)?.then_some(()))
+                    },
+                )
+            });
+            asleep.push(slept.is_ok());
         }
         let returned = receiver
             .join()
@@ -600,7 +602,7 @@ pub struct ShortOnEof {
 
 fn waitall_short_on_eof(_lab: &mut Lab) -> Result<ShortOnEof> {
     let pair = TcpPair::loopback(Family::V4)?;
-    let requested = PIECE * PIECES;
+    let requested = MESSAGE;
     pair.client.send_all(&[3u8; PIECE])?;
     pair.client.shutdown(libc::SHUT_WR)?;
     let mut buf = vec![0u8; requested];
@@ -680,7 +682,7 @@ fn waitall_until_timeout(pair: &TcpPair) -> Result<(Returned, Duration)> {
     pair.server.set_timeout(libc::SO_RCVTIMEO, RCVTIMEO)?;
     pair.client.send_all(&[4u8; PIECE])?;
     let _guard = wait::shutdown_after(pair.server.as_raw_fd(), RCVTIMEO + Duration::from_secs(3));
-    let mut buf = vec![0u8; PIECE * PIECES];
+    let mut buf = vec![0u8; MESSAGE];
     let t = Instant::now();
     let r = pair.server.recv(&mut buf, libc::MSG_WAITALL);
     Ok((Returned::of(&r), t.elapsed()))
@@ -703,18 +705,19 @@ fn waitall_until_signal(pair: &TcpPair) -> Result<Returned> {
     std::thread::scope(|s| {
         let server = &pair.server;
         let (handle, tid) = wait::spawn_with_tid(s, move || {
-            let mut buf = vec![0u8; PIECE * PIECES];
+            let mut buf = vec![0u8; MESSAGE];
             server.recv(&mut buf, libc::MSG_WAITALL)
         })?;
         phase("waiting for the MSG_WAITALL receiver to sleep with the piece consumed");
         wait::until(
-            "receiver asleep in recvfrom",
+            "the piece taken off the queue",
             Duration::from_secs(5),
-            || {
-                Ok((server.queued(libc::FIONREAD)? == 0
-                    && wait::blocked_in(tid, libc::SYS_recvfrom)?)
-                .then_some(()))
-            },
+            || Ok((server.queued(libc::FIONREAD)? == 0).then_some(())),
+        )?;
+        wait::until(
+            "the receiver asleep in recvfrom",
+            Duration::from_secs(5),
+            || Ok(wait::blocked_in(tid, libc::SYS_recvfrom)?.then_some(())),
         )?;
         crate::lab::record::mark("SIGUSR1 sent to the receiver");
         // SAFETY: signalling a thread of this process by its kernel id.
@@ -730,7 +733,7 @@ fn waitall_timeout(_lab: &mut Lab) -> Result<WaitallTimeout> {
     let (after_timeout, timeout_took) = waitall_until_timeout(&TcpPair::loopback(Family::V4)?)?;
     let after_signal = waitall_until_signal(&TcpPair::loopback(Family::V4)?)?;
     Ok(WaitallTimeout {
-        requested: PIECE * PIECES,
+        requested: MESSAGE,
         queued: PIECE,
         rcvtimeo: RCVTIMEO,
         after_timeout,
@@ -869,7 +872,7 @@ fn send_with_urgent(pair: &TcpPair, inline: bool) -> Result<(UrgentRead, Vec<Urg
     cap.wait_segment(
         "the FIN after the urgent data",
         Duration::from_secs(5),
-        |s| s.sport == port && s.flags.fin,
+        |s| s.fin_from(port),
     )?;
     let oob_read = |s: &Sock| {
         let mut b = [0u8; 8];
