@@ -6,7 +6,6 @@
 //! sleeps, and MSG_OOB carries one urgent byte, not a message.
 
 use std::os::fd::AsRawFd;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -169,17 +168,14 @@ fn plain_recv_length(pair: &TcpPair) -> Result<usize> {
 /// recv(MSG_WAITALL) while the pieces trickle in: what it returned, and
 /// after each piece but the last whether it was still asleep.
 fn waitall_run(pair: &TcpPair) -> Result<(usize, Vec<bool>)> {
-    let (tid_tx, tid_rx) = mpsc::channel();
     std::thread::scope(|s| -> Result<(usize, Vec<bool>)> {
         let server = &pair.server;
-        let receiver = s.spawn(move || -> Result<usize> {
-            tid_tx.send(wait::gettid()).ok();
+        let (receiver, tid) = wait::spawn_with_tid(s, move || -> Result<usize> {
             let mut buf = vec![0u8; MESSAGE];
             server
                 .recv(&mut buf, libc::MSG_WAITALL)
                 .context("recv(MSG_WAITALL)")
-        });
-        let tid = tid_rx.recv().context("receiver thread id")?;
+        })?;
         let mut asleep = Vec::new();
         for k in 1..=PIECES {
             pair.client
