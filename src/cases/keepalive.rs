@@ -921,11 +921,14 @@ mod tests {
 
     /// A client on port 1000 talking to port 80, starting at `isn`: the
     /// handshake, 10 bytes (and a retransmission of them), then a Linux
-    /// probe, a BSD probe (one garbage byte), a reply, the FIN and an ACK.
+    /// probe, a BSD probe (one garbage byte), a reply, the FIN, a probe of
+    /// the half-closed connection (the FIN took a sequence number) and an
+    /// ACK.
     fn conversation(isn: u32) -> (Vec<Segment>, Vec<Segment>) {
         let s = |off: u32| isn.wrapping_add(off);
         let linux_probe = seg(1000, 80, s(10), 0, ".");
         let bsd_probe = seg(1000, 80, s(10), 1, ".");
+        let half_closed_probe = seg(1000, 80, s(11), 0, ".");
         let all = vec![
             seg(1000, 80, s(0), 0, "S"),
             seg(80, 1000, 7000, 0, "S."),
@@ -936,9 +939,10 @@ mod tests {
             bsd_probe.clone(),
             seg(80, 1000, 7001, 0, "."),
             seg(1000, 80, s(11), 0, "F."),
+            half_closed_probe.clone(),
             seg(1000, 80, s(12), 0, "."),
         ];
-        (all, vec![linux_probe, bsd_probe])
+        (all, vec![linux_probe, bsd_probe, half_closed_probe])
     }
 
     #[rstest]
