@@ -433,6 +433,31 @@ impl Observation for Bounds {
                 format!("{}, {ttl} {}", s.result, s.wire_ttl),
             );
         }
+        let reset = self.steps.iter().find(|s| s.value == -1);
+        j.expect(
+            "-1 brings the namespace default back",
+            reset.is_some_and(|s| s.result == "ok" && s.wire_ttl == self.namespace_default),
+            format!("ok, {ttl} {}", self.namespace_default),
+            reset.map_or_else(
+                || "not tried".into(),
+                |s| format!("{}, {ttl} {}", s.result, s.wire_ttl),
+            ),
+        );
+        let below: Vec<&Step> = self.steps.iter().filter(|s| s.value < -1).collect();
+        j.expect(
+            "values below -1 are refused",
+            !below.is_empty() && below.iter().all(|s| s.result != "ok"),
+            "refused",
+            if below.is_empty() {
+                "none tried".to_string()
+            } else {
+                below
+                    .iter()
+                    .map(|s| format!("{} {}", s.value, s.result))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
         let delivered = self.steps.iter().filter(|s| s.delivered).count();
         j.expect(
             "every datagram delivered (TTL only matters when forwarding)",
@@ -666,6 +691,16 @@ mod tests {
 
     const DELIVERED: &str = "every datagram delivered (TTL only matters when forwarding)";
 
+    /// `base` with step `i` replaced by `row`.
+    fn with_step(base: Bounds, i: usize, row: (i32, &str, i32, u8)) -> Bounds {
+        let mut o = base;
+        o.steps[i] = steps(&[row]).remove(0);
+        o
+    }
+
+    const BELOW: &str = "values below -1 are refused";
+    const RESET: &str = "-1 brings the namespace default back";
+
     #[rstest]
     #[case::v4_linux(bounds_v4(), Verdict::Differs, &[])]
     #[case::v6_linux(bounds_v6(), Verdict::Differs, &[])]
@@ -674,23 +709,33 @@ mod tests {
         (255, "ok", 255, 255), (256, "ok", 64, 64), (-1, "ok", 64, 64), (-2, "ok", 64, 64)]),
         ..bounds_v4() }, Verdict::Holds,
         &["IP_TTL=0: result, TTL on the wire", "IP_TTL=256: result, TTL on the wire",
-          "IP_TTL=-2: result, TTL on the wire"])]
+          "IP_TTL=-2: result, TTL on the wire", BELOW])]
     // A libc that ignores IP_TTL: every call "works", nothing changes.
     #[case::ignored(Bounds { steps: steps(&[(1, "ok", 1, 64), (0, "ok", 0, 64),
         (255, "ok", 255, 64), (256, "ok", 256, 64), (-1, "ok", -1, 64), (-2, "ok", -2, 64)]),
         ..bounds_v4() }, Verdict::Refuted,
         &["IP_TTL=1: result, TTL on the wire", "IP_TTL=0: result, TTL on the wire",
           "IP_TTL=255: result, TTL on the wire", "IP_TTL=256: result, TTL on the wire",
-          "IP_TTL=-2: result, TTL on the wire"])]
+          "IP_TTL=-2: result, TTL on the wire", BELOW])]
     // A refusal that resets the TTL instead of keeping the previous one.
-    #[case::refusal_resets(Bounds { steps: steps(&[(1, "ok", 1, 1), (0, "EINVAL", 64, 64)]),
-        ..bounds_v4() }, Verdict::Differs, &["IP_TTL=0: result, TTL on the wire"])]
-    #[case::refused_with_another_errno(Bounds { steps: steps(&[(256, "ERANGE", 64, 64)]),
-        ..bounds_v4() }, Verdict::Differs, &["IP_TTL=256: result, TTL on the wire"])]
-    #[case::v6_zero_refused(Bounds { steps: steps(&[(0, "EINVAL", 64, 64)]), ..bounds_v6() },
-        Verdict::Differs, &["IPV6_UNICAST_HOPS=0: result, TTL on the wire"])]
+    #[case::refusal_resets(with_step(bounds_v4(), 1, (0, "EINVAL", 64, 64)), Verdict::Differs,
+        &["IP_TTL=0: result, TTL on the wire"])]
+    #[case::refused_with_another_errno(with_step(bounds_v4(), 3, (256, "ERANGE", 255, 255)),
+        Verdict::Differs, &["IP_TTL=256: result, TTL on the wire"])]
+    #[case::v6_zero_refused(with_step(bounds_v6(), 1, (0, "EINVAL", 1, 1)), Verdict::Differs,
+        &["IPV6_UNICAST_HOPS=0: result, TTL on the wire"])]
+    // -1 refused: the previous TTL stays.
+    #[case::minus_one_refused(with_step(bounds_v4(), 4, (-1, "EINVAL", 255, 255)), Verdict::Differs,
+        &["IP_TTL=-1: result, TTL on the wire", RESET])]
+    // -1 accepted, yet the TTL does not go back to the default.
+    #[case::minus_one_keeps(with_step(bounds_v4(), 4, (-1, "ok", 255, 255)), Verdict::Refuted,
+        &["IP_TTL=-1: result, TTL on the wire", RESET])]
+    #[case::minus_one_untried(Bounds { steps: bounds_v4().steps[..4].to_vec(), ..bounds_v4() },
+        Verdict::Differs, &[RESET, BELOW])]
+    #[case::minus_two_untried(Bounds { steps: bounds_v4().steps[..5].to_vec(), ..bounds_v4() },
+        Verdict::Differs, &[BELOW])]
     #[case::lost(Bounds { steps: vec![Step { delivered: false, ..bounds_v4().steps[0].clone() }],
-        ..bounds_v4() }, Verdict::Holds, &[DELIVERED])]
+        ..bounds_v4() }, Verdict::Holds, &[RESET, BELOW, DELIVERED])]
     fn bounds_judgement(#[case] o: Bounds, #[case] verdict: Verdict, #[case] failed: &[&str]) {
         assert_eq!(expect(verdict, failed), outcome(&o));
     }
@@ -713,9 +758,19 @@ mod tests {
         let j = bounds_v6().judge();
         assert_eq!("accepts 1, 0, 255, -1; refuses 256, -2", j.key);
         assert_eq!("ok, hop limit 0", j.checks[1].expected);
-        let c = &j.checks[6];
+        let c = j.checks.last().expect("the delivery check");
         assert_eq!(
             ("6 of 6", "6 of 6"),
+            (c.expected.as_str(), c.observed.as_str())
+        );
+        let c = &j.checks[6];
+        assert_eq!(
+            ("ok, hop limit 64", "ok, hop limit 64"),
+            (c.expected.as_str(), c.observed.as_str())
+        );
+        let c = &j.checks[7];
+        assert_eq!(
+            ("refused", "-2 EINVAL"),
             (c.expected.as_str(), c.observed.as_str())
         );
         let none = Bounds {
@@ -724,5 +779,7 @@ mod tests {
         }
         .judge();
         assert_eq!("accepts nothing; refuses nothing", none.key);
+        let observed: Vec<&str> = none.checks.iter().map(|c| c.observed.as_str()).collect();
+        assert_eq!(vec!["not tried", "none tried", "0 of 0"], observed);
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! The LAN (lab::bridge): h1, h2, h3 on segment A (198.51.100.11-13), h1 and
 //! h4 on segment B (203.0.113.1, .4). Case N uses its own groups 239.10.N.x
-//! and port 400NN, so the cases can share one LAN (scripts/netns.sh) and run
-//! in parallel.
+//! and port 400NN (its sentinels, below, 239.10.N.250 and port 401NN), so the
+//! cases can share one LAN (scripts/netns.sh) and run in parallel.
 //!
 //! # Datagrams that must not come
 //!
@@ -16,10 +16,13 @@
 //!   moment the LAN is up (`lan`);
 //! - a frame crosses the LAN hop by hop: IP output (and the multicast
 //!   loopback), veth, the bridge, veth, IP input, UDP. veth_xmit and the
-//!   loopback copy queue it with netif_rx on the backlog of the CPU doing the
-//!   work, and the other hops hand it on within the same call, so every hop
-//!   is a FIFO consumed on that one CPU (in the sendto() itself, or later in
-//!   that CPU's softirq);
+//!   loopback copy (dev_loopback_xmit) queue it with netif_rx on the backlog
+//!   of the CPU doing the work, and the other hops hand it on within the
+//!   same call, so every hop is a FIFO consumed on that one CPU (in the
+//!   sendto() itself, or later in that CPU's softirq or ksoftirqd);
+//! - the sentinel leaves by the same interface as the datagram (it is sent
+//!   from the same socket, or from one whose route is that interface) and
+//!   goes to the same host, so it takes the same hops;
 //! - so of two frames that enter the same path, the first leaves every hop
 //!   first: once the sentinel is in its socket's queue, the earlier datagram
 //!   is in its sockets' queues or nowhere. Their queues are then read without
@@ -563,7 +566,7 @@ pub struct NonmemberNoReceive {
     pub sentinel_at_h3: Option<String>,
 }
 
-/// The UDP datagram to `port` of `len` payload bytes, when `f` is one.
+/// The UDP datagram to `port` that `f` carries, if it carries one.
 fn udp_to(f: &Frame, port: u16) -> Option<crate::lab::packet::Datagram> {
     match f.decode() {
         Packet::Udp(d) if d.dport == port => Some(d),

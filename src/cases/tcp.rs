@@ -1,7 +1,7 @@
 //! IPPROTO_TCP: TCP_MAXSEG (004 §5.2). Segment sizes are counted on a veth
 //! link with offloads off, so the capture shows what a real wire would carry.
 
-use std::io;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -50,10 +50,12 @@ const SMALL_MTU: u32 = 1280;
 const HUGE_MSS: i32 = 9000;
 /// The smallest MSS Linux accepts (TCP_MIN_MSS).
 const SMALLEST: i32 = 88;
-const BYTES: usize = 64 * 1024;
+/// Bytes sent each way on a connection, and with the smallest MSS.
+const BYTES: usize = 65_536;
+const SMALL_BYTES: usize = 8_192;
 
 /// What one connection across the link showed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Transfer {
     /// TCP_MAXSEG set before connect (none: left alone).
     pub mss_set: Option<i32>,
@@ -80,40 +82,43 @@ pub struct Later {
     pub server_max_payload: u32,
 }
 
-/// Sends `n` bytes from `from` while another thread reads them on `to`.
+/// Sends `n` bytes from `from` while another thread reads them on `to`,
+/// and makes sure that every byte arrived.
 fn push(from: &Sock, to: &Sock, n: usize) -> Result<()> {
-    std::thread::scope(|s| {
-        let reader = s.spawn(|| -> Result<()> {
+    let got = std::thread::scope(|s| {
+        let reader = s.spawn(|| -> Result<usize> {
             to.set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(5))?;
             let mut buf = vec![0u8; 65536];
             let mut got = 0;
+            // No signal handler runs in the case process: recv is never
+            // interrupted (EINTR), it returns data, EOF or a timeout.
             while got < n {
                 match to.recv(&mut buf, 0) {
                     Ok(0) => anyhow::bail!("EOF after {got} of {n} bytes"),
                     Ok(k) => got += k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e).context(format!("recv after {got} of {n} bytes")),
                 }
             }
-            Ok(())
+            Ok(got)
         });
         from.send_all(&vec![0x6du8; n]).context("send_all")?;
         reader
             .join()
             .map_err(|_| anyhow::anyhow!("reader panicked"))?
-    })
+    })?;
+    anyhow::ensure!(got == n, "the reader got {got} of {n} bytes");
+    Ok(())
 }
 
-/// The largest payload of the segments sent from `sport`, captured so far
+/// The largest payload sent from each port, in the segments captured so far
 /// after the first `skip` frames.
-fn max_payload(cap: &mut Capture, skip: usize, sport: u16) -> Result<u32> {
-    Ok(cap.frames()?[skip..]
-        .iter()
-        .filter_map(|f| f.segment())
-        .filter(|s| s.sport == sport)
-        .map(|s| s.payload)
-        .max()
-        .unwrap_or(0))
+fn max_payloads(cap: &mut Capture, skip: usize) -> Result<BTreeMap<u16, u32>> {
+    let mut max = BTreeMap::new();
+    for s in cap.frames()?[skip..].iter().filter_map(|f| f.segment()) {
+        let m = max.entry(s.sport).or_insert(0);
+        *m = s.payload.max(*m);
+    }
+    Ok(max)
 }
 
 /// One connection: client in a (TCP_MAXSEG `mss` before connect), server in
@@ -142,37 +147,45 @@ fn transfer(
     let sport = pair.port()?;
     push(&pair.client, &pair.server, bytes)?;
     push(&pair.server, &pair.client, bytes)?;
-    let mut t = Transfer {
-        mss_set: mss,
-        mss_in_use: pair
-            .client
-            .get_int(libc::IPPROTO_TCP, libc::TCP_MAXSEG)
-            .context("getsockopt TCP_MAXSEG after connect")?,
-        client_max_payload: max_payload(cap, start, cport)?,
-        server_max_payload: max_payload(cap, start, sport)?,
-        ..Transfer::default()
-    };
+    let mss_in_use = pair
+        .client
+        .get_int(libc::IPPROTO_TCP, libc::TCP_MAXSEG)
+        .context("getsockopt TCP_MAXSEG after connect")?;
+    let (mut syn_mss, mut synack_mss) = (None, None);
     for f in &cap.frames()?[start..] {
         match f.segment() {
-            Some(s) if s.flags.syn && !s.flags.ack && s.sport == cport => t.syn_mss = s.mss,
-            Some(s) if s.flags.syn && s.flags.ack && s.dport == cport => t.synack_mss = s.mss,
+            Some(s) if s.flags.syn && !s.flags.ack && s.sport == cport => syn_mss = s.mss,
+            Some(s) if s.flags.syn && s.flags.ack && s.dport == cport => synack_mss = s.mss,
             _ => {}
         }
     }
-    if let Some(m) = after {
-        let r = pair.client.set_int(libc::IPPROTO_TCP, libc::TCP_MAXSEG, m);
-        let _ = pair.server.set_int(libc::IPPROTO_TCP, libc::TCP_MAXSEG, m);
-        let mark = cap.frames()?.len();
-        push(&pair.client, &pair.server, bytes)?;
-        push(&pair.server, &pair.client, bytes)?;
-        t.later = Some(Later {
-            mss: m,
-            result: result_name(&r),
-            client_max_payload: max_payload(cap, mark, cport)?,
-            server_max_payload: max_payload(cap, mark, sport)?,
-        });
-    }
-    Ok(t)
+    let max = max_payloads(cap, start)?;
+    let later = match after {
+        None => None,
+        Some(m) => {
+            let r = pair.client.set_int(libc::IPPROTO_TCP, libc::TCP_MAXSEG, m);
+            let _ = pair.server.set_int(libc::IPPROTO_TCP, libc::TCP_MAXSEG, m);
+            let mark = cap.frames()?.len();
+            push(&pair.client, &pair.server, bytes)?;
+            push(&pair.server, &pair.client, bytes)?;
+            let max = max_payloads(cap, mark)?;
+            Some(Later {
+                mss: m,
+                result: result_name(&r),
+                client_max_payload: max.get(&cport).copied().unwrap_or(0),
+                server_max_payload: max.get(&sport).copied().unwrap_or(0),
+            })
+        }
+    };
+    Ok(Transfer {
+        mss_set: mss,
+        mss_in_use,
+        syn_mss,
+        synack_mss,
+        client_max_payload: max.get(&cport).copied().unwrap_or(0),
+        server_max_payload: max.get(&sport).copied().unwrap_or(0),
+        later,
+    })
 }
 
 /// An MSS option as a report shows it.
@@ -236,6 +249,11 @@ impl Observation for BeforeConnect {
             "SYN MSS with TCP_MAXSEG before connect",
             &Some(MSS as u16),
             &set.syn_mss,
+        );
+        j.expect_eq(
+            "the SYN-ACK announces the server's own MSS (MTU - 40)",
+            &u16::try_from(link_mss).ok(),
+            &set.synack_mss,
         );
         j.expect_eq(
             "largest segment the client sends",
@@ -377,7 +395,7 @@ fn too_large(lab: &mut Lab) -> Result<TooLarge> {
     let mut cap = Capture::start("veth-a")?;
     let huge = transfer(&link, &mut cap, Some(HUGE_MSS), None, BYTES)?;
     let smallest = match smallest {
-        Some(m) => Some(transfer(&link, &mut cap, Some(m), None, 8 * 1024)?),
+        Some(m) => Some(transfer(&link, &mut cap, Some(m), None, SMALL_BYTES)?),
         None => None,
     };
     Ok(TooLarge {
@@ -408,6 +426,11 @@ impl Observation for TooLarge {
             "SYN MSS (clamped to MTU - 40)",
             &u16::try_from(path_mss).ok(),
             &huge.syn_mss,
+        );
+        j.expect_eq(
+            "the SYN-ACK announces the server's own MSS (MTU - 40)",
+            &u16::try_from(path_mss).ok(),
+            &huge.synack_mss,
         );
         j.expect(
             "largest segment (client, server)",
@@ -571,6 +594,9 @@ mod tests {
         &[SYN_SET, CLIENT, SERVER, IN_USE, UNCHANGED])]
     #[case::syn_only(with_maxseg(Transfer { client_max_payload: 1448, later: later("ok", 1448, 988),
         ..before_linux().with_maxseg }), Verdict::Refuted, &[CLIENT, UNCHANGED])]
+    // A server that answers with the MSS it was offered: "negotiated".
+    #[case::synack_echoes(with_maxseg(Transfer { synack_mss: Some(1000), ..before_linux().with_maxseg }),
+        Verdict::Holds, &["the SYN-ACK announces the server's own MSS (MTU - 40)"])]
     #[case::server_ignores_syn(with_maxseg(Transfer { server_max_payload: 1448,
         ..before_linux().with_maxseg }), Verdict::Holds, &[SERVER])]
     #[case::reads_the_set_value(with_maxseg(Transfer { mss_in_use: 1000,
@@ -644,8 +670,14 @@ mod tests {
                     to: 32767,
                 },
             ],
-            huge: conn(Some(HUGE_MSS), 1240, 1228),
-            smallest: Some(conn(Some(88), 88, 76)),
+            huge: Transfer {
+                synack_mss: Some(1240),
+                ..conn(Some(HUGE_MSS), 1240, 1228)
+            },
+            smallest: Some(Transfer {
+                synack_mss: Some(1240),
+                ..conn(Some(88), 88, 76)
+            }),
         }
     }
 
@@ -659,7 +691,8 @@ mod tests {
     #[rstest]
     #[case::linux(too_large_linux(), Verdict::Holds, &[])]
     // A stack that advertises what it was told and leaves the rest to fragmentation.
-    #[case::not_clamped(TooLarge { huge: conn(Some(HUGE_MSS), 9000, 8988), ..too_large_linux() },
+    #[case::not_clamped(TooLarge { huge: Transfer { synack_mss: Some(1240),
+        ..conn(Some(HUGE_MSS), 9000, 8988) }, ..too_large_linux() },
         Verdict::Refuted, &[SYN_CLAMPED, LARGEST, AFTER])]
     #[case::no_mss_option(TooLarge { huge: Transfer { syn_mss: None, ..too_large_linux().huge },
         ..too_large_linux() }, Verdict::Refuted, &[SYN_CLAMPED])]
@@ -674,6 +707,8 @@ mod tests {
     #[case::refused(TooLarge { set_huge: "EINVAL".into(), getsockopt_before_connect: 536,
         ..too_large_linux() }, Verdict::Holds, &["setsockopt(TCP_MAXSEG, 9000)",
         "getsockopt before connect echoes 9000"])]
+    #[case::synack_missing(TooLarge { huge: Transfer { synack_mss: None, ..too_large_linux().huge },
+        ..too_large_linux() }, Verdict::Holds, &["the SYN-ACK announces the server's own MSS (MTU - 40)"])]
     #[case::reads_in_use(TooLarge { huge: Transfer { mss_in_use: 1240, ..too_large_linux().huge },
         ..too_large_linux() }, Verdict::Holds, &[AFTER])]
     // An older kernel: a lower floor.
