@@ -696,6 +696,9 @@ mod tests {
         Verdict::Refuted, &[SYN_CLAMPED, LARGEST, AFTER])]
     #[case::no_mss_option(TooLarge { huge: Transfer { syn_mss: None, ..too_large_linux().huge },
         ..too_large_linux() }, Verdict::Refuted, &[SYN_CLAMPED])]
+    // The SYN says what was set, yet the segments fit the path.
+    #[case::syn_unclamped(TooLarge { huge: Transfer { syn_mss: Some(9000), ..too_large_linux().huge },
+        ..too_large_linux() }, Verdict::Refuted, &[SYN_CLAMPED])]
     #[case::just_below(TooLarge { huge: Transfer { syn_mss: Some(8999), ..too_large_linux().huge },
         ..too_large_linux() }, Verdict::Holds, &[SYN_CLAMPED])]
     #[case::segments_of_the_path_mss(TooLarge { huge: Transfer { client_max_payload: 1240,
