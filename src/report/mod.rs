@@ -7,6 +7,7 @@ pub mod explain;
 pub mod json;
 pub mod junit;
 pub mod ktap;
+pub mod ladder;
 pub mod matrix;
 pub mod table;
 
@@ -37,6 +38,53 @@ impl Tally {
     pub fn ok(&self) -> bool {
         self.failed == 0 && self.errors == 0
     }
+}
+
+/// Greedy word wrap of `text` at `width` columns; a word longer than a
+/// line is cut across lines.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let lw = line.chars().count();
+            let room = if lw == 0 {
+                width
+            } else {
+                width.saturating_sub(lw + 1)
+            };
+            if word.len() <= room {
+                if lw > 0 {
+                    line.push(' ');
+                }
+                line.extend(word);
+                break;
+            }
+            if lw > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            let rest = word.split_off(width);
+            lines.push(word.into_iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` cut to `width` columns, ending in an ellipsis when cut.
+pub fn elide(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut t: String = text.chars().take(width.saturating_sub(1)).collect();
+    t.push('…');
+    t
 }
 
 /// `uname -r` of the running kernel.
