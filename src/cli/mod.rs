@@ -298,7 +298,7 @@ pub struct RunArgs {
     /// Report only the cases with one of these outcomes (pass, fail, skip, error; comma-separated); the exit status still covers every case run
     #[arg(
         long,
-        value_name = "OUTCOME,...",
+        value_name = "OUTCOME",
         value_enum,
         value_delimiter = ',',
         hide_possible_values = true
@@ -307,7 +307,7 @@ pub struct RunArgs {
     /// Report only the cases with one of these verdicts (holds, differs, refuted; comma-separated): only passing cases have one
     #[arg(
         long,
-        value_name = "VERDICT,...",
+        value_name = "VERDICT",
         value_enum,
         value_delimiter = ',',
         hide_possible_values = true

@@ -119,8 +119,16 @@ pub fn render(r: &CaseResult, width: usize) -> String {
             );
         }
     }
+    // A case of the old shape (model::Evidence) keeps its judgement among
+    // its observations: its checks are listed above already.
+    let mut measured = r.observed.clone();
+    if measured.remove("judgement").is_some() {
+        if let Some(Value::Object(inner)) = measured.remove("observed") {
+            measured = inner;
+        }
+    }
     let mut observed = Vec::new();
-    observed_lines("", &r.observed, &mut observed);
+    observed_lines("", &measured, &mut observed);
     if !observed.is_empty() {
         let _ = writeln!(out, "\nobserved:");
         for (k, v) in observed {
@@ -157,4 +165,120 @@ pub fn evidence(r: &CaseResult, width: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Check, Mark, Verdict};
+    use pretty_assertions::assert_eq;
+
+    fn failing() -> CaseResult {
+        let mut r = CaseResult::without_evidence(
+            &crate::cases::linger::ZERO_RST,
+            Outcome::Fail,
+            "RST on the wire: expected true, observed false".into(),
+            std::time::Duration::from_millis(12),
+        );
+        r.verdict = Some(Verdict::Refuted);
+        r.checks = vec![Check {
+            what: "RST on the wire".into(),
+            expected: "true".into(),
+            observed: "false".into(),
+            ok: false,
+        }];
+        r.observed = serde_json::json!({
+            "error": "ECONNRESET", "reply": null, "sizes": [1, null, 32],
+            "after": {"rst": false, "fin": true}
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        r
+    }
+
+    #[test]
+    fn a_failing_case_gives_no_verdict() {
+        let text = render(&failing(), 100);
+        let verdict = text
+            .lines()
+            .find(|l| l.starts_with("  verdict:"))
+            .expect("a verdict line");
+        assert!(
+            verdict.starts_with("  verdict:     no verdict: the measurement contradicts"),
+            "{verdict}"
+        );
+        assert!(!text.contains("refuted"), "{text}");
+        assert!(
+            text.contains("  FAIL RST on the wire: expected true, observed false"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn observed_values_read_as_values_not_json() {
+        let text = render(&failing(), 100);
+        let observed: Vec<&str> = text
+            .split("\nobserved:\n")
+            .nth(1)
+            .expect("observed")
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            vec![
+                "  after.fin = true",
+                "  after.rst = false",
+                "  error = ECONNRESET",
+                "  reply = none",
+                "  sizes = [1, none, 32]",
+            ],
+            observed
+        );
+    }
+
+    #[test]
+    fn a_case_without_capture_says_so_and_shows_its_syscalls() {
+        let mut r = failing();
+        r.outcome = Outcome::Pass;
+        r.marks = vec![
+            Mark {
+                t_ns: 5_000_000,
+                what: "close() called".into(),
+            },
+            Mark {
+                t_ns: 7_500_000,
+                what: "close() returned 0 after 2 ms".into(),
+            },
+        ];
+        let text = render(&r, 100);
+        assert!(
+            text.contains(
+                "\nno capture: this case records no packets; it judges what its syscalls"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("syscalls (ms since the first):\n     0.000  * close() called\n     2.500  * close() returned 0 after 2 ms\n"),
+            "{text}"
+        );
+        assert!(!text.contains("packet ladder"), "{text}");
+        let mut skipped = failing();
+        skipped.outcome = Outcome::Skip;
+        assert!(render(&skipped, 100).contains("no capture: the case did not complete"));
+    }
+
+    #[test]
+    fn long_fields_wrap_under_themselves() {
+        let mut r = failing();
+        r.claim = "word ".repeat(40);
+        let text = render(&r, 60);
+        let claim: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("  claim:"))
+            .take_while(|l| l.starts_with("  claim:") || l.starts_with("               word"))
+            .collect();
+        assert!(claim.len() > 2, "{text}");
+        assert!(claim.iter().all(|l| l.chars().count() <= 60), "{text}");
+    }
 }

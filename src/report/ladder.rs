@@ -25,6 +25,8 @@ use crate::model::{CaseResult, FrameGap, Mark};
 pub const BUDGET: usize = 32;
 /// Every connection keeps at least this many, however many there are.
 const PER_FLOW_MIN: usize = 6;
+/// The fewest frames a ladder leaves out of a connection.
+const MIN_GAP: usize = 8;
 /// The width of the arrow between the two endpoint columns.
 const ARROW: usize = 12;
 
@@ -119,7 +121,9 @@ pub fn keep(frames: &[Frame]) -> (Vec<Frame>, Vec<FrameGap>) {
     let mut quota: HashMap<&Flow, usize> = HashMap::new();
     for (i, (flow, n)) in by_size.iter().enumerate() {
         let share = (left / (by_size.len() - i)).max(PER_FLOW_MIN);
-        let given = (*n).min(share);
+        // Leaving out a few frames saves little and hides a part of the
+        // exchange: a flow just over its share is kept whole.
+        let given = if *n <= share + MIN_GAP { *n } else { share };
         left = left.saturating_sub(given);
         quota.insert(flow, given);
     }
@@ -447,6 +451,15 @@ fn row(
         text,
         conn: None,
     };
+    // IGMP and MLD: the message, then the IP fields and the MAC.
+    let membership = |src: IpAddr, dst: IpAddr, tag: &str, text: String| {
+        plain(
+            Who::Ip(src),
+            Who::Ip(dst),
+            tag,
+            format!("{text}{}{mac}", fields(true)),
+        )
+    };
     match f.decode() {
         Packet::Tcp(s) => {
             let (src, dst) = (
@@ -510,16 +523,12 @@ fn row(
                 0x22 => "v3 report",
                 _ => "message",
             };
-            plain(
-                Who::Ip(m.src),
-                Who::Ip(m.dst),
+            let groups = groups_text(&m.groups, &m.record_types);
+            membership(
+                m.src,
+                m.dst,
                 "IGMP",
-                format!(
-                    "{kind} 0x{:02x}: {}{}{mac}",
-                    m.kind,
-                    groups_text(&m.groups, &m.record_types),
-                    fields(true)
-                ),
+                format!("{kind} 0x{:02x}: {groups}", m.kind),
             )
         }
         Packet::Mld(m) => {
@@ -530,17 +539,8 @@ fn row(
                 143 => "v2 report",
                 _ => "message",
             };
-            plain(
-                Who::Ip(m.src),
-                Who::Ip(m.dst),
-                "MLD",
-                format!(
-                    "{kind} {}: {}{}{mac}",
-                    m.kind,
-                    groups_text(&m.groups, &m.record_types),
-                    fields(true)
-                ),
-            )
+            let groups = groups_text(&m.groups, &m.record_types);
+            membership(m.src, m.dst, "MLD", format!("{kind} {}: {groups}", m.kind))
         }
         Packet::Icmp(m) => {
             let mut text = icmp_name(m.v6, m.kind, m.code);
@@ -721,7 +721,7 @@ pub fn render(r: &CaseResult, width: usize) -> String {
         }
     }
     let prefix = 10 + 2 + lw + 1 + ARROW + 1 + rw + 2;
-    let text_width = width.saturating_sub(prefix).max(24);
+    let text_width = width.saturating_sub(prefix).max(16);
     let connections = roles.len();
     let mut conn_seen: Vec<(SocketAddr, SocketAddr)> = Vec::new();
     // Frames are listed in capture order; kernel stamps taken on two CPUs can
@@ -801,4 +801,392 @@ pub fn for_report(r: &mut CaseResult) {
     r.frames = kept;
     r.frame_gaps = gaps;
     r.frames_captured = captured as u32;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Endpoint, Outcome};
+    use etherparse::{IpNumber, PacketBuilder, TcpOptionElement};
+    use pretty_assertions::assert_eq;
+
+    const MS: i64 = 1_000_000;
+    const T0: i64 = 1_700_000_000_000_000_000;
+    const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40000);
+    const SERVER: ([u8; 4], u16) = ([10, 0, 0, 2], 80);
+    const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 0x0a];
+    const MAC_B: [u8; 6] = [2, 0, 0, 0, 0, 0x0b];
+
+    fn frame(t_ms: f64, data: Vec<u8>) -> Frame {
+        Frame {
+            t_ns: T0 + (t_ms * MS as f64) as i64,
+            len: data.len() as u32,
+            iface: "veth-a".into(),
+            data,
+        }
+    }
+
+    /// A TCP segment `from` -> `to`: flags "S", "S.", ".", "P.", "F.", "R.".
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(
+        t_ms: f64,
+        from: ([u8; 4], u16),
+        to: ([u8; 4], u16),
+        flags: &str,
+        seq: u32,
+        ack: u32,
+        payload: usize,
+    ) -> Frame {
+        let mut b = PacketBuilder::ethernet2(MAC_A, MAC_B)
+            .ipv4(from.0, to.0, 64)
+            .tcp(from.1, to.1, seq, 512);
+        if flags.contains('S') {
+            b = b
+                .syn()
+                .options(&[
+                    TcpOptionElement::MaximumSegmentSize(1460),
+                    TcpOptionElement::Noop,
+                    TcpOptionElement::WindowScale(7),
+                ])
+                .expect("options");
+        }
+        if flags.contains('.') {
+            b = b.ack(ack);
+        }
+        if flags.contains('P') {
+            b = b.psh();
+        }
+        if flags.contains('F') {
+            b = b.fin();
+        }
+        if flags.contains('R') {
+            b = b.rst();
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, &vec![b'x'; payload]).expect("tcp frame");
+        frame(t_ms, out)
+    }
+
+    fn result(frames: Vec<Frame>, marks: Vec<(f64, &str)>) -> CaseResult {
+        let mut r = CaseResult::without_evidence(
+            &crate::cases::linger::ZERO_RST,
+            Outcome::Pass,
+            String::new(),
+            Default::default(),
+        );
+        r.frames = frames;
+        r.marks = marks
+            .into_iter()
+            .map(|(t, what)| Mark {
+                t_ns: T0 + (t * MS as f64) as i64,
+                what: what.into(),
+            })
+            .collect();
+        r
+    }
+
+    /// A client connects, sends 100 bytes, closes with an RST.
+    fn exchange(base: u32) -> Vec<Frame> {
+        let (c, s) = (1000 + base, 5000 + base);
+        vec![
+            tcp(0.0, CLIENT, SERVER, "S", c, 0, 0),
+            tcp(0.05, SERVER, CLIENT, "S.", s, c + 1, 0),
+            tcp(0.1, CLIENT, SERVER, ".", c + 1, s + 1, 0),
+            tcp(1.5, CLIENT, SERVER, "P.", c + 1, s + 1, 100),
+            tcp(41.5, SERVER, CLIENT, ".", s + 1, c + 101, 0),
+            tcp(1250.25, CLIENT, SERVER, "R.", c + 101, s + 1, 0),
+        ]
+    }
+
+    #[test]
+    fn a_connection_reads_like_tcpdump_with_roles_relative_numbers_and_syscalls() {
+        let r = result(
+            exchange(0),
+            vec![
+                (1249.0, "close() called"),
+                (1251.0, "close() returned 0 after 2 ms"),
+            ],
+        );
+        let expected = "\
+packet ladder: 6 frames captured on veth-a; time in ms since the first event; seq and ack relative to each side's first; * marks the case's own syscalls
+  client  10.0.0.1:40000
+  server  10.0.0.2:80
+     0.000  client |-- S ---->| server  seq 0 win 512 mss 1460 ws 7
+     0.050  client |<--- S. --| server  seq 0 ack 1 win 512 mss 1460 ws 7
+     0.100  client |-- . ---->| server  seq 1 ack 1 win 512
+     1.500  client |-- P. --->| server  seq 1 ack 1 len 100 win 512
+    41.500  client |<---- . --| server  seq 1 ack 101 win 512
+  1249.000         * close() called
+  1250.250  client |-- R. --->| server  seq 101 ack 1 win 512
+  1251.000         * close() returned 0 after 2 ms
+";
+        assert_eq!(expected, render(&r, 200));
+    }
+
+    /// The arrows stay in their column whatever the time: a long case's
+    /// seconds do not push them right.
+    #[test]
+    fn the_columns_hold_at_any_time_offset() {
+        let mut frames = exchange(0);
+        frames[5].t_ns = T0 + 98_765 * MS;
+        let ladder = render(&result(frames, vec![]), 200);
+        let columns: Vec<usize> = ladder.lines().filter_map(|l| l.find('|')).collect();
+        assert_eq!(vec![columns[0]; 6], columns, "{ladder}");
+        assert!(ladder.contains(" 98765.000  client |-- R. "), "{ladder}");
+    }
+
+    #[test]
+    fn connections_are_apart_and_numbered_each_from_its_own_start() {
+        let mut frames = exchange(0);
+        let other: ([u8; 4], u16) = ([10, 0, 0, 1], 40001);
+        for mut f in exchange(7777) {
+            // The same server, another client port, 2 s later.
+            let d = &mut f.data;
+            if d[34..36] == 40000u16.to_be_bytes() {
+                d[34..36].copy_from_slice(&other.1.to_be_bytes());
+            } else {
+                d[36..38].copy_from_slice(&other.1.to_be_bytes());
+            }
+            f.t_ns += 2000 * MS;
+            frames.push(f);
+        }
+        let ladder = render(&result(frames, vec![]), 200);
+        assert!(
+            ladder.contains("-- connection 1: client 10.0.0.1:40000 > server 10.0.0.2:80"),
+            "{ladder}"
+        );
+        assert!(
+            ladder.contains("-- connection 2: client 2 10.0.0.1:40001 > server 10.0.0.2:80"),
+            "{ladder}"
+        );
+        // Relative to the second connection's own initial sequence numbers.
+        assert!(
+            ladder.contains("client 2 |<--- S. --| server  seq 0 ack 1 win 512"),
+            "{ladder}"
+        );
+        assert!(
+            ladder.contains("client 2 |-- R. --->| server  seq 101 ack 1"),
+            "{ladder}"
+        );
+    }
+
+    #[test]
+    fn a_name_the_case_gave_wins_over_the_role() {
+        let mut r = result(exchange(0), vec![]);
+        r.endpoints = vec![Endpoint {
+            address: "10.0.0.1:40000".into(),
+            name: "closer".into(),
+        }];
+        let ladder = render(&r, 200);
+        assert!(ladder.contains("  closer  10.0.0.1:40000\n"), "{ladder}");
+        assert!(ladder.contains("closer |-- R. --->| server"), "{ladder}");
+    }
+
+    fn udp_multicast(t_ms: f64, ttl: u8, tos: u8) -> Frame {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(MAC_A, [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03])
+            .ipv4([198, 51, 100, 11], [239, 1, 2, 3], ttl)
+            .udp(4000, 5000)
+            .write(&mut out, b"hello")
+            .expect("udp frame");
+        out[15] = tos;
+        frame(t_ms, out)
+    }
+
+    fn igmp_join(t_ms: f64) -> Frame {
+        // IGMPv3 report: type 0x22, one record: change to exclude (4), no
+        // source, group 239.1.2.3.
+        let report = [0x22, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 239, 1, 2, 3];
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(MAC_B, [0x01, 0x00, 0x5e, 0, 0, 0x16])
+            .ipv4([198, 51, 100, 12], [224, 0, 0, 22], 1)
+            .write(&mut out, IpNumber(2), &report)
+            .expect("igmp frame");
+        frame(t_ms, out)
+    }
+
+    fn arp(t_ms: f64) -> Frame {
+        let mut d = vec![0xff; 6];
+        d.extend(MAC_A);
+        d.extend([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+        d.extend(MAC_A);
+        d.extend([198, 51, 100, 11]);
+        d.extend([0; 6]);
+        d.extend([198, 51, 100, 12]);
+        frame(t_ms, d)
+    }
+
+    #[test]
+    fn frames_that_are_not_tcp_show_the_fields_cases_judge() {
+        let mut r = result(
+            vec![
+                arp(0.0),
+                igmp_join(0.5),
+                udp_multicast(1.0, 1, 0),
+                udp_multicast(2.0, 32, 0xb8),
+            ],
+            vec![],
+        );
+        r.endpoints = vec![
+            Endpoint {
+                address: "198.51.100.11".into(),
+                name: "h1".into(),
+            },
+            Endpoint {
+                address: "198.51.100.12".into(),
+                name: "h2".into(),
+            },
+        ];
+        let expected = "\
+packet ladder: 4 frames captured on veth-a; time in ms since the first event
+  h1  198.51.100.11
+  h2  198.51.100.12
+     0.000  h1 |-- ARP -->| h2          who-has 198.51.100.12 tell 198.51.100.11
+     0.500  h2 |-- IGMP ->| 224.0.0.22  v3 report 0x22: 239.1.2.3 record 4 (join) ttl 1 to 01:00:5e:00:00:16
+     1.000  h1 |-- UDP -->| 239.1.2.3   4000 > 5000 len 5 ttl 1 to 01:00:5e:01:02:03
+     2.000  h1 |-- UDP -->| 239.1.2.3   4000 > 5000 len 5 ttl 32 tos 0xb8 to 01:00:5e:01:02:03
+";
+        assert_eq!(expected, render(&r, 200));
+    }
+
+    #[test]
+    fn an_icmp_error_names_what_it_quotes() {
+        let quoted = {
+            let mut out = Vec::new();
+            PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .udp(4000, 5000)
+                .write(&mut out, b"x")
+                .expect("quoted");
+            out
+        };
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(MAC_B, MAC_A)
+            .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 64)
+            .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::Port,
+            ))
+            .write(&mut out, &quoted)
+            .expect("icmp");
+        let ladder = render(&result(vec![frame(0.0, out)], vec![]), 200);
+        assert!(
+            ladder.contains(
+                "|-- ICMP ->| 10.0.0.1  port unreachable (type 3 code 3), quoting UDP \
+                 10.0.0.1:4000 > 10.0.0.2:5000 ttl 64"
+            ),
+            "{ladder}"
+        );
+    }
+
+    /// A bulk transfer: the report keeps the start and the end, and its
+    /// ladder is the one a fresh run shows.
+    #[test]
+    fn a_long_capture_keeps_its_ends_and_a_report_draws_the_same_ladder() {
+        let mut frames = exchange(0);
+        let mut tail = frames.pop().expect("rst");
+        // The RST after the bulk: seq 1101 + 500 * 1000.
+        tail.data[38..42].copy_from_slice(&501_101u32.to_be_bytes());
+        for i in 0..500u32 {
+            let t = 42.0 + f64::from(i) * 0.01;
+            frames.push(tcp(t, CLIENT, SERVER, ".", 1101 + i * 1000, 5001, 1000));
+        }
+        frames.push(tail);
+        let live = result(frames.clone(), vec![]);
+        let mut saved = live.clone();
+        for_report(&mut saved);
+        assert_eq!(BUDGET, saved.frames.len());
+        assert_eq!(506, saved.frames_captured);
+        assert_eq!(
+            vec![FrameGap {
+                after: (BUDGET - BUDGET / 3 - 1) as u32,
+                count: (506 - BUDGET) as u32
+            }],
+            saved.frame_gaps
+        );
+        // Headers only: the payload is not kept.
+        assert!(saved.frames.iter().all(|f| f.data.len() <= 14 + 20 + 28));
+        let ladder = render(&live, 120);
+        assert_eq!(ladder, render(&saved, 120));
+        assert!(
+            ladder.starts_with("packet ladder: 32 of 506 frames captured"),
+            "{ladder}"
+        );
+        assert!(
+            ladder.contains("... 474 more frames between client and server not shown ..."),
+            "{ladder}"
+        );
+        assert!(
+            ladder.contains("client |-- R. --->| server  seq 500101 ack 1"),
+            "{ladder}"
+        );
+        // The saved report reads back as it was written.
+        let text = serde_json::to_string(&saved).expect("json");
+        let back: CaseResult = serde_json::from_str(&text).expect("read back");
+        assert_eq!(ladder, render(&back, 120));
+    }
+
+    #[test]
+    fn kernel_housekeeping_is_left_out_and_said_so() {
+        let mut out = Vec::new();
+        let solicited = [0xff02, 0, 0, 0, 0, 1, 0xff00, 0x000b];
+        let group: std::net::Ipv6Addr = std::net::Ipv6Addr::from(solicited);
+        // MLDv2 report (143) for the solicited-node group of the host's own address.
+        let mut mld = vec![143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0];
+        mld.extend(group.octets());
+        PacketBuilder::ethernet2(MAC_A, [0x33, 0x33, 0, 0, 0, 0x16])
+            .ipv6(
+                [0; 16],
+                "ff02::16"
+                    .parse::<std::net::Ipv6Addr>()
+                    .expect("ip")
+                    .octets(),
+                1,
+            )
+            .write(&mut out, IpNumber(58), &mld)
+            .expect("mld");
+        let r = result(vec![frame(0.0, out), udp_multicast(1.0, 1, 0)], vec![]);
+        let ladder = render(&r, 300);
+        assert!(ladder.contains("1 of 2 frames captured"), "{ladder}");
+        assert!(
+            ladder.contains("1 IPv6 neighbour discovery and MLD frames the kernel sent for its own addresses are left out"),
+            "{ladder}"
+        );
+        assert!(!ladder.contains("|-- MLD"), "{ladder}");
+    }
+
+    /// Two captures (two interfaces) hand over their frames one after the
+    /// other; the ladder puts them on one time line.
+    #[test]
+    fn frames_of_two_captures_are_merged_in_time() {
+        let mut late = udp_multicast(5.0, 1, 0);
+        late.iface = "eth1".into();
+        let mut early = udp_multicast(1.0, 2, 0);
+        early.iface = "eth0".into();
+        let ladder = render(&result(vec![late, early], vec![]), 200);
+        let rows: Vec<&str> = ladder.lines().filter(|l| l.contains("UDP")).collect();
+        assert!(
+            rows[0].contains("0.000") && rows[0].ends_with("on eth0"),
+            "{ladder}"
+        );
+        assert!(
+            rows[1].contains("4.000") && rows[1].ends_with("on eth1"),
+            "{ladder}"
+        );
+    }
+
+    #[test]
+    fn a_narrow_ladder_wraps_its_text_under_itself() {
+        let ladder = render(&result(exchange(0), vec![]), 60);
+        for l in ladder.lines() {
+            assert!(l.chars().count() <= 60, "{l:?} is wider than 60");
+        }
+        // Wrapped text stays in its column, under the first line's.
+        let column = ladder.find("seq 0 win").expect("the SYN")
+            - ladder[..ladder.find("seq 0 win").expect("SYN")]
+                .rfind('\n')
+                .map_or(0, |n| n + 1);
+        assert!(
+            ladder.contains(&format!("\n{:column$}1460 ws 7\n", "")),
+            "{ladder}"
+        );
+    }
 }

@@ -93,3 +93,51 @@ pub fn kernel_release() -> String {
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_else(|_| "unknown".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Check, Verdict};
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_what_no_line_holds() {
+        assert_eq!(vec!["one two", "three"], wrap("one  two three", 8));
+        assert_eq!(vec!["abcdefgh", "ij k"], wrap("abcdefghij k", 8));
+        assert_eq!(vec![""], wrap("", 8));
+        assert_eq!("abcd…", elide("abcdefgh", 5));
+        assert_eq!("abc", elide("abc", 5));
+    }
+
+    /// KTAP and JUnit say a failing case gives no verdict, as the table does.
+    #[test]
+    fn a_failing_case_gives_no_verdict_in_any_format() {
+        let mut r = CaseResult::without_evidence(
+            &crate::cases::linger::ZERO_RST,
+            Outcome::Fail,
+            "RST: expected true, observed false".into(),
+            Default::default(),
+        );
+        r.verdict = Some(Verdict::Refuted);
+        r.checks = vec![Check {
+            what: "RST".into(),
+            expected: "true".into(),
+            observed: "false".into(),
+            ok: false,
+        }];
+        let one = std::slice::from_ref(&r);
+        let ktap = ktap::render(one);
+        assert!(
+            ktap.contains("# linger.zero_rst: no verdict, 0 ms\n"),
+            "{ktap}"
+        );
+        let junit = junit::render(one);
+        assert!(
+            junit.contains("<system-out>no verdict: the measurement contradicts"),
+            "{junit}"
+        );
+        for text in [ktap, junit] {
+            assert!(!text.contains("refuted"), "{text}");
+        }
+    }
+}

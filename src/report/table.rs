@@ -395,3 +395,228 @@ pub fn summary(results: &[CaseResult], o: &Options) -> String {
     list(format!("errors ({n}): the case did not complete"), errors);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Check;
+    use pretty_assertions::assert_eq;
+
+    fn result(id: &str, outcome: Outcome, verdict: Option<Verdict>, key: &str) -> CaseResult {
+        let mut r = CaseResult::without_evidence(
+            &crate::cases::linger::ZERO_RST,
+            outcome,
+            format!("the numbers behind {id}"),
+            std::time::Duration::from_millis(1234),
+        );
+        r.id = id.into();
+        r.verdict = verdict;
+        r.key = key.into();
+        r.claim = format!("the claim of {id}, which a source made at some length to be cut");
+        if outcome == Outcome::Fail {
+            r.checks = vec![
+                Check {
+                    what: "RST on the wire".into(),
+                    expected: "true".into(),
+                    observed: "false".into(),
+                    ok: false,
+                },
+                Check {
+                    what: "bytes delivered".into(),
+                    expected: "24576".into(),
+                    observed: "0".into(),
+                    ok: false,
+                },
+            ];
+        }
+        r
+    }
+
+    fn sample() -> Vec<CaseResult> {
+        let long = "RST, no FIN; delivered 24576 of 149504 B; the peer read ECONNRESET after \
+                    the last byte it had; close() returned at once with 124928 B unsent";
+        vec![
+            result("linger.zero_rst", Outcome::Pass, Some(Verdict::Holds), long),
+            result(
+                "reuseaddr.child_server_restart",
+                Outcome::Pass,
+                Some(Verdict::Differs),
+                "short",
+            ),
+            result(
+                "lowat.sndlowat",
+                Outcome::Pass,
+                Some(Verdict::Refuted),
+                "ENOPROTOOPT",
+            ),
+            // The judgement said refuted, but a check failed: no verdict.
+            result(
+                "nagle.coalesce",
+                Outcome::Fail,
+                Some(Verdict::Refuted),
+                long,
+            ),
+            result("mcast.ttl", Outcome::Skip, None, ""),
+        ]
+    }
+
+    fn opts(width: usize) -> Options {
+        Options {
+            width,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn no_line_is_wider_than_the_terminal_and_rows_keep_id_outcome_verdict() {
+        for width in [80, 100, 132, 200] {
+            let text = render(&sample(), &opts(width));
+            for l in text.lines() {
+                assert!(l.chars().count() <= width, "{width}: {l:?}");
+            }
+            for (id, outcome, verdict) in [
+                ("reuseaddr.child_server_restart", "pass", "differs"),
+                ("nagle.coalesce", "fail", "no verdict"),
+                ("mcast.ttl", "skip", "no verdict"),
+            ] {
+                let row = text
+                    .lines()
+                    .find(|l| l.starts_with(id))
+                    .unwrap_or_else(|| panic!("{width}: no row for {id}:\n{text}"));
+                let cols: Vec<&str> = row.split("  ").filter(|c| !c.is_empty()).collect();
+                assert_eq!(
+                    vec![id, outcome, verdict],
+                    cols[..3].iter().map(|c| c.trim()).collect::<Vec<_>>(),
+                    "{width}: {row}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_narrow_terminal_puts_the_key_under_its_row_and_a_wide_one_beside_it() {
+        let narrow = render(&sample(), &opts(80));
+        assert!(
+            narrow.contains("\nlinger.zero_rst                 pass     holds        1234ms\n    RST, no FIN; delivered"),
+            "{narrow}"
+        );
+        let wide = render(&sample(), &opts(200));
+        assert!(
+            wide.contains(
+                "\nlinger.zero_rst                 pass     holds        1234ms  RST, no FIN;"
+            ),
+            "{wide}"
+        );
+    }
+
+    #[test]
+    fn a_long_key_takes_two_lines_then_is_elided_unless_verbose() {
+        let short = render(&sample(), &opts(100));
+        let rows: Vec<&str> = short
+            .lines()
+            .skip_while(|l| !l.starts_with("linger.zero_rst"))
+            .take(3)
+            .collect();
+        assert!(rows[1].ends_with('…'), "{short}");
+        assert!(rows[2].starts_with("reuseaddr."), "{short}");
+        let verbose = render(
+            &sample(),
+            &Options {
+                verbose: true,
+                ..opts(100)
+            },
+        );
+        assert!(verbose.contains("124928 B unsent"), "{verbose}");
+    }
+
+    #[test]
+    fn why_lines_only_for_cases_that_did_not_pass_unless_verbose() {
+        let text = render(&sample(), &opts(100));
+        let why: Vec<&str> = text
+            .split("\nwhy:\n")
+            .nth(1)
+            .expect("a why section")
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            vec![
+                "  nagle.coalesce [fail]",
+                "    - RST on the wire: expected true, observed false",
+                "    - bytes delivered: expected 24576, observed 0",
+                "  mcast.ttl [skip]",
+                "    the numbers behind mcast.ttl",
+            ],
+            why
+        );
+        let verbose = render(
+            &sample(),
+            &Options {
+                verbose: true,
+                ..opts(100)
+            },
+        );
+        assert!(
+            verbose.contains("  linger.zero_rst [pass]\n    the numbers behind linger.zero_rst\n"),
+            "{verbose}"
+        );
+        let all_pass = render(&sample()[..3], &opts(100));
+        assert!(!all_pass.contains("why:"), "{all_pass}");
+    }
+
+    #[test]
+    fn the_summary_counts_then_lists_refuted_differing_and_failed_cases() {
+        let text = summary(&sample(), &opts(80));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            format!(
+                "3 passed, 1 failed, 1 skipped, 0 errors (kernel {})",
+                crate::report::kernel_release()
+            ),
+            lines[1]
+        );
+        assert_eq!(
+            "verdicts: 1 holds, 1 differs, 1 refuted; 2 cases gave no verdict",
+            lines[2]
+        );
+        let rest = lines[4..].join("\n");
+        assert_eq!(
+            "\
+\nrefuted (1): Linux does the opposite of what the source claims
+  lowat.sndlowat  the claim of lowat.sndlowat, which a source made at some leng…
+
+differs (1): Linux does it only partly, or in its own way: the claim needs a
+qualification (a limit, a doubled value, another errno)
+  reuseaddr.child_server_restart  the claim of reuseaddr.child_server_restart, …
+
+failed (1): the measurement contradicts the expectation, so no verdict is given
+  nagle.coalesce  RST on the wire: expected true, observed false (and 1 more)",
+            rest
+        );
+    }
+
+    #[test]
+    fn colour_only_paints_what_the_plain_table_says() {
+        let plain = render(&sample(), &opts(100));
+        let coloured = render(
+            &sample(),
+            &Options {
+                color: true,
+                ..opts(100)
+            },
+        );
+        assert!(coloured.contains("\x1b[32mpass\x1b[0m"), "{coloured}");
+        assert!(coloured.contains("\x1b[35mrefuted\x1b[0m"), "{coloured}");
+        let mut stripped = String::new();
+        let mut in_escape = false;
+        for c in coloured.chars() {
+            match (in_escape, c) {
+                (false, '\x1b') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (false, c) => stripped.push(c),
+                _ => {}
+            }
+        }
+        assert_eq!(plain, stripped);
+    }
+}
