@@ -165,13 +165,17 @@ fn run_json_has_the_documented_shape() {
 fn run_writes_the_report_to_output_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("report.json");
-    let o = sockspec(&[
-        "run",
-        "waitall.fills_buffer",
-        "--format=json",
-        "--output",
-        path.to_str().expect("utf-8"),
-    ]);
+    let o = Command::new(common::exe())
+        .env("XDG_STATE_HOME", dir.path())
+        .args([
+            "run",
+            "waitall.fills_buffer",
+            "--format=json",
+            "--output",
+            path.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("run");
     assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
     assert_eq!("", stdout(&o));
     let v: serde_json::Value =
