@@ -179,7 +179,7 @@ struct Row {
     tag: String,
     text: String,
     /// The TCP connection the frame belongs to.
-    conn: Option<(SocketAddr, SocketAddr)>,
+    conn: Option<Conn>,
 }
 
 /// Roles and names of every endpoint in the capture.
@@ -189,51 +189,33 @@ struct Names {
     legend: Vec<(String, String)>,
 }
 
+/// A TCP connection by its ends, client (or first sender) first.
+type Conn = (SocketAddr, SocketAddr);
+/// Each connection with the roles of its two ends.
+type Roles = Vec<(Conn, [&'static str; 2])>;
+
 /// The role each endpoint of each TCP connection plays: the sender of the
 /// SYN is the client (the SYN-ACK's receiver when only that was captured);
 /// without a handshake, the first sender is "side A".
-fn tcp_roles(segs: &[Segment]) -> Vec<((SocketAddr, SocketAddr), [&'static str; 2])> {
-    let mut conns: Vec<((SocketAddr, SocketAddr), [&'static str; 2])> = Vec::new();
+fn tcp_roles(segs: &[Segment]) -> Roles {
+    let same = |a: Conn, b: Conn| a == b || a == (b.1, b.0);
+    let mut conns: Roles = Vec::new();
     for s in segs {
-        let (src, dst) = (
-            SocketAddr::new(s.src, s.sport),
-            SocketAddr::new(s.dst, s.dport),
-        );
-        if conns
-            .iter()
-            .any(|((a, b), _)| (*a, *b) == (src, dst) || (*a, *b) == (dst, src))
-        {
+        let d = direction(s);
+        if conns.iter().any(|(c, _)| same(*c, d)) {
             continue;
         }
-        let syn = segs.iter().find(|x| {
-            x.flags.syn
-                && ((x.src, x.sport, x.dst, x.dport) == (s.src, s.sport, s.dst, s.dport)
-                    || (x.src, x.sport, x.dst, x.dport) == (s.dst, s.dport, s.src, s.sport))
-        });
-        let entry = match syn {
-            Some(x) => {
-                let (from, to) = (
-                    SocketAddr::new(x.src, x.sport),
-                    SocketAddr::new(x.dst, x.dport),
-                );
-                if x.flags.ack {
-                    ((to, from), ["client", "server"])
-                } else {
-                    ((from, to), ["client", "server"])
-                }
-            }
-            None => ((src, dst), ["side A", "side B"]),
+        let entry = match segs.iter().find(|x| x.flags.syn && same(direction(x), d)) {
+            Some(x) if x.flags.ack => ((direction(x).1, direction(x).0), ["client", "server"]),
+            Some(x) => (direction(x), ["client", "server"]),
+            None => (d, ["side A", "side B"]),
         };
         conns.push(entry);
     }
     conns
 }
 
-fn names(
-    rows: &[Row],
-    tcp: &[((SocketAddr, SocketAddr), [&'static str; 2])],
-    r: &CaseResult,
-) -> Names {
+fn names(rows: &[Row], tcp: &Roles, r: &CaseResult) -> Names {
     let given: HashMap<String, String> = r
         .endpoints
         .iter()
@@ -426,11 +408,7 @@ fn proto_name(p: u8) -> String {
     }
 }
 
-fn row(
-    f: &Frame,
-    bases: &HashMap<Direction, u32>,
-    roles: &[((SocketAddr, SocketAddr), [&'static str; 2])],
-) -> Row {
+fn row(f: &Frame, bases: &HashMap<Direction, u32>, roles: &Roles) -> Row {
     let ip = f.ip();
     let fields = |always: bool| {
         ip.as_ref()
@@ -723,7 +701,7 @@ pub fn render(r: &CaseResult, width: usize) -> String {
     let prefix = 10 + 2 + lw + 1 + ARROW + 1 + rw + 2;
     let text_width = width.saturating_sub(prefix).max(16);
     let connections = roles.len();
-    let mut conn_seen: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+    let mut conn_seen: Vec<Conn> = Vec::new();
     // Frames are listed in capture order; kernel stamps taken on two CPUs can
     // disagree by a little, so the time shown never runs backwards.
     let mut shown_t = t0;
