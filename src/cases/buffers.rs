@@ -2419,3 +2419,1480 @@ impl Observation for SoTimeout {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn verdict_and_failures(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    // -----------------------------------------------------------------------
+    // Helpers.
+
+    #[test]
+    fn helpers_say_what_they_compute() {
+        assert_eq!("succeeded", outcome("ok"));
+        assert_eq!("failed with EPERM", outcome("EPERM"));
+        assert_eq!(
+            [4096, 131072, 33554432],
+            parse_triple("tcp_rmem", "4096\t131072\t33554432").unwrap()
+        );
+        assert!(parse_triple("tcp_rmem", "4096 131072").is_err());
+        assert!(parse_triple("tcp_rmem", "4096 x 1").is_err());
+        assert_eq!(4_194_304, int_max(4_194_304));
+        assert_eq!(i32::MAX / 2, int_max(i64::MAX));
+        assert_eq!(
+            vec![
+                0,
+                1,
+                1024,
+                4096,
+                65536,
+                1 << 20,
+                212_992,
+                212_993,
+                425_984,
+                -1
+            ],
+            probe_sizes(212_992)
+        );
+        // socket(7): doubled, floored, clamped; -1 is the largest unsigned value.
+        assert_eq!(2304, doubled_and_clamped(1, 212_992, 2304));
+        assert_eq!(8192, doubled_and_clamped(4096, 212_992, 2304));
+        assert_eq!(425_984, doubled_and_clamped(212_993, 212_992, 2304));
+        assert_eq!(425_984, doubled_and_clamped(-1, 212_992, 2304));
+        assert_eq!(16_777_216, forced_size(8_388_608, 4608));
+        assert_eq!(4608, forced_size(-5, 4608));
+        assert_eq!(i32::MAX as i64 - 1, forced_size(i32::MAX, 4608));
+        assert_eq!("0000000000000001", hex(1));
+        assert_eq!(
+            (Duration::from_millis(190), Duration::from_millis(1200)),
+            timeout_window()
+        );
+    }
+
+    #[test]
+    fn the_stream_pattern_and_its_checksum() {
+        // FNV-1a's published test vectors.
+        assert_eq!(0xcbf2_9ce4_8422_2325, checksum(b""));
+        assert_eq!(0xaf63_dc4c_8601_ec8c, checksum(b"a"));
+        assert_eq!(0x8594_4171_f739_67e8, checksum(b"foobar"));
+        let p = pattern(4096);
+        assert_eq!(4096, p.len());
+        assert_eq!(pattern(16), p[..16].to_vec());
+        // Not all alike: a lost piece changes the checksum.
+        assert!(p.iter().any(|&b| b != p[0]));
+        assert_ne!(checksum(&p[1..]), checksum(&p[..4095]));
+        assert_eq!(checksum(&pattern(64)), checksum(&pattern(64)));
+    }
+
+    fn seg(sport: u16, syn: bool, window: u16) -> Segment {
+        Segment {
+            src: "127.0.0.1".parse().unwrap(),
+            dst: "127.0.0.1".parse().unwrap(),
+            sport,
+            dport: 9,
+            seq: 0,
+            ack: 0,
+            flags: crate::lab::packet::TcpFlags {
+                syn,
+                ..Default::default()
+            },
+            window,
+            urgent: 0,
+            mss: None,
+            wscale: None,
+            payload: 0,
+            ttl: 64,
+        }
+    }
+
+    #[test]
+    fn largest_window_counts_the_receivers_scaled_windows_after_the_syn() {
+        let segs = [
+            seg(80, true, 65535),
+            seg(80, false, 100),
+            seg(80, false, 300),
+            seg(81, false, 60000),
+            seg(80, false, 200),
+        ];
+        assert_eq!(300, largest_window(&segs, 80, 0));
+        assert_eq!(300 << 7, largest_window(&segs, 80, 7));
+        assert_eq!(0, largest_window(&segs[..1], 80, 0));
+    }
+
+    #[test]
+    fn select_sees_what_poll_sees() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert!(!select_ready(a.as_raw_fd(), false).unwrap());
+        assert!(select_ready(a.as_raw_fd(), true).unwrap());
+        std::io::Write::write_all(&mut &b, b"x").unwrap();
+        assert!(select_ready(a.as_raw_fd(), false).unwrap());
+        assert!(select_ready(libc::FD_SETSIZE as i32, false).is_err());
+    }
+
+    // -----------------------------------------------------------------------
+    // bufsize.post_connect
+
+    /// What Linux 6.18 did (a real run's numbers).
+    fn post_connect_linux() -> PostConnect {
+        PostConnect {
+            rcvbuf_at_handshake: 8192,
+            set_after_handshake: "ok".into(),
+            rcvbuf_after: 2_097_152,
+            rcvbuf_in_kernel_after: 2_097_152,
+            rmem_max: 4_194_304,
+            synack_wscale: 0,
+            largest_window_before: 4096,
+            largest_window_after: 4096,
+        }
+    }
+
+    const PC_SET: &str = "setsockopt after the handshake";
+    const PC_DOUBLED: &str = "getsockopt reports min(size, rmem_max) doubled";
+    const PC_KERNEL: &str =
+        "the kernel's own receive buffer (SO_MEMINFO) is what getsockopt reports";
+    const PC_LARGER: &str = "the new size would allow a larger window";
+    const PC_CLAMP: &str = "the window stays at its handshake-time clamp";
+    const PC_LIMIT: &str = "the window stays within 65535 << SYN scale";
+
+    #[rstest]
+    #[case::linux(post_connect_linux(), Verdict::Differs, &[])]
+    // The claim's world: the change is refused once connected.
+    #[case::refused(PostConnect { set_after_handshake: "EINVAL".into(), rcvbuf_after: 8192,
+        rcvbuf_in_kernel_after: 8192, ..post_connect_linux() },
+        Verdict::Holds, &[PC_SET, PC_DOUBLED, PC_LARGER])]
+    // A kernel that let the window grow after the change.
+    #[case::window_grows(PostConnect { largest_window_after: 65535, ..post_connect_linux() },
+        Verdict::Refuted, &[PC_CLAMP])]
+    #[case::window_one_more(PostConnect { largest_window_after: 4097, ..post_connect_linux() },
+        Verdict::Refuted, &[PC_CLAMP])]
+    #[case::window_at_the_limit(PostConnect { largest_window_before: 65535, largest_window_after: 65535,
+        ..post_connect_linux() }, Verdict::Differs, &[])]
+    #[case::window_past_the_limit(PostConnect { largest_window_before: 70_000, largest_window_after: 65536,
+        ..post_connect_linux() }, Verdict::Differs, &[PC_LIMIT])]
+    // With a window scale the limit grows with it.
+    #[case::scaled(PostConnect { synack_wscale: 7, largest_window_before: 100_000,
+        largest_window_after: 90_000, ..post_connect_linux() }, Verdict::Differs, &[])]
+    // A libc that ignores SO_RCVBUF and echoes it: the listener kept the
+    // default buffer, and the kernel never saw the new size.
+    #[case::libc_ignores_it(PostConnect { rcvbuf_at_handshake: 131_072, rcvbuf_after: 1_048_576,
+        rcvbuf_in_kernel_after: 131_072, ..post_connect_linux() }, Verdict::Differs,
+        &["the buffer at handshake time is the 4096 set on the listener, doubled", PC_DOUBLED, PC_KERNEL])]
+    #[case::small_rmem_max(PostConnect { rmem_max: 212_992, rcvbuf_after: 425_984,
+        rcvbuf_in_kernel_after: 425_984, ..post_connect_linux() }, Verdict::Differs, &[])]
+    // Half the new buffer exactly 4 x the window before: not larger.
+    #[case::no_larger(PostConnect { rcvbuf_after: 32768, rcvbuf_in_kernel_after: 32768,
+        ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED, PC_LARGER])]
+    #[case::just_larger(PostConnect { rcvbuf_after: 32770, rcvbuf_in_kernel_after: 32770,
+        ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED])]
+    #[case::much_smaller(PostConnect { rcvbuf_after: 20_000, rcvbuf_in_kernel_after: 20_000,
+        ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED, PC_LARGER])]
+    fn post_connect_judgement(
+        #[case] o: PostConnect,
+        #[case] verdict: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    #[test]
+    fn post_connect_words() {
+        let j = post_connect_linux().judge();
+        assert_eq!(
+            "set after the handshake: ok, 8192 -> 2097152 B; largest window 4096 -> 4096 B (limit 65535, \
+             scale 0)",
+            j.key
+        );
+        assert_eq!(
+            "setsockopt(SO_RCVBUF, 1048576) after the handshake succeeded and getsockopt went from 8192 to \
+             2097152, yet the largest window the receiver advertised went from 4096 to 4096 B: the window \
+             stays at the clamp computed from the 8192-byte buffer at handshake time (SYN-ACK window scale 0, \
+             at most 65535 B)",
+            j.because
+        );
+        let scaled = PostConnect {
+            synack_wscale: 7,
+            ..post_connect_linux()
+        };
+        assert_eq!(8_388_480, scaled.window_limit());
+        let c = scaled
+            .judge()
+            .checks
+            .into_iter()
+            .find(|c| c.what == PC_LARGER)
+            .unwrap();
+        assert_eq!(
+            (
+                "more than 16384 B (4 x the window before)",
+                "1048576 B (half the buffer)"
+            ),
+            (c.expected.as_str(), c.observed.as_str())
+        );
+    }
+
+    // -----------------------------------------------------------------------
+    // rcvbuf.set_1024
+
+    fn set_1024_linux() -> Set1024 {
+        Set1024 {
+            tcp_rmem: [4096, 131_072, 33_554_432],
+            default_rcvbuf: 131_072,
+            set_1024: "ok".into(),
+            rcvbuf_after_1024: 2304,
+            default_socket: Receiver {
+                syn_window: 65495,
+                syn_wscale: Some(10),
+                largest_window: 105_472,
+                bytes_taken_in: 93696,
+                bytes_written_by_peer: 4_259_840,
+                unsent_at_peer: 4_166_144,
+            },
+            socket_with_1024: Receiver {
+                syn_window: 1152,
+                syn_wscale: Some(0),
+                largest_window: 1152,
+                bytes_taken_in: 1152,
+                bytes_written_by_peer: 1_718_784,
+                unsent_at_peer: 1_717_632,
+            },
+        }
+    }
+
+    /// The notes' world: 1024 is 1024, on the wire too.
+    fn set_1024_as_the_notes_say() -> Set1024 {
+        let mut o = set_1024_linux();
+        o.rcvbuf_after_1024 = 1024;
+        o.socket_with_1024 = Receiver {
+            syn_window: 1024,
+            largest_window: 1024,
+            bytes_taken_in: 1024,
+            unsent_at_peer: 1_717_760,
+            ..o.socket_with_1024
+        };
+        o
+    }
+
+    /// The 1024 socket with `f` applied.
+    fn small(f: impl FnOnce(&mut Receiver)) -> Set1024 {
+        let mut o = set_1024_linux();
+        f(&mut o.socket_with_1024);
+        o
+    }
+
+    /// The socket with 1024 taking in `n` bytes (its peer's books kept).
+    fn takes_in(n: i32) -> Set1024 {
+        small(|r| {
+            r.bytes_taken_in = n;
+            r.unsent_at_peer = r.bytes_written_by_peer as i32 - n;
+        })
+    }
+
+    /// The default socket taking in `n` bytes.
+    fn default_takes_in(n: i32) -> Set1024 {
+        let mut o = set_1024_linux();
+        o.default_socket.bytes_taken_in = n;
+        o.default_socket.unsent_at_peer = o.default_socket.bytes_written_by_peer as i32 - n;
+        o
+    }
+
+    fn reported_1024(n: i32) -> Set1024 {
+        Set1024 {
+            rcvbuf_after_1024: n,
+            ..set_1024_linux()
+        }
+    }
+
+    const S_DEFAULT: &str = "a new socket's SO_RCVBUF is tcp_rmem[1]";
+    const S_SET: &str = "setsockopt(SO_RCVBUF, 1024)";
+    const S_REPORTED: &str = "getsockopt reports 1024 doubled, raised to SOCK_MIN_RCVBUF";
+    const S_SYN: &str = "the SYN offers a smaller window than a default socket's";
+    const S_WINDOW: &str = "no window advertised while receiving exceeds the buffer";
+    const S_TAKES: &str = "a non-reading receiver takes in no more than the buffer";
+    const S_FAR_MORE: &str = "a default socket takes in far more";
+    const S_BOOKS_DEFAULT: &str =
+        "the default socket: every byte its peer wrote is taken in or still unsent at the peer";
+    const S_BOOKS_SMALL: &str =
+        "the 1024 socket: every byte its peer wrote is taken in or still unsent at the peer";
+
+    #[rstest]
+    #[case::linux(set_1024_linux(), Verdict::Differs, &[])]
+    #[case::as_the_notes_say(set_1024_as_the_notes_say(), Verdict::Holds, &[S_REPORTED])]
+    #[case::notes_but_one_byte_more({ let mut o = set_1024_as_the_notes_say();
+        o.socket_with_1024.bytes_taken_in = 1025; o.socket_with_1024.unsent_at_peer -= 1; o },
+        Verdict::Differs, &[S_REPORTED, S_TAKES])]
+    // A libc that ignores SO_RCVBUF and echoes 1024: the socket behaves as a default one.
+    #[case::libc_ignores_it(Set1024 { rcvbuf_after_1024: 1024,
+        socket_with_1024: set_1024_linux().default_socket, ..set_1024_linux() },
+        Verdict::Refuted, &[S_REPORTED, S_SYN, S_WINDOW, S_TAKES, S_FAR_MORE])]
+    #[case::older_default(Set1024 { default_rcvbuf: 87380, ..set_1024_linux() },
+        Verdict::Differs, &[S_DEFAULT])]
+    #[case::refused(Set1024 { set_1024: "EINVAL".into(), ..set_1024_linux() },
+        Verdict::Differs, &[S_SET])]
+    #[case::reported_2048(reported_1024(2048), Verdict::Differs, &[S_REPORTED])]
+    #[case::reported_2049(reported_1024(2049), Verdict::Differs, &[])]
+    #[case::reported_4096(reported_1024(4096), Verdict::Differs, &[])]
+    #[case::reported_4097(reported_1024(4097), Verdict::Differs, &[S_REPORTED])]
+    #[case::syn_as_default(small(|r| r.syn_window = 65495), Verdict::Differs, &[S_SYN])]
+    #[case::syn_at_the_buffer(small(|r| r.syn_window = 2304), Verdict::Differs, &[])]
+    #[case::syn_past_the_buffer(small(|r| r.syn_window = 2305), Verdict::Differs, &[S_SYN])]
+    #[case::window_at_the_buffer(small(|r| r.largest_window = 2304), Verdict::Differs, &[])]
+    #[case::window_past_the_buffer(small(|r| r.largest_window = 2305), Verdict::Differs, &[S_WINDOW])]
+    #[case::takes_in_nothing(takes_in(0), Verdict::Differs, &[S_TAKES])]
+    #[case::takes_in_the_buffer(takes_in(2304), Verdict::Differs, &[])]
+    #[case::takes_in_more(takes_in(2305), Verdict::Differs, &[S_TAKES])]
+    // 8 x 1152 = 9216: not far more; one byte above: far more.
+    #[case::default_8_times(default_takes_in(9216), Verdict::Differs, &[S_FAR_MORE])]
+    #[case::default_more_than_8_times(default_takes_in(9217), Verdict::Differs, &[])]
+    // Twice as much as the default socket: the setting made no difference.
+    #[case::default_twice(default_takes_in(2304), Verdict::Refuted, &[S_FAR_MORE])]
+    #[case::default_just_over_twice(default_takes_in(2305), Verdict::Differs, &[S_FAR_MORE])]
+    #[case::books_default(Set1024 { default_socket: Receiver { unsent_at_peer: 0,
+        ..set_1024_linux().default_socket }, ..set_1024_linux() }, Verdict::Differs, &[S_BOOKS_DEFAULT])]
+    #[case::books_small(small(|r| r.bytes_written_by_peer += 1), Verdict::Differs, &[S_BOOKS_SMALL])]
+    fn set_1024_judgement(#[case] o: Set1024, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    #[test]
+    fn set_1024_words() {
+        let j = set_1024_linux().judge();
+        assert_eq!(
+            "default 131072, set 1024 -> 2304; SYN window 1152 B (default 65495 B), takes in 1152 B \
+             (default 93696 B)",
+            j.key
+        );
+        assert_eq!(
+            "a new socket's SO_RCVBUF is 131072 (tcp_rmem[1] is 131072); after setting 1024 getsockopt says \
+             2304. Its SYN offered a 1152-byte window (a default socket's: 65495 B), the largest window it \
+             advertised was 1152 B, and it took in 1152 B before its window closed (a default socket: \
+             93696 B)",
+            j.because
+        );
+    }
+
+    // -----------------------------------------------------------------------
+    // rcvbuf.doubling
+
+    fn rb(set: i32, v: i32) -> ReadBack {
+        ReadBack {
+            set,
+            reported: v,
+            in_kernel: v as u32,
+        }
+    }
+
+    fn eff(set: i32, reported: i32, bytes: i64, peer_bytes: i64) -> Effect {
+        Effect {
+            set,
+            reported,
+            in_kernel: reported as u32,
+            bytes,
+            peer_bytes,
+            written: bytes + peer_bytes,
+        }
+    }
+
+    const MAX: i32 = 4_194_304;
+
+    /// A read-back table with the values Linux gave for the probe sizes.
+    fn table(floor: i32) -> Vec<ReadBack> {
+        [
+            (0, floor),
+            (1, floor),
+            (1024, floor),
+            (4096, 8192),
+            (65536, 131_072),
+            (1 << 20, 2_097_152),
+            (MAX, 2 * MAX),
+            (MAX + 1, 2 * MAX),
+            (2 * MAX, 2 * MAX),
+            (-1, 2 * MAX),
+        ]
+        .map(|(s, v)| rb(s, v))
+        .to_vec()
+    }
+
+    /// What Linux 6.18 did as root (a real run's numbers).
+    fn doubling_root() -> Doubling {
+        Doubling {
+            rmem_max: MAX as i64,
+            wmem_max: MAX as i64,
+            privilege: Privilege::Root,
+            rcvbuf_floor: rb(0, 2304),
+            sndbuf_floor: rb(0, 4608),
+            so_rcvbuf: table(2304),
+            so_sndbuf: table(4608),
+            receiver: vec![
+                eff(4096, 8192, 4096, 1_495_040),
+                eff(16384, 32768, 24576, 1_908_736),
+                eff(65536, 131_072, 98277, 2_062_737),
+                eff(262_144, 524_288, 458_752, 2_095_509),
+            ],
+            sender: vec![
+                eff(4096, 8192, 8192, 4096),
+                eff(16384, 32768, 26624, 4096),
+                eff(65536, 131_072, 96256, 4096),
+                eff(262_144, 524_288, 376_832, 4096),
+            ],
+            rcvbuf_force: Forced {
+                set: 2 * MAX,
+                result: "ok".into(),
+                in_kernel_before: 131_072,
+                in_kernel: 16_777_216,
+                reported: 16_777_216,
+            },
+            sndbuf_force: Forced {
+                set: 2 * MAX,
+                result: "ok".into(),
+                in_kernel_before: 16384,
+                in_kernel: 16_777_216,
+                reported: 16_777_216,
+            },
+        }
+    }
+
+    /// The same as an ordinary user: the FORCE variants refused, nothing changed.
+    fn doubling_rootless() -> Doubling {
+        let mut o = doubling_root();
+        o.privilege = Privilege::UserNamespace;
+        for f in [&mut o.rcvbuf_force, &mut o.sndbuf_force] {
+            f.result = "EPERM".into();
+            f.in_kernel = f.in_kernel_before;
+            f.reported = f.in_kernel_before as i32;
+        }
+        o
+    }
+
+    /// The claim's world: the size set is the size used, without doubling,
+    /// floor or clamp, and no FORCE variants.
+    fn doubling_as_the_notes_say() -> Doubling {
+        let mut o = doubling_root();
+        let as_set = |t: &mut Vec<ReadBack>| {
+            for r in t.iter_mut() {
+                // A size of 0 (or -1) leaves some minimum: any value will do.
+                let v = if r.set <= 0 { 512 } else { r.set };
+                *r = rb(r.set, v);
+            }
+        };
+        as_set(&mut o.so_rcvbuf);
+        as_set(&mut o.so_sndbuf);
+        o.rcvbuf_floor = rb(0, 512);
+        o.sndbuf_floor = rb(0, 512);
+        for e in o.receiver.iter_mut().chain(o.sender.iter_mut()) {
+            *e = eff(e.set, e.set, e.set as i64, e.peer_bytes);
+        }
+        for f in [&mut o.rcvbuf_force, &mut o.sndbuf_force] {
+            f.result = "ENOPROTOOPT".into();
+            f.in_kernel = f.in_kernel_before;
+            f.reported = f.in_kernel_before as i32;
+        }
+        o
+    }
+
+    /// A libc that ignores SO_RCVBUF and echoes it back: the kernel keeps its
+    /// default buffer, which autotuning grows, whatever was set.
+    fn doubling_rcvbuf_ignored() -> Doubling {
+        let mut o = doubling_root();
+        for r in o.so_rcvbuf.iter_mut() {
+            *r = ReadBack {
+                set: r.set,
+                reported: r.set,
+                in_kernel: 131_072,
+            };
+        }
+        o.rcvbuf_floor = ReadBack {
+            set: 0,
+            reported: 0,
+            in_kernel: 131_072,
+        };
+        for e in o.receiver.iter_mut() {
+            *e = Effect {
+                reported: e.set,
+                in_kernel: 6_291_456,
+                ..eff(e.set, e.set, 93696, 2_000_000)
+            };
+        }
+        o
+    }
+
+    /// As root, with SO_SNDBUFFORCE silently ignored: it "succeeds" and
+    /// nothing changes (the bug tests/sabotage.rs found).
+    fn doubling_sndbufforce_ignored() -> Doubling {
+        let mut o = doubling_root();
+        o.sndbuf_force.in_kernel = 16384;
+        o.sndbuf_force.reported = 16384;
+        o
+    }
+
+    fn with(f: impl FnOnce(&mut Doubling)) -> Doubling {
+        let mut o = doubling_root();
+        f(&mut o);
+        o
+    }
+
+    /// Linux with SOCK_MIN_RCVBUF `floor` (and SOCK_MIN_SNDBUF twice it).
+    fn with_floor(floor: i32) -> Doubling {
+        with(|o| {
+            o.rcvbuf_floor = rb(0, floor);
+            o.sndbuf_floor = rb(0, 2 * floor);
+            for (t, f) in [(&mut o.so_rcvbuf, floor), (&mut o.so_sndbuf, 2 * floor)] {
+                for r in t.iter_mut() {
+                    *r = rb(
+                        r.set,
+                        doubled_and_clamped(r.set, MAX as i64, f as i64) as i32,
+                    );
+                }
+            }
+        })
+    }
+
+    /// Receiver `i` holding `bytes` (its peer's books kept).
+    fn receiver_holds(i: usize, bytes: i64) -> Doubling {
+        with(|o| {
+            let e = &mut o.receiver[i];
+            e.bytes = bytes;
+            e.written = bytes + e.peer_bytes;
+        })
+    }
+
+    fn sender_holds(i: usize, bytes: i64) -> Doubling {
+        with(|o| {
+            let e = &mut o.sender[i];
+            e.bytes = bytes;
+            e.written = bytes + e.peer_bytes;
+        })
+    }
+
+    const D_FLOOR: &str = "SOCK_MIN_RCVBUF: 2048 + sizeof(struct sk_buff)";
+    const D_SND_FLOOR: &str = "SOCK_MIN_SNDBUF is twice SOCK_MIN_RCVBUF";
+    const D_RCV_TABLE: &str = "SO_RCVBUF reads back max(2 x min(value, max), floor)";
+    const D_SND_TABLE: &str = "SO_SNDBUF reads back max(2 x min(value, max), floor)";
+    const D_RCV_AGREE: &str =
+        "getsockopt(SO_RCVBUF) is the kernel's own size (SO_MEMINFO), every socket";
+    const D_SND_AGREE: &str =
+        "getsockopt(SO_SNDBUF) is the kernel's own size (SO_MEMINFO), every socket";
+    const D_RCV_GROWS: &str = "receiver takes in more for each larger setting";
+    const D_RCV_BETWEEN: &str = "receiver takes in between half the size set and the reported size";
+    const D_RCV_BOOKS: &str =
+        "receiver takes in: every byte written is held by one end or the other";
+    const D_SND_GROWS: &str = "sender queues more for each larger setting";
+    const D_SND_BETWEEN: &str = "sender queues between half the size set and the reported size";
+    const D_SND_BOOKS: &str = "sender queues: every byte written is held by one end or the other";
+    const D_RCV_CLAMP: &str =
+        "receiver: twice rmem_max gets no larger buffer than rmem_max (clamp)";
+    const D_SND_CLAMP: &str = "sender: twice wmem_max gets no larger buffer than wmem_max (clamp)";
+    const D_RCV_FORCE: &str = "SO_RCVBUFFORCE past the clamp (root: ok; user namespace: EPERM)";
+    const D_RCV_FORCED: &str = "SO_RCVBUFFORCE: the kernel's buffer afterwards (SO_MEMINFO)";
+    const D_SND_FORCE: &str = "SO_SNDBUFFORCE past the clamp (root: ok; user namespace: EPERM)";
+    const D_SND_FORCED: &str = "SO_SNDBUFFORCE: the kernel's buffer afterwards (SO_MEMINFO)";
+
+    #[rstest]
+    #[case::linux_root(doubling_root(), Verdict::Differs, &[])]
+    #[case::linux_rootless(doubling_rootless(), Verdict::Differs, &[])]
+    #[case::as_the_notes_say(doubling_as_the_notes_say(), Verdict::Holds,
+        &[D_FLOOR, D_SND_FLOOR, D_RCV_TABLE, D_SND_TABLE, D_RCV_CLAMP, D_SND_CLAMP,
+          D_RCV_FORCE, D_RCV_FORCED, D_SND_FORCE, D_SND_FORCED])]
+    // As the notes say, but a size of 0 gives 0: still the size set.
+    #[case::as_the_notes_say_even_0(with(|o| { *o = doubling_as_the_notes_say();
+        o.so_rcvbuf[0] = rb(0, 0); o.so_sndbuf[0] = rb(0, 0); }), Verdict::Holds,
+        &[D_FLOOR, D_SND_FLOOR, D_RCV_TABLE, D_SND_TABLE, D_RCV_CLAMP, D_SND_CLAMP,
+          D_RCV_FORCE, D_RCV_FORCED, D_SND_FORCE, D_SND_FORCED])]
+    // As the notes say but for one size: the size used differs.
+    #[case::one_size_doubled(with(|o| { *o = doubling_as_the_notes_say(); o.so_sndbuf[3] = rb(4096, 8192); }),
+        Verdict::Differs, &[D_FLOOR, D_SND_FLOOR, D_RCV_TABLE, D_SND_TABLE, D_RCV_CLAMP, D_SND_CLAMP,
+          D_RCV_FORCE, D_RCV_FORCED, D_SND_FORCE, D_SND_FORCED])]
+    #[case::rcvbuf_ignored(doubling_rcvbuf_ignored(), Verdict::Refuted,
+        &[D_FLOOR, D_SND_FLOOR, D_RCV_TABLE, D_RCV_AGREE, D_RCV_GROWS, D_RCV_BETWEEN])]
+    #[case::sndbufforce_ignored(doubling_sndbufforce_ignored(), Verdict::Differs, &[D_SND_FORCED])]
+    #[case::sndbufforce_ignored_rootless(with(|o| { *o = doubling_rootless();
+        o.sndbuf_force.result = "ok".into(); }), Verdict::Differs, &[D_SND_FORCE])]
+    #[case::rcvbufforce_ignored(with(|o| { o.rcvbuf_force.in_kernel = 131_072;
+        o.rcvbuf_force.reported = 131_072; }), Verdict::Differs, &[D_RCV_FORCED])]
+    // Root without CAP_NET_ADMIN in the initial namespace (a container).
+    #[case::root_refused(with(|o| { let p = o.privilege; *o = doubling_rootless(); o.privilege = p; }),
+        Verdict::Differs, &[D_RCV_FORCE, D_RCV_FORCED, D_SND_FORCE, D_SND_FORCED])]
+    // Rootless, yet the buffer changed: the FORCE call did something after all.
+    #[case::rootless_changed(with(|o| { *o = doubling_rootless(); o.sndbuf_force.in_kernel = 16385;
+        o.sndbuf_force.reported = 16385; }), Verdict::Differs, &[D_SND_FORCED])]
+    #[case::forced_one_off(with(|o| { o.rcvbuf_force.in_kernel = 16_777_215;
+        o.rcvbuf_force.reported = 16_777_215; }), Verdict::Differs, &[D_RCV_FORCED])]
+    #[case::floor_2048(with_floor(2048), Verdict::Differs, &[D_FLOOR])]
+    #[case::floor_2049(with_floor(2049), Verdict::Differs, &[])]
+    #[case::floor_4096(with_floor(4096), Verdict::Differs, &[])]
+    #[case::floor_4097(with_floor(4097), Verdict::Differs, &[D_FLOOR])]
+    #[case::snd_floor_not_twice(with(|o| o.sndbuf_floor = rb(0, 4609)), Verdict::Differs,
+        &[D_SND_FLOOR, D_SND_TABLE])]
+    #[case::rcv_not_doubled(with(|o| o.so_rcvbuf[4] = rb(65536, 65536)), Verdict::Differs, &[D_RCV_TABLE])]
+    #[case::snd_not_clamped(with(|o| o.so_sndbuf[7] = rb(MAX + 1, 2 * MAX + 2)), Verdict::Differs,
+        &[D_SND_TABLE])]
+    #[case::rcv_echoed(with(|o| o.so_rcvbuf[5].reported = 1 << 20), Verdict::Differs,
+        &[D_RCV_TABLE, D_RCV_AGREE])]
+    #[case::snd_kernel_differs(with(|o| o.so_sndbuf[5].in_kernel = 1 << 20), Verdict::Differs,
+        &[D_SND_AGREE])]
+    #[case::snd_floor_kernel_differs(with(|o| o.sndbuf_floor.in_kernel = 1), Verdict::Differs,
+        &[D_SND_AGREE])]
+    #[case::rcv_effect_kernel_differs(with(|o| o.receiver[0].in_kernel = 1), Verdict::Differs,
+        &[D_RCV_AGREE])]
+    #[case::snd_force_kernel_differs(with(|o| o.sndbuf_force.reported = 1), Verdict::Differs,
+        &[D_SND_AGREE])]
+    // Receivers of 16 and 64 KiB taking in the same: nothing grew.
+    #[case::receiver_flat(with(|o| { for i in [1, 2] { o.receiver[i].bytes = 32768;
+        o.receiver[i].written = 32768 + o.receiver[i].peer_bytes; } }), Verdict::Refuted, &[D_RCV_GROWS])]
+    #[case::receiver_just_grows(with(|o| { o.receiver[1].bytes = 32768; o.receiver[2].bytes = 32769;
+        for e in o.receiver.iter_mut() { e.written = e.bytes + e.peer_bytes; } }), Verdict::Differs, &[])]
+    #[case::sender_flat(with(|o| { for i in [1, 2] { o.sender[i].bytes = 32768;
+        o.sender[i].written = 32768 + o.sender[i].peer_bytes; } }), Verdict::Refuted, &[D_SND_GROWS])]
+    // Between half the size set (2048 for 4096) and the reported size (8192).
+    #[case::receiver_half(receiver_holds(0, 2048), Verdict::Differs, &[])]
+    #[case::receiver_below_half(receiver_holds(0, 2047), Verdict::Differs, &[D_RCV_BETWEEN])]
+    #[case::receiver_at_reported(receiver_holds(0, 8192), Verdict::Differs, &[])]
+    #[case::receiver_past_reported(receiver_holds(0, 8193), Verdict::Differs, &[D_RCV_BETWEEN])]
+    #[case::sender_below_half(sender_holds(2, 32767), Verdict::Differs, &[D_SND_BETWEEN])]
+    #[case::sender_past_reported(sender_holds(3, 524_289), Verdict::Differs, &[D_SND_BETWEEN])]
+    #[case::receiver_books(with(|o| o.receiver[2].written += 1), Verdict::Differs, &[D_RCV_BOOKS])]
+    #[case::sender_books(with(|o| o.sender[0].peer_bytes = 0), Verdict::Differs, &[D_SND_BOOKS])]
+    // Past the clamp the kernel's buffer grew (and getsockopt said so).
+    #[case::rcv_past_clamp_grows(with(|o| o.so_rcvbuf[8] = rb(2 * MAX, 4 * MAX)), Verdict::Differs,
+        &[D_RCV_TABLE, D_RCV_CLAMP])]
+    #[case::snd_at_clamp_unprobed(with(|o| { o.so_sndbuf.remove(6); }), Verdict::Differs, &[D_SND_CLAMP])]
+    fn doubling_judgement(#[case] o: Doubling, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    #[test]
+    fn doubling_words() {
+        let j = doubling_root().judge();
+        assert_eq!(
+            "SO_RCVBUF 4096 -> 8192; receiver takes in [4096, 24576, 98277, 458752] B; clamp 8388608; \
+             FORCE ok",
+            j.key
+        );
+        assert_eq!(
+            "setting SO_RCVBUF to 4096 gives a buffer of 8192 B and 1024 gives 2304 B (the floor); 4194304 \
+             (rmem_max) gives 8388608 B and 8388608 gives 8388608 B. A non-reading receiver took in 4096 B at \
+             4096, 24576 B at 16384, 98277 B at 65536, 458752 B at 262144; a sender queued 8192 B at 4096, \
+             26624 B at 16384, 96256 B at 65536, 376832 B at 262144 (wmem_max 4194304). As root: \
+             SO_RCVBUFFORCE 8388608 succeeded (the kernel's buffer 16777216); SO_SNDBUFFORCE 8388608 \
+             succeeded (the kernel's buffer 16777216)",
+            j.because
+        );
+        let j = doubling_rootless().judge();
+        assert!(j.key.ends_with("FORCE EPERM"), "{}", j.key);
+        assert!(
+            j.because.ends_with(
+                "As an ordinary user (user namespace): SO_RCVBUFFORCE 8388608 failed with EPERM (the \
+                 kernel's buffer 131072); SO_SNDBUFFORCE 8388608 failed with EPERM (the kernel's buffer \
+                 16384)"
+            ),
+            "{}",
+            j.because
+        );
+        let failed = |o: Doubling, what: &str| {
+            let c = o
+                .judge()
+                .checks
+                .into_iter()
+                .find(|c| c.what == what)
+                .unwrap();
+            (c.expected, c.observed)
+        };
+        assert_eq!(
+            ("16777216, past the clamp 8388608".into(), "16384".into()),
+            failed(doubling_sndbufforce_ignored(), D_SND_FORCED)
+        );
+        assert_eq!(
+            ("16384, as before the call".into(), "16385".into()),
+            failed(
+                with(|o| {
+                    *o = doubling_rootless();
+                    o.sndbuf_force.in_kernel = 16385;
+                }),
+                D_SND_FORCED
+            )
+        );
+        assert_eq!(
+            (
+                "every size".into(),
+                "65536 -> 65536 (expected 131072)".into()
+            ),
+            failed(with(|o| o.so_rcvbuf[4] = rb(65536, 65536)), D_RCV_TABLE)
+        );
+        assert_eq!(
+            (
+                "every size".into(),
+                "1048576: getsockopt 2097152, kernel 1".into()
+            ),
+            failed(with(|o| o.so_sndbuf[5].in_kernel = 1), D_SND_AGREE)
+        );
+        assert_eq!(
+            (
+                "strictly increasing".into(),
+                "[8192, 8192, 96256, 376832]".into()
+            ),
+            failed(sender_holds(1, 8192), D_SND_GROWS)
+        );
+        assert_eq!(
+            (
+                "set/2 <= bytes <= reported, every size".into(),
+                "set 4096 (reported 8192): 2047 B".into()
+            ),
+            failed(receiver_holds(0, 2047), D_RCV_BETWEEN)
+        );
+        assert_eq!(
+            (
+                "every size".into(),
+                "set 65536: wrote 2161015 B, 98277 + 2062737 B held".into()
+            ),
+            failed(with(|o| o.receiver[2].written += 1), D_RCV_BOOKS)
+        );
+        assert_eq!(
+            (
+                "the kernel's size at the maximum, 8388608".into(),
+                "16777216".into()
+            ),
+            failed(with(|o| o.so_rcvbuf[8] = rb(2 * MAX, 4 * MAX)), D_RCV_CLAMP)
+        );
+        assert_eq!(
+            (
+                "the kernel's size at the maximum, none".into(),
+                "8388608".into()
+            ),
+            failed(
+                with(|o| {
+                    o.so_sndbuf.remove(6);
+                }),
+                D_SND_CLAMP
+            )
+        );
+    }
+
+    // -----------------------------------------------------------------------
+    // rcvbuf.excess_discarded
+
+    fn excess_linux() -> ExcessDiscarded {
+        ExcessDiscarded {
+            tcp: TcpExcess {
+                sent: 1_048_576,
+                sent_checksum: 15_275_751_961_325_077_778,
+                rcvbuf_reported: 16384,
+                sndbuf_reported: 131_072,
+                writer_asleep_at_closed_window: true,
+                receiver_queued_at_stall: 12288,
+                sender_queued_at_stall: 114_688,
+                delivered: 1_048_576,
+                delivered_checksum: 15_275_751_961_325_077_778,
+                to_zero_window_adverts: 85,
+                zero_window_drops: 0,
+                rcvq_drops: 0,
+                retransmitted_segments: 0,
+                nonblocking_accepted: 126_976,
+                nonblocking_delivered: 126_976,
+            },
+            udp: UdpExcess {
+                sent: 64,
+                rcvbuf_reported: 8192,
+                queued: 3,
+                dropped: 61,
+                received_seq: vec![0, 1, 2],
+                socket_drop_counter: 61,
+                rxq_ovfl_on_next_datagram: Some(61),
+                udp_rcvbuf_errors: 61,
+            },
+        }
+    }
+
+    fn tcp(f: impl FnOnce(&mut TcpExcess)) -> ExcessDiscarded {
+        let mut o = excess_linux();
+        f(&mut o.tcp);
+        o
+    }
+
+    fn udp(f: impl FnOnce(&mut UdpExcess)) -> ExcessDiscarded {
+        let mut o = excess_linux();
+        f(&mut o.udp);
+        o
+    }
+
+    /// The claim's world for TCP: the receiver throws away what does not fit.
+    fn excess_thrown_away() -> ExcessDiscarded {
+        tcp(|t| {
+            t.delivered = 16384;
+            t.delivered_checksum = 1;
+            t.rcvq_drops = 700;
+        })
+    }
+
+    /// A UDP receive buffer with room for everything (SO_RCVBUF ignored).
+    fn udp_room_for_all() -> ExcessDiscarded {
+        udp(|u| {
+            u.rcvbuf_reported = 4096;
+            u.queued = 64;
+            u.dropped = 0;
+            u.received_seq = (0..64).collect();
+            u.socket_drop_counter = 0;
+            u.rxq_ovfl_on_next_datagram = None;
+            u.udp_rcvbuf_errors = 0;
+        })
+    }
+
+    const E_ASLEEP: &str =
+        "TCP: the blocking writer sleeps in send() while the receiver's window is closed";
+    const E_HOLDS: &str = "TCP: the receiver holds no more than its buffer at the stall";
+    const E_ZERO: &str = "TCP: the receiver advertised a zero window";
+    const E_EVERY: &str = "TCP: every byte delivered";
+    const E_SUM: &str = "TCP: checksum of the delivered stream";
+    const E_DROPS: &str = "TCP: segments dropped at the receiver (TCPZeroWindowDrop + TCPRcvQDrop)";
+    const E_NB: &str =
+        "TCP non-blocking: EAGAIN once both buffers are full, and all of it delivered";
+    const E_UDP_SPLIT: &str = "UDP: the first datagrams are queued, the rest dropped";
+    const E_UDP_ORDER: &str = "UDP: the datagrams read back are the first ones, in order";
+    const E_UDP_COUNTER: &str = "UDP: the socket's drop counter (SO_MEMINFO)";
+    const E_UDP_OVFL: &str = "UDP: SO_RXQ_OVFL on the next datagram";
+    const E_UDP_ERRORS: &str = "UDP: Udp RcvbufErrors in the namespace";
+
+    #[rstest]
+    #[case::linux(excess_linux(), Verdict::Differs, &[])]
+    #[case::tcp_throws_away(excess_thrown_away(), Verdict::Holds, &[E_EVERY, E_SUM, E_DROPS])]
+    // Every byte counted, but not the bytes sent.
+    #[case::tcp_corrupts(tcp(|t| t.delivered_checksum = 2), Verdict::Holds, &[E_SUM])]
+    #[case::tcp_short(tcp(|t| t.delivered = 1_048_575), Verdict::Holds, &[E_EVERY])]
+    #[case::nothing_lost_anywhere(udp_room_for_all(), Verdict::Refuted, &[E_UDP_SPLIT, E_UDP_OVFL])]
+    #[case::never_asleep(tcp(|t| t.writer_asleep_at_closed_window = false), Verdict::Differs, &[E_ASLEEP])]
+    #[case::receiver_empty(tcp(|t| t.receiver_queued_at_stall = 0), Verdict::Differs, &[E_HOLDS])]
+    #[case::receiver_full(tcp(|t| t.receiver_queued_at_stall = 16384), Verdict::Differs, &[])]
+    #[case::receiver_overfull(tcp(|t| t.receiver_queued_at_stall = 16385), Verdict::Differs, &[E_HOLDS])]
+    #[case::no_zero_window(tcp(|t| t.to_zero_window_adverts = 0), Verdict::Differs, &[E_ZERO])]
+    #[case::one_zero_window(tcp(|t| t.to_zero_window_adverts = 1), Verdict::Differs, &[])]
+    #[case::zero_window_drop(tcp(|t| t.zero_window_drops = 1), Verdict::Differs, &[E_DROPS])]
+    #[case::both_drops(tcp(|t| { t.zero_window_drops = 1; t.rcvq_drops = 1; }), Verdict::Differs, &[E_DROPS])]
+    #[case::rcvq_drop(tcp(|t| t.rcvq_drops = 1), Verdict::Differs, &[E_DROPS])]
+    #[case::nb_at_bound(tcp(|t| { t.nonblocking_accepted = 147_456; t.nonblocking_delivered = 147_456; }),
+        Verdict::Differs, &[])]
+    #[case::nb_past_bound(tcp(|t| { t.nonblocking_accepted = 147_457; t.nonblocking_delivered = 147_457; }),
+        Verdict::Differs, &[E_NB])]
+    #[case::nb_lost(tcp(|t| t.nonblocking_delivered = 126_975), Verdict::Differs, &[E_NB])]
+    #[case::udp_all_dropped(udp(|u| { u.queued = 0; u.dropped = 64; u.received_seq = vec![];
+        u.socket_drop_counter = 64; u.rxq_ovfl_on_next_datagram = Some(64); u.udp_rcvbuf_errors = 64; }),
+        Verdict::Differs, &[E_UDP_SPLIT])]
+    #[case::udp_one_unaccounted(udp(|u| { u.dropped = 60; u.socket_drop_counter = 60;
+        u.rxq_ovfl_on_next_datagram = Some(60); u.udp_rcvbuf_errors = 60; }), Verdict::Differs, &[E_UDP_SPLIT])]
+    #[case::udp_out_of_order(udp(|u| u.received_seq = vec![0, 2, 1]), Verdict::Differs, &[E_UDP_ORDER])]
+    #[case::udp_counter(udp(|u| u.socket_drop_counter = 60), Verdict::Differs, &[E_UDP_COUNTER])]
+    #[case::udp_no_ovfl(udp(|u| u.rxq_ovfl_on_next_datagram = None), Verdict::Differs, &[E_UDP_OVFL])]
+    #[case::udp_errors(udp(|u| u.udp_rcvbuf_errors = 62), Verdict::Differs, &[E_UDP_ERRORS])]
+    fn excess_judgement(
+        #[case] o: ExcessDiscarded,
+        #[case] verdict: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    #[test]
+    fn excess_words() {
+        let j = excess_linux().judge();
+        assert_eq!(
+            "TCP 1048576 of 1048576 B delivered, the writer blocked; UDP 61 of 64 dropped",
+            j.key
+        );
+        assert_eq!(
+            "TCP: 1048576 B written into a receiver with SO_RCVBUF 16384, which held 12288 B while the \
+             writer slept in send() (the window advertised zero 85 times); 1048576 B delivered with the same \
+             checksum; 0 segments dropped at the receiver, 0 retransmitted. Non-blocking: EAGAIN after \
+             126976 B, 126976 B delivered. UDP: 64 datagrams of 1000 B into a buffer of 8192 B: 3 queued, 61 \
+             dropped (Udp RcvbufErrors 61, SO_RXQ_OVFL 61)",
+            j.because
+        );
+        let j = excess_thrown_away().judge();
+        assert!(j
+            .because
+            .contains("16384 B delivered with a different checksum; 700 segments"));
+        let j = tcp(|t| t.writer_asleep_at_closed_window = false).judge();
+        assert!(j.key.contains("the writer never blocked"), "{}", j.key);
+        assert!(j
+            .because
+            .contains("while the writer did not sleep in send()"));
+        let c = &j.checks[0];
+        assert_eq!(
+            (ASLEEP_AT_CLOSED_WINDOW, "not asleep at a closed window"),
+            (c.expected.as_str(), c.observed.as_str())
+        );
+        let j = udp_room_for_all().judge();
+        assert!(j.because.ends_with("SO_RXQ_OVFL none)"), "{}", j.because);
+    }
+
+    // -----------------------------------------------------------------------
+    // sndbuf.write_blocks_when_full
+
+    fn write_blocks_linux() -> WriteBlocks {
+        WriteBlocks {
+            blocking: BlockingWrite {
+                sndbuf_reported: 32768,
+                asleep_in_sendto: true,
+                wmem_queued_at_stall: 34432,
+                sndbuf_at_stall: 32768,
+                unsent_or_unacked_at_stall: 32768,
+                receiver_queued_at_stall: 24576,
+                send_returned: 262_144,
+            },
+            nonblocking: NonBlockingWrite {
+                accepted_until_full: 61440,
+                sender_queued_when_full: 32768,
+                send_when_full: "EAGAIN".into(),
+                freed_by_reading: 28672,
+                writable_after_reading: true,
+                partial_send: 38912,
+            },
+        }
+    }
+
+    fn blocking(f: impl FnOnce(&mut BlockingWrite)) -> WriteBlocks {
+        let mut o = write_blocks_linux();
+        f(&mut o.blocking);
+        o
+    }
+
+    fn nonblocking(f: impl FnOnce(&mut NonBlockingWrite)) -> WriteBlocks {
+        let mut o = write_blocks_linux();
+        f(&mut o.nonblocking);
+        o
+    }
+
+    const W_ASLEEP: &str = "blocking send() sleeps in sendto while the peer's window is closed";
+    const W_FULL: &str = "the send buffer is full while it sleeps";
+    const W_KERNEL: &str = "getsockopt(SO_SNDBUF) is the kernel's own send buffer (SO_MEMINFO)";
+    const W_WHOLE: &str = "once the peer reads, send() returns the whole count";
+    const W_EAGAIN: &str = "non-blocking send() on a full buffer";
+    const W_BOOKS: &str = "non-blocking: every byte taken is at the peer or in the sender's queue";
+    const W_POLLOUT: &str = "POLLOUT after the peer read";
+    const W_PARTIAL: &str = "non-blocking send() with some room returns a partial count";
+
+    #[rstest]
+    #[case::linux(write_blocks_linux(), Verdict::Holds, &[])]
+    // A send buffer that grows without bound (SO_SNDBUF ignored, autotuning): no sleep.
+    #[case::never_blocks(blocking(|b| { b.asleep_in_sendto = false; b.sndbuf_reported = 32768;
+        b.sndbuf_at_stall = 4_194_304; b.wmem_queued_at_stall = 300_000; }), Verdict::Refuted,
+        &[W_ASLEEP, W_FULL, W_KERNEL])]
+    #[case::returns_early(blocking(|b| b.send_returned = 32768), Verdict::Refuted, &[W_WHOLE])]
+    #[case::buffer_just_full(blocking(|b| b.wmem_queued_at_stall = 32768), Verdict::Holds, &[])]
+    #[case::buffer_not_full(blocking(|b| b.wmem_queued_at_stall = 32767), Verdict::Holds, &[W_FULL])]
+    #[case::getsockopt_echo(blocking(|b| b.sndbuf_reported = 16384), Verdict::Holds, &[W_KERNEL])]
+    #[case::room_when_full(nonblocking(|n| n.send_when_full = "ok".into()), Verdict::Holds, &[W_EAGAIN])]
+    #[case::books(nonblocking(|n| n.sender_queued_when_full = 32767), Verdict::Holds, &[W_BOOKS])]
+    #[case::no_pollout(nonblocking(|n| n.writable_after_reading = false), Verdict::Holds, &[W_POLLOUT])]
+    #[case::nothing_sent(nonblocking(|n| n.partial_send = 0), Verdict::Holds, &[W_PARTIAL])]
+    #[case::one_byte_sent(nonblocking(|n| n.partial_send = 1), Verdict::Holds, &[])]
+    #[case::all_but_one(nonblocking(|n| n.partial_send = WB_WRITE - 1), Verdict::Holds, &[])]
+    #[case::all_sent(nonblocking(|n| n.partial_send = WB_WRITE), Verdict::Holds, &[W_PARTIAL])]
+    fn write_blocks_judgement(
+        #[case] o: WriteBlocks,
+        #[case] verdict: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    #[test]
+    fn write_blocks_words() {
+        let j = write_blocks_linux().judge();
+        assert_eq!(
+            "blocking: asleep then 262144 B; non-blocking: EAGAIN then 38912 B",
+            j.key
+        );
+        assert_eq!(
+            "a blocking send() of 262144 B with SO_SNDBUF 32768 slept in sendto (34432 B queued against a \
+             send buffer of 32768 B, the peer holding 24576 B) and returned 262144 once the peer read; \
+             non-blocking: 61440 B taken, then send() failed with EAGAIN; after the peer read 28672 B, \
+             POLLOUT came and send(262144) returned 38912",
+            j.because
+        );
+        let j = blocking(|b| b.asleep_in_sendto = false).judge();
+        assert!(j.key.starts_with("blocking: never asleep"));
+        assert!(j.because.contains("did not sleep at a closed window"));
+        let j = nonblocking(|n| n.writable_after_reading = false).judge();
+        assert!(j.because.contains("POLLOUT never came"));
+    }
+
+    // -----------------------------------------------------------------------
+    // lowat.rcvlowat
+
+    fn readiness(queued: i32, select: bool, poll: bool) -> Readiness {
+        Readiness {
+            queued,
+            select,
+            poll,
+        }
+    }
+
+    fn rcvlowat_linux() -> RcvLowat {
+        RcvLowat {
+            default: 1,
+            set: "ok".into(),
+            reported: 1000,
+            below_mark: readiness(500, false, false),
+            above_mark: readiness(1100, true, true),
+            nonblocking_recv: "ok".into(),
+            nonblocking_returned: Some(500),
+            blocking_recv: BlockingRecv {
+                asleep_after_taking_first: true,
+                asleep_with_mark_reached_in_total: true,
+                returned: 1700,
+            },
+        }
+    }
+
+    /// A kernel (or libc) that ignores the mark: readable at 1 byte, recv()
+    /// returns what is there.
+    fn rcvlowat_ignored() -> RcvLowat {
+        RcvLowat {
+            below_mark: readiness(500, true, true),
+            blocking_recv: BlockingRecv {
+                asleep_after_taking_first: false,
+                asleep_with_mark_reached_in_total: false,
+                returned: 500,
+            },
+            ..rcvlowat_linux()
+        }
+    }
+
+    const R_BELOW: &str = "500 bytes queued, mark 1000: select() and poll() say not readable";
+    const R_ABOVE: &str = "1100 bytes queued, mark 1000: select() and poll() say readable";
+
+    #[rstest]
+    #[case::linux(rcvlowat_linux(), Verdict::Holds, &[])]
+    #[case::mark_ignored(rcvlowat_ignored(), Verdict::Refuted,
+        &[R_BELOW, "a blocking recv() takes the 500 bytes and sleeps on",
+          "and is still asleep with 500 taken and 600 queued", "it returns once the unread bytes reach the mark"])]
+    #[case::never_readable(RcvLowat { above_mark: readiness(1100, false, false), ..rcvlowat_linux() },
+        Verdict::Differs, &[R_ABOVE])]
+    #[case::inverted(RcvLowat { below_mark: readiness(500, true, true), above_mark: readiness(1100, false, false),
+        ..rcvlowat_linux() }, Verdict::Differs, &[R_BELOW, R_ABOVE])]
+    // The verdict follows select(); poll() has its own checks.
+    #[case::poll_below(RcvLowat { below_mark: readiness(500, false, true), ..rcvlowat_linux() },
+        Verdict::Holds, &[R_BELOW])]
+    #[case::poll_above(RcvLowat { above_mark: readiness(1100, true, false), ..rcvlowat_linux() },
+        Verdict::Holds, &[R_ABOVE])]
+    #[case::default_0(RcvLowat { default: 0, ..rcvlowat_linux() }, Verdict::Holds, &["default SO_RCVLOWAT"])]
+    #[case::refused(RcvLowat { set: "ENOPROTOOPT".into(), ..rcvlowat_linux() }, Verdict::Holds,
+        &["setsockopt(SO_RCVLOWAT, 1000)"])]
+    #[case::reads_back_other(RcvLowat { reported: 1, ..rcvlowat_linux() }, Verdict::Holds,
+        &["SO_RCVLOWAT reads back 1000"])]
+    #[case::queued_other(RcvLowat { above_mark: readiness(1000, true, true), ..rcvlowat_linux() },
+        Verdict::Holds, &["bytes queued when readiness was asked, below and above the mark"])]
+    #[case::nonblocking_fails(RcvLowat { nonblocking_recv: "EAGAIN".into(), nonblocking_returned: None,
+        ..rcvlowat_linux() }, Verdict::Holds, &["a non-blocking recv() below the mark returns what is there"])]
+    fn rcvlowat_judgement(#[case] o: RcvLowat, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    #[test]
+    fn rcvlowat_words() {
+        let j = rcvlowat_linux().judge();
+        assert_eq!(
+            "mark 1000: 500 B not readable, 1100 B readable; blocking recv() -> 1700 B",
+            j.key
+        );
+        assert_eq!(
+            "SO_RCVLOWAT is 1 by default, 1000 after setting it to 1000: with 500 B queued select() not \
+             readable, poll() not readable; with 1100 B queued select() readable, poll() readable. A blocking \
+             recv() took the 500 B and slept on: yes; still asleep after 600 more: yes; it returned 1700 B \
+             after another 600. recv(MSG_DONTWAIT) below the mark returned 500 B",
+            j.because
+        );
+        let j = RcvLowat {
+            nonblocking_recv: "EAGAIN".into(),
+            nonblocking_returned: None,
+            ..rcvlowat_ignored()
+        }
+        .judge();
+        assert_eq!(
+            "mark 1000: 500 B readable, 1100 B readable; blocking recv() -> 500 B",
+            j.key
+        );
+        assert!(j
+            .because
+            .contains("slept on: no; still asleep after 600 more: no;"));
+        assert!(j.because.ends_with("returned EAGAIN"), "{}", j.because);
+        assert_eq!(
+            "select() readable, poll() not readable",
+            readiness(1, true, false).words()
+        );
+    }
+
+    // -----------------------------------------------------------------------
+    // lowat.sndlowat
+
+    /// wmem_queued after each 1 KiB written, as Linux 6.18 counted it (a real
+    /// run); the first 34 samples were writable.
+    const QUEUED: [i64; 50] = [
+        1856, 2880, 3904, 4928, 5952, 6976, 8000, 9024, 10048, 11072, 12096, 13120, 14144, 15168,
+        16192, 17216, 19072, 20096, 21952, 22976, 24832, 25856, 27712, 28736, 30592, 31616, 33472,
+        34496, 36352, 37376, 39232, 40256, 42112, 43136, 44992, 46016, 47872, 48896, 50752, 51776,
+        53632, 54656, 56512, 57536, 59392, 60416, 62272, 63296, 65152, 66176,
+    ];
+
+    fn sample(unsent: i32, wmem_queued: i64, writable: bool) -> WriteSample {
+        WriteSample {
+            unsent,
+            wmem_queued,
+            sndbuf: 65536,
+            select_writable: writable,
+            poll_writable: writable,
+        }
+    }
+
+    fn sndlowat_linux() -> SndLowat {
+        SndLowat {
+            set_4096: "ENOPROTOOPT".into(),
+            reported: 1,
+            samples: QUEUED
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| sample(1024 * (i as i32 + 1), q, i < 34))
+                .collect(),
+            notsent_lowat: 8192,
+            samples_with_notsent_lowat: QUEUED[..8]
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| sample(1024 * (i as i32 + 1), q, i < 3))
+                .collect(),
+            unsent_at_eagain_with_notsent_lowat: 8192,
+        }
+    }
+
+    /// The notes' world: SO_SNDLOWAT settable, writable while 2048 B are free.
+    fn sndlowat_as_the_notes_say() -> SndLowat {
+        let mut o = sndlowat_linux();
+        o.set_4096 = "ok".into();
+        o.reported = 4096;
+        for s in o.samples.iter_mut() {
+            let w = s.free() >= 2048;
+            s.select_writable = w;
+            s.poll_writable = w;
+        }
+        o
+    }
+
+    /// Nine writable samples from the real run, then one that is not, with
+    /// `queued` bytes queued.
+    fn flips_at(queued: i64) -> SndLowat {
+        let mut samples: Vec<WriteSample> = sndlowat_linux().samples[..9].to_vec();
+        samples.push(sample(40960, queued, false));
+        SndLowat {
+            samples,
+            ..sndlowat_linux()
+        }
+    }
+
+    fn notsent(f: impl FnOnce(&mut Vec<WriteSample>)) -> SndLowat {
+        let mut o = sndlowat_linux();
+        f(&mut o.samples_with_notsent_lowat);
+        o
+    }
+
+    const L_SET: &str = "setsockopt(SO_SNDLOWAT)";
+    const L_GET: &str = "getsockopt(SO_SNDLOWAT)";
+    const L_RULE: &str = "select() and poll() writable exactly while free >= queued / 2";
+    const L_FAR: &str = "writability ends with far more than 2048 bytes free";
+    const L_NOTSENT: &str =
+        "TCP_NOTSENT_LOWAT: writable exactly while 2 x unsent < it (and free >= queued / 2)";
+    const L_EAGAIN: &str =
+        "TCP_NOTSENT_LOWAT: EAGAIN once the unsent bytes reach it, the buffer still half empty";
+
+    #[rstest]
+    #[case::linux(sndlowat_linux(), Verdict::Refuted, &[])]
+    #[case::as_the_notes_say(sndlowat_as_the_notes_say(), Verdict::Holds, &[L_SET, L_GET, L_RULE, L_FAR])]
+    // Settable, but writability as on Linux.
+    #[case::settable(SndLowat { set_4096: "ok".into(), ..sndlowat_linux() }, Verdict::Differs, &[L_SET])]
+    // Not settable, and nothing with 2048 B free was unwritable.
+    #[case::always_writable(SndLowat { samples: sndlowat_linux().samples[..34].to_vec(), ..sndlowat_linux() },
+        Verdict::Differs, &[L_FAR])]
+    #[case::reads_other(SndLowat { reported: 2048, ..sndlowat_linux() }, Verdict::Refuted, &[L_GET])]
+    #[case::eight_samples(SndLowat { samples: sndlowat_linux().samples[27..35].to_vec(), ..sndlowat_linux() },
+        Verdict::Refuted, &[L_RULE])]
+    #[case::nine_samples(SndLowat { samples: sndlowat_linux().samples[26..35].to_vec(), ..sndlowat_linux() },
+        Verdict::Refuted, &[])]
+    #[case::select_disagrees(with_sample(3, |s| s.select_writable = false), Verdict::Refuted, &[L_RULE])]
+    #[case::writable_too_long(with_sample(34, |s| s.poll_writable = true), Verdict::Refuted, &[L_RULE])]
+    // free == queued / 2 exactly (21845 = 43691 / 2): still writable.
+    #[case::rule_boundary(with_sample(34, |s| { s.wmem_queued = 43691; s.select_writable = true;
+        s.poll_writable = true; }), Verdict::Refuted, &[])]
+    #[case::flip_at_8192_free(flips_at(57344), Verdict::Refuted, &[L_FAR])]
+    #[case::flip_at_8193_free(flips_at(57343), Verdict::Refuted, &[])]
+    // Unwritable with exactly 2048 free breaks the notes' rule; with 2047, not.
+    #[case::flip_at_2048_free(flips_at(63488), Verdict::Refuted, &[L_FAR])]
+    #[case::flip_at_2047_free(flips_at(63489), Verdict::Differs, &[L_FAR])]
+    #[case::notsent_ignored(notsent(|v| { for s in v.iter_mut() { s.select_writable = true;
+        s.poll_writable = true; } }), Verdict::Refuted, &[L_NOTSENT])]
+    #[case::notsent_select_disagrees(notsent(|v| v[4].select_writable = true), Verdict::Refuted, &[L_NOTSENT])]
+    // 2 x 4096 unsent = 8192, not below the mark: unwritable (the real run).
+    #[case::notsent_writable_at_the_mark(notsent(|v| { v[3].select_writable = true; v[3].poll_writable = true; }),
+        Verdict::Refuted, &[L_NOTSENT])]
+    #[case::eagain_early(SndLowat { unsent_at_eagain_with_notsent_lowat: 8191, ..sndlowat_linux() },
+        Verdict::Refuted, &[L_EAGAIN])]
+    #[case::eagain_half_full(notsent(|v| v[7].wmem_queued = 32768), Verdict::Refuted, &[L_EAGAIN])]
+    #[case::eagain_just_under_half(notsent(|v| v[7].wmem_queued = 32767), Verdict::Refuted, &[])]
+    #[case::no_notsent_samples(notsent(|v| v.clear()), Verdict::Refuted, &[L_NOTSENT, L_EAGAIN])]
+    fn sndlowat_judgement(#[case] o: SndLowat, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    fn with_sample(i: usize, f: impl FnOnce(&mut WriteSample)) -> SndLowat {
+        let mut o = sndlowat_linux();
+        f(&mut o.samples[i]);
+        o
+    }
+
+    #[test]
+    fn sndlowat_words() {
+        let j = sndlowat_linux().judge();
+        assert_eq!(
+            "SO_SNDLOWAT set: ENOPROTOOPT, reads 1; not writable from 20544 B free; NOTSENT_LOWAT EAGAIN at \
+             8192 B",
+            j.key
+        );
+        assert_eq!(
+            "setsockopt(SO_SNDLOWAT, 4096) failed with ENOPROTOOPT and getsockopt says 1; with a send buffer \
+             of 65536 B and the peer's window closed, select() and poll() stopped saying writable with 20544 B \
+             free (44992 B queued), and 14 samples with 2048 B or more free were not writable; with \
+             TCP_NOTSENT_LOWAT 8192, writability ended at 4096 B unsent and send() got EAGAIN at 8192 B \
+             unsent",
+            j.because
+        );
+        let checks = |o: SndLowat| -> Vec<(String, String)> {
+            o.judge()
+                .checks
+                .into_iter()
+                .map(|c| (c.expected, c.observed))
+                .collect()
+        };
+        let linux = checks(sndlowat_linux());
+        assert_eq!(
+            (
+                "every sample, more than 8 of them".into(),
+                "every one of 50".into()
+            ),
+            linux[2]
+        );
+        assert_eq!(
+            ("more than 8192 B free".into(), "20544 B free".into()),
+            linux[3]
+        );
+        assert_eq!(
+            (
+                "every sample, some not writable".into(),
+                "every one of 8, 5 not writable".into()
+            ),
+            linux[4]
+        );
+        assert_eq!(
+            (
+                "at least 8192 B unsent, more than half the buffer free".into(),
+                "8192 B unsent, 56512 of 65536 B free".into()
+            ),
+            linux[5]
+        );
+        let off = checks(with_sample(3, |s| s.select_writable = false));
+        assert_eq!("queued 4928 free 60608: writable", off[2].1);
+        let off = checks(notsent(|v| v[4].select_writable = true));
+        assert_eq!("queued 5952 free 59584: not writable", off[4].1);
+        let never = SndLowat {
+            samples: sndlowat_linux().samples[..34].to_vec(),
+            samples_with_notsent_lowat: vec![],
+            ..sndlowat_linux()
+        };
+        let j = never.judge();
+        assert!(j.key.contains("not writable from never;"), "{}", j.key);
+        assert!(j.because.contains("said writable to the end"));
+        assert!(j.because.contains("writability never ended"));
+        let c = checks(never);
+        assert_eq!("writable to the end", c[3].1);
+        assert_eq!("8192 B unsent, no sample", c[5].1);
+        let empty = SndLowat {
+            samples: vec![],
+            ..sndlowat_linux()
+        };
+        assert!(empty.judge().because.contains("with a send buffer of 0 B"));
+    }
+
+    // -----------------------------------------------------------------------
+    // timeout.so_timeout
+
+    fn timed_ms(result: &str, count: Option<usize>, ms: u64) -> Timed {
+        Timed {
+            result: result.into(),
+            count,
+            took: Duration::from_millis(ms),
+        }
+    }
+
+    fn so_timeout_linux() -> SoTimeout {
+        SoTimeout {
+            option_0x1006: "ENOPROTOOPT".into(),
+            rcvtimeo_as_int: "EINVAL".into(),
+            rcvtimeo_read_back: Duration::from_millis(200),
+            recv_idle: timed_ms("EAGAIN", None, 208),
+            send_into_full_buffer: timed_ms("ok", Some(30720), 207),
+            send_again: timed_ms("EAGAIN", None, 204),
+        }
+    }
+
+    /// SO_RCVTIMEO ignored: recv() waits until the guard shuts the socket down.
+    fn so_timeout_rcvtimeo_ignored() -> SoTimeout {
+        SoTimeout {
+            rcvtimeo_as_int: "ok".into(),
+            recv_idle: timed_ms("ok", Some(0), 3200),
+            ..so_timeout_linux()
+        }
+    }
+
+    fn recv_took(ms: u64) -> SoTimeout {
+        SoTimeout {
+            recv_idle: timed_ms("EAGAIN", None, ms),
+            ..so_timeout_linux()
+        }
+    }
+
+    fn first_send(count: Option<usize>, ms: u64) -> SoTimeout {
+        SoTimeout {
+            send_into_full_buffer: timed_ms(
+                if count.is_some() { "ok" } else { "EAGAIN" },
+                count,
+                ms,
+            ),
+            ..so_timeout_linux()
+        }
+    }
+
+    fn second_send(result: &str, ms: u64) -> SoTimeout {
+        SoTimeout {
+            send_again: timed_ms(result, None, ms),
+            ..so_timeout_linux()
+        }
+    }
+
+    const T_0X1006: &str = "option 0x1006 (SO_TIMEOUT in Java, SO_RCVTIMEO on BSD)";
+    const T_INT: &str = "SO_RCVTIMEO given an int, as the blog passes it";
+    const T_READ: &str = "SO_RCVTIMEO reads back the timeval set";
+    const T_RECV: &str =
+        "SO_RCVTIMEO: recv() on an idle connection fails with EAGAIN after the timeout";
+    const T_SEND: &str =
+        "SO_SNDTIMEO: a send() larger than the buffers returns a partial count after the timeout";
+    const T_AGAIN: &str =
+        "SO_SNDTIMEO: the next send() into the full buffer fails with EAGAIN after the timeout";
+
+    #[rstest]
+    #[case::linux(so_timeout_linux(), Verdict::Differs, &[])]
+    // The blog's world: the option exists.
+    #[case::option_exists(SoTimeout { option_0x1006: "ok".into(), ..so_timeout_linux() }, Verdict::Holds,
+        &[T_0X1006])]
+    #[case::option_exists_but_nothing_times_out(SoTimeout { option_0x1006: "ok".into(),
+        ..so_timeout_rcvtimeo_ignored() }, Verdict::Holds, &[T_0X1006, T_INT, T_RECV])]
+    #[case::rcvtimeo_ignored(so_timeout_rcvtimeo_ignored(), Verdict::Refuted, &[T_INT, T_RECV])]
+    #[case::read_back_other(SoTimeout { rcvtimeo_read_back: Duration::from_millis(10),
+        ..so_timeout_linux() }, Verdict::Differs, &[T_READ])]
+    #[case::recv_at_once(recv_took(0), Verdict::Refuted, &[T_RECV])]
+    #[case::recv_one_tick_early(recv_took(190), Verdict::Differs, &[])]
+    #[case::recv_too_early(recv_took(189), Verdict::Refuted, &[T_RECV])]
+    #[case::recv_late(recv_took(1200), Verdict::Differs, &[])]
+    #[case::recv_too_late(recv_took(1201), Verdict::Refuted, &[T_RECV])]
+    #[case::recv_data(SoTimeout { recv_idle: timed_ms("ok", Some(1), 208), ..so_timeout_linux() },
+        Verdict::Refuted, &[T_RECV])]
+    #[case::send_everything(first_send(Some(TO_WRITE), 207), Verdict::Differs, &[T_SEND])]
+    #[case::send_all_but_one(first_send(Some(TO_WRITE - 1), 207), Verdict::Differs, &[])]
+    #[case::send_nothing(first_send(Some(0), 207), Verdict::Differs, &[T_SEND])]
+    #[case::send_one(first_send(Some(1), 207), Verdict::Differs, &[])]
+    #[case::send_eagain(first_send(None, 207), Verdict::Differs, &[T_SEND])]
+    #[case::send_too_early(first_send(Some(30720), 189), Verdict::Differs, &[T_SEND])]
+    #[case::send_too_late(first_send(Some(30720), 1201), Verdict::Differs, &[T_SEND])]
+    #[case::again_ok(second_send("ok", 204), Verdict::Differs, &[T_AGAIN])]
+    #[case::again_too_early(second_send("EAGAIN", 189), Verdict::Differs, &[T_AGAIN])]
+    #[case::again_too_late(second_send("EAGAIN", 1201), Verdict::Differs, &[T_AGAIN])]
+    fn so_timeout_judgement(
+        #[case] o: SoTimeout,
+        #[case] verdict: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), verdict_and_failures(&j));
+    }
+
+    #[test]
+    fn so_timeout_words() {
+        let j = so_timeout_linux().judge();
+        assert_eq!(
+            "0x1006: ENOPROTOOPT; SO_RCVTIMEO recv() EAGAIN in 208 ms; SO_SNDTIMEO send() 30720 B in 207 ms, \
+             then EAGAIN",
+            j.key
+        );
+        assert_eq!(
+            "setsockopt with option 0x1006 failed with ENOPROTOOPT; SO_RCVTIMEO given an int failed with \
+             EINVAL; given a timeval of 200 ms, recv() on an idle connection returned EAGAIN in 208 ms; with \
+             SO_SNDTIMEO 200 ms, send(1048576) returned 30720 B in 207 ms, then EAGAIN in 204 ms",
+            j.because
+        );
+        let c = &j.checks[3];
+        assert_eq!(
+            ("EAGAIN in 190 ms..1200 ms", "EAGAIN in 208 ms"),
+            (c.expected.as_str(), c.observed.as_str())
+        );
+        let c = &j.checks[4];
+        assert_eq!(
+            "more than 0, less than 1048576 B in 190 ms..1200 ms",
+            c.expected
+        );
+        assert_eq!(
+            "0 B in 3200 ms",
+            so_timeout_rcvtimeo_ignored().recv_idle.words()
+        );
+    }
+
+    /// No text in any judgement carries Rust syntax.
+    #[test]
+    fn no_rust_syntax_reaches_a_report() {
+        let judgements = [
+            post_connect_linux().judge(),
+            set_1024_linux().judge(),
+            doubling_root().judge(),
+            doubling_rcvbuf_ignored().judge(),
+            excess_linux().judge(),
+            udp_room_for_all().judge(),
+            write_blocks_linux().judge(),
+            rcvlowat_ignored().judge(),
+            sndlowat_linux().judge(),
+            so_timeout_rcvtimeo_ignored().judge(),
+        ];
+        for j in &judgements {
+            let texts = j
+                .checks
+                .iter()
+                .flat_map(|c| [&c.what, &c.expected, &c.observed])
+                .chain([&j.because, &j.key]);
+            for t in texts {
+                for bad in [
+                    "Some(",
+                    "None",
+                    "\"",
+                    "Root",
+                    "UserNamespace",
+                    "(true",
+                    "(false",
+                ] {
+                    assert!(!t.contains(bad), "{bad} in: {t}");
+                }
+            }
+        }
+    }
+}
