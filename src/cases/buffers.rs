@@ -169,19 +169,22 @@ fn read_exact(s: &Sock, mut n: usize) -> Result<()> {
     while n > 0 {
         let want = n.min(buf.len());
         let got = s.recv(&mut buf[..want], 0).context("recv")?;
-        anyhow::ensure!(got > 0, "peer closed early with {n} bytes to go");
+        anyhow::ensure!(got != 0, "peer closed early with {n} bytes to go");
         n -= got;
     }
     Ok(())
 }
 
+/// The windows `from_port` advertised after the handshake, scaled.
+fn windows(segs: &[Segment], from_port: u16, scale: u8) -> impl Iterator<Item = u64> + '_ {
+    segs.iter()
+        .filter(move |s| s.sport == from_port && !s.flags.syn)
+        .map(move |s| (s.window as u64) << scale)
+}
+
 /// The largest window sent from `from_port` after the handshake, scaled.
 fn largest_window(segs: &[Segment], from_port: u16, scale: u8) -> u64 {
-    segs.iter()
-        .filter(|s| s.sport == from_port && !s.flags.syn)
-        .map(|s| (s.window as u64) << scale)
-        .max()
-        .unwrap_or(0)
+    windows(segs, from_port, scale).max().unwrap_or(0)
 }
 
 /// A loopback pair whose accepted side (`server`) receives with SO_RCVBUF
@@ -247,6 +250,10 @@ const PHASE1: usize = 64 * 1024;
 // Enough segments for the receiver to grow its window if it could, few
 // enough for the capture to keep every frame.
 const PHASE2: usize = 512 * 1024;
+/// The least evidence the windows are judged on: advertisements the receiver
+/// sent before and after the change. Its window is at most its 8 KiB buffer,
+/// so 64 KiB take at least 8 of them and 512 KiB at least 64.
+const MIN_ADVERTISEMENTS: (usize, usize) = (8, 64);
 
 /// What SO_RCVBUF set after the handshake did to getsockopt, the kernel's
 /// buffer and the windows the receiver advertised.
@@ -269,6 +276,10 @@ pub struct PostConnect {
     pub largest_window_before: u64,
     /// ... and after it, while 512 KiB more flowed.
     pub largest_window_after: u64,
+    /// Segments the receiver sent (each advertising its window) before and
+    /// after the change: the evidence behind the two largest windows.
+    pub advertisements_before: usize,
+    pub advertisements_after: usize,
 }
 
 fn post_connect(_lab: &mut Lab) -> Result<PostConnect> {
@@ -328,6 +339,8 @@ fn post_connect(_lab: &mut Lab) -> Result<PostConnect> {
         synack_wscale: scale,
         largest_window_before: largest_window(&segs_before, port, scale),
         largest_window_after: largest_window(&segs_after, port, scale),
+        advertisements_before: windows(&segs_before, port, scale).count(),
+        advertisements_after: windows(&segs_after, port, scale).count(),
     })
 }
 
@@ -368,6 +381,16 @@ impl Observation for PostConnect {
             (self.rcvbuf_after.max(0) as u64) / 2 > before.max(1) * 4,
             format!("more than {} B (4 x the window before)", before * 4),
             format!("{} B (half the buffer)", self.rcvbuf_after / 2),
+        );
+        let (least_before, least_after) = MIN_ADVERTISEMENTS;
+        j.expect(
+            "the receiver advertised its window often enough to judge it, before and after",
+            self.advertisements_before >= least_before && self.advertisements_after >= least_after,
+            format!("at least {least_before} and {least_after} times"),
+            format!(
+                "{} and {} times",
+                self.advertisements_before, self.advertisements_after
+            ),
         );
         j.expect(
             "the window stays at its handshake-time clamp",
@@ -457,13 +480,14 @@ fn receiving_client(cap: &mut Capture, prep: impl FnOnce(&Sock) -> Result<()>) -
     let taken_in = pair.client.queued(libc::FIONREAD)?;
     let unsent = pair.server.queued(libc::TIOCOUTQ)?;
     let segs = cap.segments()?;
+    // The last of each: a retransmitted SYN (or SYN-ACK) is the one that counted.
     let syn = segs
         .iter()
-        .find(|s| s.sport == port && s.flags.syn)
+        .rfind(|s| s.sport == port && s.flags.syn)
         .context("no SYN captured from the client")?;
     let synack = segs
         .iter()
-        .find(|s| s.dport == port && s.flags.syn && s.flags.ack)
+        .rfind(|s| s.dport == port && s.flags.syn && s.flags.ack)
         .context("no SYN-ACK captured")?;
     // Window scaling is in force only when both SYNs carry the option.
     let scale = match (syn.wscale, synack.wscale) {
@@ -558,6 +582,12 @@ impl Observation for Set1024 {
             small.bytes_taken_in > 0 && small.bytes_taken_in <= reported,
             format!("1 to {reported} B"),
             format!("{} B", small.bytes_taken_in),
+        );
+        j.expect(
+            "a default socket advertises a far larger window",
+            plain.largest_window > 8 * small.largest_window,
+            format!("more than 8 x {} B", small.largest_window),
+            format!("{} B", plain.largest_window),
         );
         j.expect(
             "a default socket takes in far more",
@@ -986,8 +1016,10 @@ impl Doubling {
                 if root { "ok" } else { "EPERM" },
                 f.result.as_str(),
             );
+            // The case forces twice the maximum: with CAP_NET_ADMIN the kernel
+            // doubles that, twice the buffer the clamp allows.
             let (want, text) = if root {
-                let want = forced_size(f.set, floor as i64);
+                let want = forced_size(2 * int_max(max), floor as i64);
                 (want, format!("{want}, past the clamp {}", 2 * max))
             } else {
                 let want = f.in_kernel_before as i64;
@@ -1209,9 +1241,9 @@ fn tcp_excess() -> Result<TcpExcess> {
     })
 }
 
-/// recvmsg() that also returns the SO_RXQ_OVFL drop counter, when the kernel
-/// attached one.
-fn recv_with_drops(s: &Sock, buf: &mut [u8], flags: i32) -> std::io::Result<(usize, Option<u32>)> {
+/// recvmsg() of one datagram, returning the SO_RXQ_OVFL drop counter the
+/// kernel attached to it, if any.
+fn recv_with_drops(s: &Sock, buf: &mut [u8], flags: i32) -> std::io::Result<Option<u32>> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -1224,8 +1256,7 @@ fn recv_with_drops(s: &Sock, buf: &mut [u8], flags: i32) -> std::io::Result<(usi
     msg.msg_control = cmsg.as_mut_ptr().cast();
     msg.msg_controllen = std::mem::size_of_val(&cmsg);
     // SAFETY: msg points at live buffers of the sizes it declares.
-    let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, flags) };
-    if n < 0 {
+    if unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, flags) } == -1 {
         return Err(std::io::Error::last_os_error());
     }
     let mut drops = None;
@@ -1233,13 +1264,13 @@ fn recv_with_drops(s: &Sock, buf: &mut [u8], flags: i32) -> std::io::Result<(usi
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SO_RXQ_OVFL {
+            if ((*c).cmsg_level, (*c).cmsg_type) == (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) {
                 drops = Some(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<u32>()));
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
     }
-    Ok((n as usize, drops))
+    Ok(drops)
 }
 
 /// The UDP half: datagrams into a small buffer nobody reads.
@@ -1285,9 +1316,9 @@ fn udp_excess() -> Result<UdpExcess> {
             Duration::from_secs(2),
             || {
                 let m = flow::meminfo(&rx)?;
-                Ok(if m.drops > before.drops {
+                Ok(if m.drops != before.drops {
                     Some(false)
-                } else if m.rmem_alloc > before.rmem_alloc {
+                } else if m.rmem_alloc != before.rmem_alloc {
                     Some(true)
                 } else {
                     None
@@ -1305,10 +1336,10 @@ fn udp_excess() -> Result<UdpExcess> {
     let mut buf = vec![0u8; 2 * DATAGRAM];
     loop {
         match rx.recv(&mut buf, libc::MSG_DONTWAIT) {
-            Ok(n) if n >= 4 => {
-                received_seq.push(u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]))
-            }
-            Ok(_) => anyhow::bail!("a short datagram"),
+            Ok(n) => match buf[..n].first_chunk::<4>() {
+                Some(seq) => received_seq.push(u32::from_be_bytes(*seq)),
+                None => anyhow::bail!("a datagram of {n} B, too short for a sequence number"),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) => return Err(e).context("draining the UDP receiver"),
         }
@@ -1316,7 +1347,7 @@ fn udp_excess() -> Result<UdpExcess> {
     // With room again, the next datagram carries the drop count so far.
     tx.send_to(b"next", 0, to).context("sendto")?;
     wait::readable(rx.as_raw_fd(), Duration::from_secs(2))?;
-    let (_, ovfl) = recv_with_drops(&rx, &mut buf, libc::MSG_DONTWAIT).context("recvmsg")?;
+    let ovfl = recv_with_drops(&rx, &mut buf, libc::MSG_DONTWAIT).context("recvmsg")?;
     let errors = flow::mib_counter("snmp", "Udp", "RcvbufErrors")? - errors_before;
     Ok(UdpExcess {
         sent: DATAGRAMS,
@@ -1696,9 +1727,12 @@ const TOP_UP: usize = 600;
 
 /// select(2) on one descriptor with a zero timeout: is it readable (or writable)?
 fn select_ready(fd: i32, write: bool) -> Result<bool> {
-    anyhow::ensure!(fd < libc::FD_SETSIZE as i32, "fd {fd} too large for select");
+    anyhow::ensure!(
+        (0..libc::FD_SETSIZE as i32).contains(&fd),
+        "fd {fd} does not fit select's fd_set"
+    );
     // SAFETY: fd_set is plain data; FD_ZERO / FD_SET / FD_ISSET work on our own
-    // set, and fd is below FD_SETSIZE (checked above).
+    // set, and fd is within FD_SETSIZE (checked above).
     unsafe {
         let mut set: libc::fd_set = std::mem::zeroed();
         libc::FD_ZERO(&mut set);
@@ -1712,11 +1746,11 @@ fn select_ready(fd: i32, write: bool) -> Result<bool> {
         } else {
             (&mut set as *mut libc::fd_set, std::ptr::null_mut())
         };
-        let n = libc::select(fd + 1, r, w, std::ptr::null_mut(), &mut tv);
-        if n < 0 {
+        if libc::select(fd + 1, r, w, std::ptr::null_mut(), &mut tv) == -1 {
             return Err(std::io::Error::last_os_error()).context("select");
         }
-        Ok(n > 0 && libc::FD_ISSET(fd, &set))
+        // select leaves in the set only the descriptors that are ready.
+        Ok(libc::FD_ISSET(fd, &set))
     }
 }
 
@@ -2487,7 +2521,8 @@ mod tests {
         // Not all alike: a lost piece changes the checksum.
         assert!(p.iter().any(|&b| b != p[0]));
         assert_ne!(checksum(&p[1..]), checksum(&p[..4095]));
-        assert_eq!(checksum(&pattern(64)), checksum(&pattern(64)));
+        // The 1 MiB stream of a real run.
+        assert_eq!(15_275_751_961_325_077_778, checksum(&pattern(1 << 20)));
     }
 
     fn seg(sport: u16, syn: bool, window: u16) -> Segment {
@@ -2533,6 +2568,7 @@ mod tests {
         std::io::Write::write_all(&mut &b, b"x").unwrap();
         assert!(select_ready(a.as_raw_fd(), false).unwrap());
         assert!(select_ready(libc::FD_SETSIZE as i32, false).is_err());
+        assert!(select_ready(-1, false).is_err());
     }
 
     // -----------------------------------------------------------------------
@@ -2549,6 +2585,8 @@ mod tests {
             synack_wscale: 0,
             largest_window_before: 4096,
             largest_window_after: 4096,
+            advertisements_before: 17,
+            advertisements_after: 129,
         }
     }
 
@@ -2557,6 +2595,8 @@ mod tests {
     const PC_KERNEL: &str =
         "the kernel's own receive buffer (SO_MEMINFO) is what getsockopt reports";
     const PC_LARGER: &str = "the new size would allow a larger window";
+    const PC_SEEN: &str =
+        "the receiver advertised its window often enough to judge it, before and after";
     const PC_CLAMP: &str = "the window stays at its handshake-time clamp";
     const PC_LIMIT: &str = "the window stays within 65535 << SYN scale";
 
@@ -2590,6 +2630,12 @@ mod tests {
         ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED, PC_LARGER])]
     #[case::just_larger(PostConnect { rcvbuf_after: 32770, rcvbuf_in_kernel_after: 32770,
         ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED])]
+    #[case::few_before(PostConnect { advertisements_before: 7, ..post_connect_linux() }, Verdict::Differs,
+        &[PC_SEEN])]
+    #[case::enough_before(PostConnect { advertisements_before: 8, advertisements_after: 64,
+        ..post_connect_linux() }, Verdict::Differs, &[])]
+    #[case::few_after(PostConnect { advertisements_after: 63, ..post_connect_linux() }, Verdict::Differs,
+        &[PC_SEEN])]
     #[case::much_smaller(PostConnect { rcvbuf_after: 20_000, rcvbuf_in_kernel_after: 20_000,
         ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED, PC_LARGER])]
     fn post_connect_judgement(
@@ -2714,6 +2760,7 @@ mod tests {
     const S_SYN: &str = "the SYN offers a smaller window than a default socket's";
     const S_WINDOW: &str = "no window advertised while receiving exceeds the buffer";
     const S_TAKES: &str = "a non-reading receiver takes in no more than the buffer";
+    const S_FAR_WINDOW: &str = "a default socket advertises a far larger window";
     const S_FAR_MORE: &str = "a default socket takes in far more";
     const S_BOOKS_DEFAULT: &str =
         "the default socket: every byte its peer wrote is taken in or still unsent at the peer";
@@ -2729,7 +2776,7 @@ mod tests {
     // A libc that ignores SO_RCVBUF and echoes 1024: the socket behaves as a default one.
     #[case::libc_ignores_it(Set1024 { rcvbuf_after_1024: 1024,
         socket_with_1024: set_1024_linux().default_socket, ..set_1024_linux() },
-        Verdict::Refuted, &[S_REPORTED, S_SYN, S_WINDOW, S_TAKES, S_FAR_MORE])]
+        Verdict::Refuted, &[S_REPORTED, S_SYN, S_WINDOW, S_TAKES, S_FAR_WINDOW, S_FAR_MORE])]
     #[case::older_default(Set1024 { default_rcvbuf: 87380, ..set_1024_linux() },
         Verdict::Differs, &[S_DEFAULT])]
     #[case::refused(Set1024 { set_1024: "EINVAL".into(), ..set_1024_linux() },
@@ -2746,7 +2793,11 @@ mod tests {
     #[case::takes_in_nothing(takes_in(0), Verdict::Differs, &[S_TAKES])]
     #[case::takes_in_the_buffer(takes_in(2304), Verdict::Differs, &[])]
     #[case::takes_in_more(takes_in(2305), Verdict::Differs, &[S_TAKES])]
-    // 8 x 1152 = 9216: not far more; one byte above: far more.
+    // 8 x 1152 = 9216: not far larger, not far more; one byte above: far larger, far more.
+    #[case::default_window_8_times(Set1024 { default_socket: Receiver { largest_window: 9216,
+        ..set_1024_linux().default_socket }, ..set_1024_linux() }, Verdict::Differs, &[S_FAR_WINDOW])]
+    #[case::default_window_more_than_8_times(Set1024 { default_socket: Receiver { largest_window: 9217,
+        ..set_1024_linux().default_socket }, ..set_1024_linux() }, Verdict::Differs, &[])]
     #[case::default_8_times(default_takes_in(9216), Verdict::Differs, &[S_FAR_MORE])]
     #[case::default_more_than_8_times(default_takes_in(9217), Verdict::Differs, &[])]
     // Twice as much as the default socket: the setting made no difference.
