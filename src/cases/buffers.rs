@@ -1020,7 +1020,7 @@ impl Doubling {
             // doubles that, twice the buffer the clamp allows.
             let (want, text) = if root {
                 let want = forced_size(2 * int_max(max), floor as i64);
-                (want, format!("{want}, past the clamp {}", 2 * max))
+                (want, format!("{want}, twice the clamp of {}", 2 * max))
             } else {
                 let want = f.in_kernel_before as i64;
                 (want, format!("{want}, as before the call"))
@@ -1142,8 +1142,41 @@ fn checksum(data: &[u8]) -> u64 {
     })
 }
 
-fn tcp_ext(name: &str) -> Result<i64> {
-    flow::mib_counter("netstat", "TcpExt", name)
+/// The namespace's MIB counters that tell whether data was thrown away.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Mib {
+    /// TcpExt TCPToZeroWindowAdv, TCPZeroWindowDrop, TCPRcvQDrop.
+    to_zero_window_adverts: i64,
+    zero_window_drops: i64,
+    rcvq_drops: i64,
+    /// Tcp RetransSegs.
+    retransmitted_segments: i64,
+    /// Udp RcvbufErrors.
+    udp_rcvbuf_errors: i64,
+}
+
+impl Mib {
+    fn read() -> Result<Mib> {
+        let ext = |name| flow::mib_counter("netstat", "TcpExt", name);
+        Ok(Mib {
+            to_zero_window_adverts: ext("TCPToZeroWindowAdv")?,
+            zero_window_drops: ext("TCPZeroWindowDrop")?,
+            rcvq_drops: ext("TCPRcvQDrop")?,
+            retransmitted_segments: flow::mib_counter("snmp", "Tcp", "RetransSegs")?,
+            udp_rcvbuf_errors: flow::mib_counter("snmp", "Udp", "RcvbufErrors")?,
+        })
+    }
+
+    /// What the counters counted since `earlier`.
+    fn since(&self, earlier: &Mib) -> Mib {
+        Mib {
+            to_zero_window_adverts: self.to_zero_window_adverts - earlier.to_zero_window_adverts,
+            zero_window_drops: self.zero_window_drops - earlier.zero_window_drops,
+            rcvq_drops: self.rcvq_drops - earlier.rcvq_drops,
+            retransmitted_segments: self.retransmitted_segments - earlier.retransmitted_segments,
+            udp_rcvbuf_errors: self.udp_rcvbuf_errors - earlier.udp_rcvbuf_errors,
+        }
+    }
 }
 
 /// The TCP half: a blocking sender into a receiver that does not read, then
@@ -1177,9 +1210,7 @@ pub struct TcpExcess {
 
 fn tcp_excess() -> Result<TcpExcess> {
     let data = pattern(TCP_TOTAL);
-    let counters = ["TCPToZeroWindowAdv", "TCPZeroWindowDrop", "TCPRcvQDrop"];
-    let before: Vec<i64> = counters.iter().map(|c| tcp_ext(c)).collect::<Result<_>>()?;
-    let retrans_before = flow::mib_counter("snmp", "Tcp", "RetransSegs")?;
+    let before = Mib::read()?;
     // The sender's buffer is fixed too: left to autotuning it grows to
     // tcp_wmem[2] and could swallow the whole stream without ever blocking.
     let pair = sized_pair(SMALL_RCVBUF, SENDER_SNDBUF)?;
@@ -1207,8 +1238,7 @@ fn tcp_excess() -> Result<TcpExcess> {
                 .map_err(|_| anyhow::anyhow!("writer panicked"))??;
             Ok((asleep, receiver_queued, sender_queued, got))
         })?;
-    let after: Vec<i64> = counters.iter().map(|c| tcp_ext(c)).collect::<Result<_>>()?;
-    let retrans = flow::mib_counter("snmp", "Tcp", "RetransSegs")? - retrans_before;
+    let counted = Mib::read()?.since(&before);
 
     // The same stream shape without blocking: EAGAIN instead of sleep.
     let nb = sized_pair(SMALL_RCVBUF, SENDER_SNDBUF)?;
@@ -1232,10 +1262,10 @@ fn tcp_excess() -> Result<TcpExcess> {
         sender_queued_at_stall: sender_queued,
         delivered: delivered.len(),
         delivered_checksum: checksum(&delivered),
-        to_zero_window_adverts: after[0] - before[0],
-        zero_window_drops: after[1] - before[1],
-        rcvq_drops: after[2] - before[2],
-        retransmitted_segments: retrans,
+        to_zero_window_adverts: counted.to_zero_window_adverts,
+        zero_window_drops: counted.zero_window_drops,
+        rcvq_drops: counted.rcvq_drops,
+        retransmitted_segments: counted.retransmitted_segments,
         nonblocking_accepted: accepted,
         nonblocking_delivered: nb_got.len(),
     })
@@ -1256,7 +1286,7 @@ fn recv_with_drops(s: &Sock, buf: &mut [u8], flags: i32) -> std::io::Result<Opti
     msg.msg_control = cmsg.as_mut_ptr().cast();
     msg.msg_controllen = std::mem::size_of_val(&cmsg);
     // SAFETY: msg points at live buffers of the sizes it declares.
-    if unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, flags) } == -1 {
+    if unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, flags) }.is_negative() {
         return Err(std::io::Error::last_os_error());
     }
     let mut drops = None;
@@ -1293,7 +1323,7 @@ pub struct UdpExcess {
 }
 
 fn udp_excess() -> Result<UdpExcess> {
-    let errors_before = flow::mib_counter("snmp", "Udp", "RcvbufErrors")?;
+    let before = Mib::read()?;
     let rx = Sock::udp(Family::V4)?;
     rx.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, UDP_RCVBUF)
         .context("SO_RCVBUF on the UDP receiver")?;
@@ -1348,7 +1378,7 @@ fn udp_excess() -> Result<UdpExcess> {
     tx.send_to(b"next", 0, to).context("sendto")?;
     wait::readable(rx.as_raw_fd(), Duration::from_secs(2))?;
     let ovfl = recv_with_drops(&rx, &mut buf, libc::MSG_DONTWAIT).context("recvmsg")?;
-    let errors = flow::mib_counter("snmp", "Udp", "RcvbufErrors")? - errors_before;
+    let errors = Mib::read()?.since(&before).udp_rcvbuf_errors;
     Ok(UdpExcess {
         sent: DATAGRAMS,
         rcvbuf_reported: rx.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)?,
@@ -2510,6 +2540,34 @@ mod tests {
     }
 
     #[test]
+    fn counters_count_since_an_earlier_reading() {
+        let earlier = Mib {
+            to_zero_window_adverts: 1,
+            zero_window_drops: 2,
+            rcvq_drops: 3,
+            retransmitted_segments: 4,
+            udp_rcvbuf_errors: 5,
+        };
+        let now = Mib {
+            to_zero_window_adverts: 11,
+            zero_window_drops: 12,
+            rcvq_drops: 13,
+            retransmitted_segments: 14,
+            udp_rcvbuf_errors: 15,
+        };
+        assert_eq!(
+            Mib {
+                to_zero_window_adverts: 10,
+                zero_window_drops: 10,
+                rcvq_drops: 10,
+                retransmitted_segments: 10,
+                udp_rcvbuf_errors: 10,
+            },
+            now.since(&earlier)
+        );
+    }
+
+    #[test]
     fn the_stream_pattern_and_its_checksum() {
         // FNV-1a's published test vectors.
         assert_eq!(0xcbf2_9ce4_8422_2325, checksum(b""));
@@ -3156,7 +3214,10 @@ mod tests {
             (c.expected, c.observed)
         };
         assert_eq!(
-            ("16777216, past the clamp 8388608".into(), "16384".into()),
+            (
+                "16777216, twice the clamp of 8388608".into(),
+                "16384".into()
+            ),
             failed(doubling_sndbufforce_ignored(), D_SND_FORCED)
         );
         assert_eq!(
@@ -3686,6 +3747,9 @@ mod tests {
     #[case::flip_at_2047_free(flips_at(63489), Verdict::Differs, &[L_FAR])]
     #[case::notsent_ignored(notsent(|v| { for s in v.iter_mut() { s.select_writable = true;
         s.poll_writable = true; } }), Verdict::Refuted, &[L_NOTSENT])]
+    // Never written up to the mark: every sample writable, as the rule says,
+    // yet the mark was never seen to act.
+    #[case::notsent_never_reached(notsent(|v| v.truncate(3)), Verdict::Refuted, &[L_NOTSENT])]
     #[case::notsent_select_disagrees(notsent(|v| v[4].select_writable = true), Verdict::Refuted, &[L_NOTSENT])]
     // 2 x 4096 unsent = 8192, not below the mark: unwritable (the real run).
     #[case::notsent_writable_at_the_mark(notsent(|v| { v[3].select_writable = true; v[3].poll_writable = true; }),
