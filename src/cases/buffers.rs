@@ -218,7 +218,7 @@ fn asleep_at_closed_window(tid: i32, sender: &Sock) -> bool {
 /// How the asleep-at-a-closed-window checks word what they expect.
 const ASLEEP_AT_CLOSED_WINDOW: &str = "asleep in sendto, zero-window probe timer armed";
 
-/// "asleep" or "not asleep", for check lines.
+/// What an asleep-at-a-closed-window check observed, in words.
 fn asleep_words(asleep: bool) -> &'static str {
     if asleep {
         ASLEEP_AT_CLOSED_WINDOW
@@ -2844,6 +2844,9 @@ mod tests {
     #[case::reported_4096(reported_1024(4096), Verdict::Differs, &[])]
     #[case::reported_4097(reported_1024(4097), Verdict::Differs, &[S_REPORTED])]
     #[case::syn_as_default(small(|r| r.syn_window = 65495), Verdict::Differs, &[S_SYN])]
+    // A default socket whose SYN offered no more than the 1024 socket's.
+    #[case::default_syn_as_small(Set1024 { default_socket: Receiver { syn_window: 1152,
+        ..set_1024_linux().default_socket }, ..set_1024_linux() }, Verdict::Differs, &[S_SYN])]
     #[case::syn_at_the_buffer(small(|r| r.syn_window = 2304), Verdict::Differs, &[])]
     #[case::syn_past_the_buffer(small(|r| r.syn_window = 2305), Verdict::Differs, &[S_SYN])]
     #[case::window_at_the_buffer(small(|r| r.largest_window = 2304), Verdict::Differs, &[])]
