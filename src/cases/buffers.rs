@@ -39,10 +39,13 @@ pub static POST_CONNECT: Case = Case {
     id: "bufsize.post_connect",
     source: Source::LectureNotes("5.2 SO_RCVBUF/SO_SNDBUF"),
     claim: "the buffer size cannot be changed once the three-way handshake is done",
-    expectation: "setsockopt(SO_RCVBUF) after the handshake succeeds and getsockopt reports the new (doubled) \
-                  size, but the change is without effect on the wire: the receive window clamp and the window \
-                  scale were fixed at handshake time, and the advertised window does not grow past the \
-                  handshake-time maximum",
+    expectation: "setsockopt(SO_RCVBUF) after the handshake succeeds and getsockopt and the kernel's own \
+                  accounting report the new (doubled) size. What reaches the wire is bounded by the handshake: \
+                  the window scale was fixed in the SYN-ACK, so no window advertised afterwards exceeds 65535 << \
+                  that scale. Within that bound kernels differ, and the verdict says which one ran: up to 6.18 \
+                  the window stays at the clamp computed from the handshake-time buffer (4096 B for 8 KiB), so \
+                  the size changes but the window does not; 7.x lets the new buffer raise the window after the \
+                  handshake, up to the scale's limit (65535 B with scale 0)",
     run: &Measure(post_connect),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::SO_RCVBUF],
@@ -250,10 +253,14 @@ const PHASE1: usize = 64 * 1024;
 // Enough segments for the receiver to grow its window if it could, few
 // enough for the capture to keep every frame.
 const PHASE2: usize = 512 * 1024;
-/// The least evidence the windows are judged on: advertisements the receiver
-/// sent before and after the change. Its window is at most its 8 KiB buffer,
-/// so 64 KiB take at least 8 of them and 512 KiB at least 64.
-const MIN_ADVERTISEMENTS: (usize, usize) = (8, 64);
+/// What the receiver advertised in a phase is judged on at least this share
+/// of the advertisements the phase's bytes need: each advertisement moves
+/// the window's right edge by at most the largest window, so `bytes / largest`
+/// of them let the bytes through; a capture that saw fewer than half as many
+/// missed frames (half: a phase can start with a window already open).
+fn least_advertisements(bytes: usize, largest_window: u64) -> usize {
+    (bytes as u64 / (2 * largest_window.max(1))) as usize
+}
 
 /// What SO_RCVBUF set after the handshake did to getsockopt, the kernel's
 /// buffer and the windows the receiver advertised.
@@ -351,6 +358,23 @@ impl PostConnect {
     }
 }
 
+// The rule behind this judgement. The window a receiver advertises
+// (tcp_select_window / __tcp_select_window) is its free space, capped by
+// rcv_ssthresh and by window_clamp, both of which start from the buffer it had
+// at the handshake, and then by 65535 << the window scale it announced in its
+// SYN-ACK (RFC 7323: the scale cannot change once the connection is set up).
+// Up to 6.18, SO_RCVBUF set later changes sk_rcvbuf (getsockopt, SO_MEMINFO)
+// but not the clamp: the buffer is locked (SOCK_RCVBUF_LOCK), so receive-buffer
+// autotuning never raises window_clamp, tcp_grow_window never takes
+// rcv_ssthresh past it, and the window stays at the 4096 B computed from the
+// 8 KiB buffer of the handshake. 7.x kernels let the new buffer raise the
+// clamp after the handshake: the window then grows with rcv_ssthresh until the
+// scale's limit stops it (65535 B with scale 0 on 7.2.13 and 7.3-rc7 in the
+// kernel matrix).
+// Both are Linux, so the checks ask only what both do (the buffer changes; the
+// window stays within what the handshake's scale can express), and the
+// verdict says which of the two the measured windows show: a window larger
+// after the change than before refutes the notes' claim.
 impl Observation for PostConnect {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
@@ -382,48 +406,68 @@ impl Observation for PostConnect {
             format!("more than {} B (4 x the window before)", before * 4),
             format!("{} B (half the buffer)", self.rcvbuf_after / 2),
         );
-        let (least_before, least_after) = MIN_ADVERTISEMENTS;
+        let (least_before, least_after) = (
+            least_advertisements(PHASE1, before),
+            least_advertisements(PHASE2, after),
+        );
         j.expect(
             "the receiver advertised its window often enough to judge it, before and after",
             self.advertisements_before >= least_before && self.advertisements_after >= least_after,
-            format!("at least {least_before} and {least_after} times"),
+            format!(
+                "at least {least_before} and {least_after} times (half of {PHASE1} and {PHASE2} B over the \
+                 largest window)"
+            ),
             format!(
                 "{} and {} times",
                 self.advertisements_before, self.advertisements_after
             ),
         );
         j.expect(
-            "the window stays at its handshake-time clamp",
-            after <= before,
-            format!("at most {before} B"),
-            format!("{after} B"),
+            "before the change the window is within the handshake-time buffer",
+            before <= self.rcvbuf_at_handshake.max(0) as u64,
+            format!("at most {} B", self.rcvbuf_at_handshake),
+            format!("{before} B"),
         );
         j.expect(
-            "the window stays within 65535 << SYN scale",
+            "after the change the window stays within 65535 << SYN-ACK scale",
             after <= limit,
-            format!("at most {limit} B"),
+            format!("at most {limit} B (scale {})", self.synack_wscale),
             format!("{after} B"),
         );
         let accepted = self.set_after_handshake == "ok";
-        let verdict = match (accepted, after > before) {
+        let grows = after > before;
+        let verdict = match (accepted, grows) {
             (false, _) => Verdict::Holds,
             (true, false) => Verdict::Differs,
             (true, true) => Verdict::Refuted,
         };
-        j.verdict(
-            verdict,
-            format!(
-                "setsockopt(SO_RCVBUF, {NEW_RCVBUF}) after the handshake {} and getsockopt went from {} to {}, \
-                 yet the largest window the receiver advertised went from {before} to {after} B: the window \
-                 stays at the clamp computed from the {}-byte buffer at handshake time (SYN-ACK window scale {}, \
-                 at most {limit} B)",
-                outcome(&self.set_after_handshake),
-                self.rcvbuf_at_handshake,
-                self.rcvbuf_after,
-                self.rcvbuf_at_handshake,
-                self.synack_wscale,
-            ),
+        let set = format!(
+            "setsockopt(SO_RCVBUF, {NEW_RCVBUF}) after the handshake {} and getsockopt went from {} to {}",
+            outcome(&self.set_after_handshake),
+            self.rcvbuf_at_handshake,
+            self.rcvbuf_after,
         );
+        let scale = format!(
+            "SYN-ACK window scale {}, at most {limit} B",
+            self.synack_wscale
+        );
+        let because = match verdict {
+            Verdict::Refuted => format!(
+                "{set}, and the largest window the receiver advertised went from {before} to {after} B: the new \
+                 buffer reaches the wire after the handshake, as far as the handshake's window scale lets a \
+                 window say ({scale})"
+            ),
+            Verdict::Holds => format!(
+                "{set}: the size cannot be changed after the handshake, and the largest window the receiver \
+                 advertised went from {before} to {after} B ({scale})"
+            ),
+            _ => format!(
+                "{set}, yet the largest window the receiver advertised went from {before} to {after} B: the \
+                 window stays at the clamp computed from the {}-byte buffer at handshake time ({scale})",
+                self.rcvbuf_at_handshake,
+            ),
+        };
+        j.verdict(verdict, because);
         j.key(format!(
             "set after the handshake: {}, {} -> {} B; largest window {before} -> {after} B (limit {limit}, \
              scale {})",
@@ -2655,27 +2699,49 @@ mod tests {
     const PC_LARGER: &str = "the new size would allow a larger window";
     const PC_SEEN: &str =
         "the receiver advertised its window often enough to judge it, before and after";
-    const PC_CLAMP: &str = "the window stays at its handshake-time clamp";
-    const PC_LIMIT: &str = "the window stays within 65535 << SYN scale";
+    const PC_BEFORE: &str = "before the change the window is within the handshake-time buffer";
+    const PC_LIMIT: &str = "after the change the window stays within 65535 << SYN-ACK scale";
+
+    /// What Linux 7.x does (7.2.13 and 7.3-rc7 in the kernel matrix): the
+    /// window grows after the change, to the most scale 0 can say. Fewer
+    /// advertisements carry the 512 KiB through the larger window.
+    fn post_connect_linux_7() -> PostConnect {
+        PostConnect {
+            largest_window_after: 65535,
+            advertisements_after: 24,
+            ..post_connect_linux()
+        }
+    }
 
     #[rstest]
     #[case::linux(post_connect_linux(), Verdict::Differs, &[])]
+    // Linux 7.x: the same checks hold; the window grows, which refutes the
+    // claim.
+    #[case::linux_7(post_connect_linux_7(), Verdict::Refuted, &[])]
     // The claim's world: the change is refused once connected.
     #[case::refused(PostConnect { set_after_handshake: "EINVAL".into(), rcvbuf_after: 8192,
         rcvbuf_in_kernel_after: 8192, ..post_connect_linux() },
         Verdict::Holds, &[PC_SET, PC_DOUBLED, PC_LARGER])]
-    // A kernel that let the window grow after the change.
-    #[case::window_grows(PostConnect { largest_window_after: 65535, ..post_connect_linux() },
-        Verdict::Refuted, &[PC_CLAMP])]
+    // The least growth there is.
     #[case::window_one_more(PostConnect { largest_window_after: 4097, ..post_connect_linux() },
-        Verdict::Refuted, &[PC_CLAMP])]
-    #[case::window_at_the_limit(PostConnect { largest_window_before: 65535, largest_window_after: 65535,
+        Verdict::Refuted, &[])]
+    #[case::window_smaller(PostConnect { largest_window_after: 2048, ..post_connect_linux() },
+        Verdict::Differs, &[])]
+    #[case::window_past_the_limit(PostConnect { largest_window_after: 65536, ..post_connect_linux_7() },
+        Verdict::Refuted, &[PC_LIMIT])]
+    // The window before the change, at and past the handshake-time buffer.
+    #[case::before_at_the_buffer(PostConnect { largest_window_before: 8192, largest_window_after: 8192,
         ..post_connect_linux() }, Verdict::Differs, &[])]
-    #[case::window_past_the_limit(PostConnect { largest_window_before: 70_000, largest_window_after: 65536,
-        ..post_connect_linux() }, Verdict::Differs, &[PC_LIMIT])]
-    // With a window scale the limit grows with it.
-    #[case::scaled(PostConnect { synack_wscale: 7, largest_window_before: 100_000,
-        largest_window_after: 90_000, ..post_connect_linux() }, Verdict::Differs, &[])]
+    #[case::before_past_the_buffer(PostConnect { largest_window_before: 8193, largest_window_after: 8193,
+        ..post_connect_linux() }, Verdict::Differs, &[PC_BEFORE])]
+    // With a window scale the limit grows with it ...
+    #[case::scaled(PostConnect { synack_wscale: 7, largest_window_after: 8_388_480,
+        ..post_connect_linux_7() }, Verdict::Refuted, &[])]
+    #[case::scaled_past_the_limit(PostConnect { synack_wscale: 7, largest_window_after: 8_388_481,
+        ..post_connect_linux_7() }, Verdict::Refuted, &[PC_LIMIT])]
+    // ... up to scale 14, the most RFC 7323 allows.
+    #[case::scale_15_taken_as_14(PostConnect { synack_wscale: 15, largest_window_after: (65535 << 14) + 1,
+        ..post_connect_linux_7() }, Verdict::Refuted, &[PC_LIMIT])]
     // A libc that ignores SO_RCVBUF and echoes it: the listener kept the
     // default buffer, and the kernel never saw the new size.
     #[case::libc_ignores_it(PostConnect { rcvbuf_at_handshake: 131_072, rcvbuf_after: 1_048_576,
@@ -2688,14 +2754,23 @@ mod tests {
         ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED, PC_LARGER])]
     #[case::just_larger(PostConnect { rcvbuf_after: 32770, rcvbuf_in_kernel_after: 32770,
         ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED])]
+    #[case::much_smaller(PostConnect { rcvbuf_after: 20_000, rcvbuf_in_kernel_after: 20_000,
+        ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED, PC_LARGER])]
+    // Advertisements: 64 KiB over a 4096-byte window need 16 (at least 8
+    // judged on), 512 KiB 128 (64); over a 65535-byte window 8 (4).
     #[case::few_before(PostConnect { advertisements_before: 7, ..post_connect_linux() }, Verdict::Differs,
         &[PC_SEEN])]
     #[case::enough_before(PostConnect { advertisements_before: 8, advertisements_after: 64,
         ..post_connect_linux() }, Verdict::Differs, &[])]
     #[case::few_after(PostConnect { advertisements_after: 63, ..post_connect_linux() }, Verdict::Differs,
         &[PC_SEEN])]
-    #[case::much_smaller(PostConnect { rcvbuf_after: 20_000, rcvbuf_in_kernel_after: 20_000,
-        ..post_connect_linux() }, Verdict::Differs, &[PC_DOUBLED, PC_LARGER])]
+    #[case::enough_after_7(PostConnect { advertisements_after: 4, ..post_connect_linux_7() },
+        Verdict::Refuted, &[])]
+    #[case::few_after_7(PostConnect { advertisements_after: 3, ..post_connect_linux_7() },
+        Verdict::Refuted, &[PC_SEEN])]
+    // No window seen before the change: no evidence to compare with.
+    #[case::nothing_before(PostConnect { largest_window_before: 0, advertisements_before: 0,
+        ..post_connect_linux() }, Verdict::Refuted, &[PC_SEEN])]
     fn post_connect_judgement(
         #[case] o: PostConnect,
         #[case] verdict: Verdict,
@@ -2720,24 +2795,50 @@ mod tests {
              at most 65535 B)",
             j.because
         );
+        assert_eq!(
+            "setsockopt(SO_RCVBUF, 1048576) after the handshake succeeded and getsockopt went from 8192 to \
+             2097152, and the largest window the receiver advertised went from 4096 to 65535 B: the new buffer \
+             reaches the wire after the handshake, as far as the handshake's window scale lets a window say \
+             (SYN-ACK window scale 0, at most 65535 B)",
+            post_connect_linux_7().judge().because
+        );
+        let refused = PostConnect {
+            set_after_handshake: "EINVAL".into(),
+            rcvbuf_after: 8192,
+            ..post_connect_linux()
+        };
+        assert_eq!(
+            "setsockopt(SO_RCVBUF, 1048576) after the handshake failed with EINVAL and getsockopt went from \
+             8192 to 8192: the size cannot be changed after the handshake, and the largest window the \
+             receiver advertised went from 4096 to 4096 B (SYN-ACK window scale 0, at most 65535 B)",
+            refused.judge().because
+        );
         let scaled = PostConnect {
             synack_wscale: 7,
             ..post_connect_linux()
         };
         assert_eq!(8_388_480, scaled.window_limit());
-        let c = scaled
-            .judge()
-            .checks
-            .into_iter()
-            .find(|c| c.what == PC_LARGER)
-            .unwrap();
+        let checks = scaled.judge().checks;
+        let check = |what: &str| {
+            let c = checks.iter().find(|c| c.what == what).unwrap();
+            (c.expected.as_str(), c.observed.as_str())
+        };
         assert_eq!(
             (
                 "more than 16384 B (4 x the window before)",
                 "1048576 B (half the buffer)"
             ),
-            (c.expected.as_str(), c.observed.as_str())
+            check(PC_LARGER)
         );
+        assert_eq!(
+            (
+                "at least 8 and 64 times (half of 65536 and 524288 B over the largest window)",
+                "17 and 129 times"
+            ),
+            check(PC_SEEN)
+        );
+        assert_eq!(("at most 8192 B", "4096 B"), check(PC_BEFORE));
+        assert_eq!(("at most 8388480 B (scale 7)", "4096 B"), check(PC_LIMIT));
     }
 
     // -----------------------------------------------------------------------
