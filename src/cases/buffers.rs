@@ -367,10 +367,10 @@ impl PostConnect {
 // but not the clamp: the buffer is locked (SOCK_RCVBUF_LOCK), so receive-buffer
 // autotuning never raises window_clamp, tcp_grow_window never takes
 // rcv_ssthresh past it, and the window stays at the 4096 B computed from the
-// 8 KiB buffer of the handshake. 7.x kernels let the new buffer raise the
-// clamp after the handshake: the window then grows with rcv_ssthresh until the
-// scale's limit stops it (65535 B with scale 0 on 7.2.13 and 7.3-rc7 in the
-// kernel matrix).
+// 8 KiB buffer of the handshake. On 7.2.13 and 7.3-rc7 (the kernel matrix)
+// the window grows after the change to 65535 B, the most scale 0 can say: so
+// 7.x lets the new buffer raise the clamp (and rcv_ssthresh grows up to it)
+// after the handshake, and only the scale still holds the window back.
 // Both are Linux, so the checks ask only what both do (the buffer changes; the
 // window stays within what the handshake's scale can express), and the
 // verdict says which of the two the measured windows show: a window larger
