@@ -117,16 +117,26 @@ pub static DONTROUTE_BYPASSES_ROUTING: Case = Case {
 // ---------------------------------------------------------------------------
 // Shared small helpers
 
-/// Polls `rx` for up to `timeout` and drains it; true when a datagram of
-/// `len` bytes was among those read.
-fn delivered(rx: &Sock, len: usize, timeout: Duration) -> Result<bool> {
+/// Waits up to `timeout` for `rx` to have a datagram, then drains it: the
+/// lengths of the datagrams read.
+fn received(rx: &Sock, timeout: Duration) -> Result<Vec<usize>> {
     wait::readable(rx.as_raw_fd(), timeout)?;
     let mut buf = [0u8; 2048];
-    let mut found = false;
+    let mut lens = Vec::new();
     while let Ok(n) = rx.recv(&mut buf, libc::MSG_DONTWAIT) {
-        found |= n == len;
+        lens.push(n);
     }
-    Ok(found)
+    Ok(lens)
+}
+
+/// How long a receiver waits for a datagram that was sent (`sent`), and for
+/// one that was refused: not at all, it only looks.
+fn delivery_wait(sent: bool) -> Duration {
+    if sent {
+        Duration::from_secs(2)
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// Reads exactly `n` bytes from a TCP socket (at most 5 s of waiting).
@@ -213,6 +223,8 @@ fn probe_text(probe: bool, after: Duration) -> String {
 
 /// TCP keep-alive idle time for the probes that show keep-alive on.
 const KEEPIDLE_S: i32 = 1;
+/// How long past the idle time a case waits for the probe.
+const PROBE_SLACK: Duration = Duration::from_secs(2);
 
 // ---------------------------------------------------------------------------
 // sockopt.bool_on_off
@@ -296,6 +308,8 @@ fn read_back_matrix() -> Result<Vec<ReadBack>> {
 /// A broadcast datagram sent on lo with SO_BROADCAST set to some value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Broadcast {
+    /// The value given to setsockopt(SO_BROADCAST).
+    pub so_broadcast: i32,
     /// sendto's result: ok or an errno name.
     pub sendto: String,
     pub delivered: bool,
@@ -303,7 +317,12 @@ pub struct Broadcast {
 
 impl Show for Broadcast {
     fn show(&self) -> String {
-        format!("{}, {}", self.sendto, delivery(self.delivered))
+        format!(
+            "{}: {}, {}",
+            optval(self.so_broadcast),
+            self.sendto,
+            delivery(self.delivered)
+        )
     }
 }
 
@@ -319,10 +338,11 @@ fn broadcast_on_lo(v: i32) -> Result<Broadcast> {
     tx.set_int(libc::SOL_SOCKET, libc::SO_BROADCAST, v)
         .with_context(|| format!("SO_BROADCAST {v}"))?;
     let r = tx.send_to(b"bcast", 0, to);
-    let delivered = r.is_ok() && delivered(&rx, 5, Duration::from_secs(2))?;
+    let lens = received(&rx, delivery_wait(r.is_ok()))?;
     Ok(Broadcast {
+        so_broadcast: v,
         sendto: result_name(&r),
-        delivered,
+        delivered: lens.contains(&5),
     })
 }
 
@@ -384,10 +404,9 @@ fn urgent_byte(v: i32) -> Result<Urgent> {
         Err(e) => errno_name(&e),
     };
     let mut stream = Vec::new();
-    while let Ok(n) = pair.server.recv(&mut buf, libc::MSG_DONTWAIT) {
-        if n == 0 {
-            break;
-        }
+    // Until EAGAIN; 0 (EOF) cannot come while the client is open, but would
+    // end the loop too.
+    while let Ok(n @ 1..) = pair.server.recv(&mut buf, libc::MSG_DONTWAIT) {
         stream.extend_from_slice(&buf[..n]);
     }
     Ok(Urgent {
@@ -466,7 +485,7 @@ fn bool_on_off(_lab: &mut Lab) -> Result<BoolOnOff> {
     let keepalive_2_probe = cap
         .wait_segment(
             "a keep-alive probe from the SO_KEEPALIVE=2 socket",
-            Duration::from_secs(KEEPIDLE_S as u64 + 2),
+            Duration::from_secs(KEEPIDLE_S as u64) + PROBE_SLACK,
             |s| s.sport == ka_port && Some(s.seq) == syn_seq && !s.flags.syn,
         )
         .is_ok();
@@ -576,19 +595,21 @@ impl Observation for BoolOnOff {
             ),
         );
         let sent = Broadcast {
+            so_broadcast: -1,
             sendto: "ok".into(),
             delivered: true,
         };
         let refused = Broadcast {
+            so_broadcast: 0,
             sendto: "EACCES".into(),
             delivered: false,
         };
         let broadcast = j.expect(
             "SO_BROADCAST=-1: broadcast sent and delivered; =0: EACCES",
             self.broadcast_minus1 == sent && self.broadcast_0 == refused,
-            format!("-1: {}; 0: {}", sent.show(), refused.show()),
+            format!("{}; {}", sent.show(), refused.show()),
             format!(
-                "-1: {}; 0: {}",
+                "{}; {}",
                 self.broadcast_minus1.show(),
                 self.broadcast_0.show()
             ),
@@ -644,14 +665,16 @@ impl Observation for BoolOnOff {
             verdict,
             format!(
                 "{} options x values {values}: {} of {} read back as expected; TCP_NODELAY=2 -> segments {} \
-                 (0 -> {}); SO_BROADCAST=-1 -> {}, 0 -> {}; SO_REUSEADDR=0x100 -> second bind {}, 0 -> {}; \
+                 (0 -> {}); SO_BROADCAST={} -> {}, {}, 0 -> {}; SO_REUSEADDR=0x100 -> second bind {}, 0 -> {}; \
                  SO_OOBINLINE=0x100 -> {}; SO_KEEPALIVE=2 -> {}",
                 BOOLEANS.len(),
                 self.read_back.len() - wrong.len(),
                 self.read_back.len(),
                 self.nodelay_2_segments.show(),
                 self.nodelay_0_segments.show(),
-                self.broadcast_minus1.show(),
+                optval(self.broadcast_minus1.so_broadcast),
+                self.broadcast_minus1.sendto,
+                delivery(self.broadcast_minus1.delivered),
                 self.broadcast_0.sendto,
                 self.reuseaddr_0x100_second_bind,
                 self.reuseaddr_0_second_bind,
@@ -671,8 +694,8 @@ impl Observation for BoolOnOff {
 // ---------------------------------------------------------------------------
 // sockopt.accept_inherits
 
-const L_RCVBUF: i32 = 16 * 1024;
-const L_SNDBUF: i32 = 16 * 1024;
+const L_RCVBUF: i32 = 16_384;
+const L_SNDBUF: i32 = 16_384;
 const L_MSS: i32 = 1000;
 const CLIENT_RCVBUF: i32 = 4096;
 
@@ -794,6 +817,9 @@ pub struct Inherited {
     pub synack_mss: Option<u16>,
     /// The largest payload of the accepted socket's 32 KiB bulk write.
     pub max_segment: u32,
+    /// The window of the accepted socket's segment the case waited for
+    /// before reading its receive queue (0: closed).
+    pub window_at_read: u16,
     /// Bytes the accepted socket held when it advertised a zero window.
     pub queued_at_zero_window: i32,
     /// Bytes in its send queue when a non-blocking write hit EAGAIN.
@@ -900,7 +926,7 @@ fn accept_inherits(lab: &mut Lab) -> Result<AcceptInherits> {
     let small_write_segments = from_server(&cap.frames()?);
 
     // TCP_MAXSEG: the accepted socket's segments.
-    let bulk = 32 * 1024;
+    let bulk = 32_768;
     std::thread::scope(|s| -> Result<()> {
         let reader = s.spawn(|| -> Result<()> {
             let mut buf = vec![0u8; 65536];
@@ -933,11 +959,13 @@ fn accept_inherits(lab: &mut Lab) -> Result<AcceptInherits> {
     // SO_RCVBUF: the client writes until the accepted socket's window closes.
     fill_until_eagain(&client, 4096)?;
     phase("waiting for the accepted socket's zero window");
-    cap.wait_segment(
-        "a zero window from the accepted socket",
-        Duration::from_secs(5),
-        |s| s.dport == port && s.window == 0 && !s.flags.syn,
-    )?;
+    let window_at_read = cap
+        .wait_segment(
+            "a zero window from the accepted socket",
+            Duration::from_secs(5),
+            |s| s.dport == port && s.window == 0 && !s.flags.syn,
+        )?
+        .window;
     let queued_at_zero_window = server.queued(libc::FIONREAD)?;
 
     // SO_SNDBUF: the accepted socket writes until its send queue is full.
@@ -954,7 +982,7 @@ fn accept_inherits(lab: &mut Lab) -> Result<AcceptInherits> {
     let keepalive_probe = cap
         .wait_segment(
             "a keep-alive probe from the idle accepted socket",
-            Duration::from_secs(KEEPIDLE_S as u64 + 2),
+            Duration::from_secs(KEEPIDLE_S as u64) + PROBE_SLACK,
             |s| s.dport == idle_port && Some(s.seq) == synack_seq && !s.flags.syn,
         )
         .is_ok();
@@ -982,6 +1010,7 @@ fn accept_inherits(lab: &mut Lab) -> Result<AcceptInherits> {
             small_write_segments,
             synack_mss,
             max_segment,
+            window_at_read,
             queued_at_zero_window,
             send_queue_at_eagain,
             keepalive_probe_after,
@@ -1086,9 +1115,14 @@ impl Observation for AcceptInherits {
         );
         let rcvbuf = j.expect(
             "SO_RCVBUF inherited: data held at zero window within the accepted socket's buffer",
-            seen.queued_at_zero_window > 0 && seen.queued_at_zero_window <= self.listener.rcvbuf,
-            format!("1..={} B", self.listener.rcvbuf),
-            format!("{} B", seen.queued_at_zero_window),
+            seen.window_at_read == 0
+                && seen.queued_at_zero_window > 0
+                && seen.queued_at_zero_window <= self.listener.rcvbuf,
+            format!("1..={} B at window 0", self.listener.rcvbuf),
+            format!(
+                "{} B at window {}",
+                seen.queued_at_zero_window, seen.window_at_read
+            ),
         );
         let sndbuf = j.expect(
             "SO_SNDBUF inherited: send queue at EAGAIN within the accepted socket's buffer",
@@ -1205,64 +1239,60 @@ impl Show for ChildInUserns {
 /// setsockopt(SO_DEBUG) results in a forked child that first enters a new
 /// user namespace.
 fn debug_in_new_userns(s: &Sock) -> Result<ChildInUserns> {
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe2 fills two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(std::io::Error::last_os_error()).context("pipe2");
-    }
+    use nix::errno::Errno;
+    use nix::unistd::{fork, pipe2, read, write, ForkResult};
+
+    let (rx, tx) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe2")?;
     let fd = s.as_raw_fd();
     // SAFETY: the child only makes raw syscalls (unshare, setsockopt, write,
     // _exit): nothing that needs locks another thread might hold.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(std::io::Error::last_os_error()).context("fork");
-    }
-    if pid == 0 {
-        // SAFETY: async-signal-safe calls only, then _exit.
-        unsafe {
-            let errno = || *libc::__errno_location();
-            let mut out = [0i32; 3];
-            out[0] = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
-                0
-            } else {
-                errno()
+    let child = match unsafe { fork() }.context("fork")? {
+        ForkResult::Parent { child } => child,
+        ForkResult::Child => {
+            let code = |r: nix::Result<()>| r.err().map_or(0, |e| e as i32);
+            let unshare = code(nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER));
+            // Through the libc symbol, as every setsockopt of the case: an
+            // LD_PRELOAD shim sees it.
+            let set = |v: i32| {
+                // SAFETY: setsockopt on an inherited descriptor with a 4-byte int.
+                let rc = unsafe {
+                    libc::setsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        libc::SO_DEBUG,
+                        (&v as *const i32).cast(),
+                        4,
+                    )
+                };
+                code(Errno::result(rc).map(drop))
             };
-            for (i, v) in [(1usize, 1i32), (2, 0)] {
-                let rc = libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    libc::SO_DEBUG,
-                    (&v as *const i32).cast(),
-                    4,
-                );
-                out[i] = if rc == 0 { 0 } else { errno() };
-            }
-            libc::write(fds[1], out.as_ptr().cast(), std::mem::size_of_val(&out));
-            libc::_exit(0);
+            let out = [unshare, set(1), set(0)];
+            let bytes: Vec<u8> = out.iter().flat_map(|e| e.to_ne_bytes()).collect();
+            let _ = write(&tx, &bytes);
+            // SAFETY: leaves the forked copy at once, running no destructors.
+            unsafe { libc::_exit(0) }
         }
+    };
+    drop(tx);
+    let mut bytes = [0u8; 12];
+    let n = read(rx.as_raw_fd(), &mut bytes);
+    let _ = nix::sys::wait::waitpid(child, None);
+    match n {
+        Ok(k) if k == bytes.len() => {}
+        Ok(k) => bail!("the forked child reported {k} of {} bytes", bytes.len()),
+        Err(e) => bail!("reading the forked child's report: {e}"),
     }
-    // SAFETY: closing our copy of the write end; reading into a local array.
-    unsafe { libc::close(fds[1]) };
-    let mut out = [0i32; 3];
-    let n = unsafe { libc::read(fds[0], out.as_mut_ptr().cast(), std::mem::size_of_val(&out)) };
-    unsafe { libc::close(fds[0]) };
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    if n != std::mem::size_of_val(&out) as isize {
-        bail!("the forked child reported nothing (read {n} bytes)");
-    }
-    let name = |e: i32| {
-        if e == 0 {
-            "ok".to_string()
-        } else {
-            errno_name(&std::io::Error::from_raw_os_error(e))
+    let name = |i: usize| {
+        let e = i32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        match e {
+            0 => "ok".to_string(),
+            e => errno_name(&std::io::Error::from_raw_os_error(e)),
         }
     };
     Ok(ChildInUserns {
-        unshare: name(out[0]),
-        set_1: name(out[1]),
-        set_0: name(out[2]),
+        unshare: name(0),
+        set_1: name(4),
+        set_0: name(8),
     })
 }
 
@@ -1338,10 +1368,11 @@ fn exchange_shape(debug: bool) -> Result<Vec<ShapeSeg>> {
         Duration::from_secs(2),
         |s| s.sport == port && !s.flags.fin && s.ack > 0 && s.payload == 0,
     )?;
+    // Every segment is this exchange's: the capture is on lo of the case's
+    // own namespace, started just before this connection.
     Ok(cap
         .segments()?
         .iter()
-        .filter(|s| s.sport == port || s.dport == port)
         // Pure ACKs come and go with the delayed-ACK timer and the scheduler;
         // SYN, FIN, RST and data segments are what a debug mode could change.
         .filter(|s| s.flags.syn || s.flags.fin || s.flags.rst || s.payload > 0)
@@ -1355,15 +1386,24 @@ fn exchange_shape(debug: bool) -> Result<Vec<ShapeSeg>> {
         .collect())
 }
 
-/// Whether `shape` is a whole exchange: from each side a SYN, its 5 bytes
-/// and a FIN.
+/// Whether `shape` is a whole exchange: it opens with the client's SYN,
+/// every segment is a SYN, FIN or RST or carries data, and each side sends a
+/// SYN, its 5 bytes (more when retransmitted) and a FIN.
 fn whole_exchange(shape: &[ShapeSeg]) -> bool {
-    ["client", "server"].iter().all(|side| {
+    let has = |s: &ShapeSeg, flag: char| s.flags.contains(flag);
+    let opens = shape
+        .first()
+        .is_some_and(|s| s.from == "client" && has(s, 'S'));
+    let no_pure_ack = shape
+        .iter()
+        .all(|s| has(s, 'S') || has(s, 'F') || has(s, 'R') || s.payload > 0);
+    let both_sides = ["client", "server"].iter().all(|side| {
         let from: Vec<&ShapeSeg> = shape.iter().filter(|s| s.from == *side).collect();
-        from.iter().any(|s| s.flags.contains('S'))
-            && from.iter().map(|s| s.payload).sum::<u32>() == HELLO as u32
-            && from.iter().any(|s| s.flags.contains('F'))
-    })
+        from.iter().any(|s| has(s, 'S'))
+            && from.iter().map(|s| s.payload).sum::<u32>() >= HELLO as u32
+            && from.iter().any(|s| has(s, 'F'))
+    });
+    opens && no_pure_ack && both_sides
 }
 
 /// What SO_DEBUG=1 needs, what this process had, and what SO_DEBUG changed.
@@ -1397,6 +1437,11 @@ impl DebugPrivilege {
     }
 }
 
+/// Whether the capability set `caps` (CapEff's bits) holds capability `cap`.
+fn has_cap(caps: u64, cap: u32) -> bool {
+    caps & (1 << cap) != 0
+}
+
 fn privilege_name(p: Privilege) -> &'static str {
     match p {
         Privilege::Root => "root",
@@ -1426,7 +1471,7 @@ fn debug_privilege(lab: &mut Lab) -> Result<DebugPrivilege> {
     };
     Ok(DebugPrivilege {
         privilege: lab.privilege,
-        cap_net_admin: cap_eff & (1 << CAP_NET_ADMIN) != 0,
+        cap_net_admin: has_cap(cap_eff, CAP_NET_ADMIN),
         uid_map: uid_map.split_whitespace().collect::<Vec<_>>().join(" "),
         set_1: result_name(&set_1),
         read_after_1,
@@ -1469,7 +1514,7 @@ impl Observation for DebugPrivilege {
         j.expect(
             "the exchange: a SYN, 5 B and a FIN from each side",
             whole_exchange(&self.wire_without),
-            "SYN, 5 B and FIN from client and server",
+            "the client's SYN first; SYN, 5 B and FIN from client and server; no pure ACK",
             self.wire_without.show(),
         );
         if let Some(d) = &self.wire_with {
@@ -1654,7 +1699,7 @@ fn broadcast_requires_option(lab: &mut Lab) -> Result<BroadcastRequiresOption> {
             } else {
                 None
             };
-            let delivered = r.is_ok() && delivered(&rx, len, Duration::from_secs(2))?;
+            let delivered = received(&rx, delivery_wait(r.is_ok()))?.contains(&len);
             udp.push(BcastTry {
                 to,
                 bound,
@@ -1853,8 +1898,8 @@ pub struct DontRoute {
     pub gateway: Ipv4Addr,
     pub gateway_mac: String,
     pub udp: Vec<RouteTry>,
-    /// The gateway host received the on-link datagram.
-    pub on_link_delivered: bool,
+    /// Lengths of the datagrams the gateway host's socket received.
+    pub gateway_received: Vec<usize>,
     /// connect() to the far address from a TCP socket with SO_DONTROUTE.
     pub tcp_connect: String,
     pub arp_requests_for_far: usize,
@@ -1905,33 +1950,46 @@ fn dontroute_bypasses_routing(lab: &mut Lab) -> Result<DontRoute> {
             dst_mac,
         });
     }
-    let on_link_delivered = delivered(&rx, udp.len(), Duration::from_secs(2))?;
+    let gateway_received = received(&rx, delivery_wait(true))?;
     let tcp = Sock::tcp(Family::V4)?;
     tcp.set_int(libc::SOL_SOCKET, libc::SO_DONTROUTE, 1)?;
     let tcp_connect = connect_bounded(&tcp, SocketAddr::new(FAR.into(), port));
     let frames = cap.frames()?;
     let arp_requests_for_far = frames.iter().filter(|f| arp_target(f) == Some(FAR)).count();
-    let frames_to_far = frames
-        .iter()
-        .filter_map(|f| match f.decode() {
-            Packet::Udp(d) if d.dst == IpAddr::from(FAR) => Some(d.payload as usize),
-            Packet::Tcp(s) if s.dst == IpAddr::from(FAR) => Some(0),
-            _ => None,
-        })
-        .collect();
+    let frames_to_far = payloads_to(&frames, FAR);
     Ok(DontRoute {
         far: FAR,
         gateway: GATEWAY,
         gateway_mac,
         udp,
-        on_link_delivered,
+        gateway_received,
         tcp_connect,
         arp_requests_for_far,
         frames_to_far,
     })
 }
 
+/// The frames to `dst`: a UDP datagram as its payload length, a TCP
+/// segment as 0.
+fn payloads_to(frames: &[Frame], dst: Ipv4Addr) -> Vec<usize> {
+    let dst = IpAddr::from(dst);
+    frames
+        .iter()
+        .filter_map(|f| match f.decode() {
+            Packet::Udp(d) if d.dst == dst => Some(d.payload as usize),
+            Packet::Tcp(s) if s.dst == dst => Some(0),
+            _ => None,
+        })
+        .collect()
+}
+
 impl DontRoute {
+    /// The gateway host received the on-link datagram.
+    fn on_link_delivered(&self) -> bool {
+        self.attempt(ON_LINK)
+            .is_some_and(|t| self.gateway_received.contains(&t.len))
+    }
+
     fn attempt(&self, how: &str) -> Option<&RouteTry> {
         self.udp.iter().find(|t| t.how == how)
     }
@@ -1993,12 +2051,12 @@ impl Observation for DontRoute {
         );
         j.expect(
             "SO_DONTROUTE to the on-link gateway: sent and delivered",
-            self.result_of(ON_LINK) == "ok" && self.to_gateway(ON_LINK) && self.on_link_delivered,
+            self.result_of(ON_LINK) == "ok" && self.to_gateway(ON_LINK) && self.on_link_delivered(),
             format!("{gw}, delivered"),
             format!(
                 "{}, {}",
                 self.sent_text(ON_LINK),
-                delivery(self.on_link_delivered)
+                delivery(self.on_link_delivered())
             ),
         );
         j.expect_eq(
@@ -2032,7 +2090,7 @@ impl Observation for DontRoute {
                 self.far,
                 self.gateway,
                 self.result_of(ON_LINK),
-                delivery(self.on_link_delivered)
+                delivery(self.on_link_delivered())
             ),
         );
         j.key(format!(
@@ -2110,8 +2168,48 @@ mod tests {
         assert_eq!(None, udp_dst_mac(&arp_request_for([1, 2, 3, 4])));
     }
 
+    /// An IPv4 TCP segment (no options) to `dst`.
+    fn tcp_frame(dst: [u8; 4]) -> Frame {
+        let mut ip = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 198, 51, 100, 1];
+        ip.extend_from_slice(&dst);
+        ip.extend_from_slice(&[
+            0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
+        ]);
+        ip.extend_from_slice(&[0, 0, 0, 0]);
+        frame([0x02, 0, 0, 0, 0, 0x0b], [0x08, 0x00], &ip)
+    }
+
+    #[test]
+    fn payloads_to_one_address() {
+        let mut to_far = udp_frame([0x02, 0, 0, 0, 0, 0x0b]);
+        to_far.data[30..34].copy_from_slice(&[203, 0, 113, 7]);
+        let frames = [
+            to_far,
+            udp_frame([0xff; 6]),
+            tcp_frame([203, 0, 113, 7]),
+            tcp_frame([198, 51, 100, 2]),
+            arp_request_for([203, 0, 113, 7]),
+        ];
+        assert_eq!(vec![1, 0], payloads_to(&frames, FAR));
+        assert_eq!(vec![1], payloads_to(&frames, SUBNET_BROADCAST));
+        assert_eq!(vec![0], payloads_to(&frames, GATEWAY));
+    }
+
+    #[test]
+    fn capabilities_by_bit() {
+        assert!(has_cap(1 << 12, CAP_NET_ADMIN));
+        assert!(has_cap(0x1ff_ffff_ffff, CAP_NET_ADMIN));
+        assert!(!has_cap(0, CAP_NET_ADMIN));
+        assert!(!has_cap(!(1 << 12), CAP_NET_ADMIN));
+        assert!(!has_cap(1 << 13, CAP_NET_ADMIN));
+    }
+
     #[test]
     fn words_for_values() {
+        assert_eq!(
+            (Duration::from_secs(2), Duration::ZERO),
+            (delivery_wait(true), delivery_wait(false))
+        );
         assert_eq!(
             ["1", "2", "-1", "0x100", "0", "255"],
             [1, 2, -1, 0x100, 0, 255].map(optval)
@@ -2170,10 +2268,12 @@ mod tests {
             nodelay_2_segments: vec![1; 5],
             nodelay_0_segments: vec![1, 4],
             broadcast_minus1: Broadcast {
+                so_broadcast: -1,
                 sendto: "ok".into(),
                 delivered: true,
             },
             broadcast_0: Broadcast {
+                so_broadcast: 0,
                 sendto: "EACCES".into(),
                 delivered: false,
             },
@@ -2200,6 +2300,7 @@ mod tests {
             read_back: read_back(|v| i32::from(v == 1)),
             nodelay_2_segments: vec![1, 4],
             broadcast_minus1: Broadcast {
+                so_broadcast: -1,
                 sendto: "EACCES".into(),
                 delivered: false,
             },
@@ -2265,10 +2366,15 @@ mod tests {
         Verdict::Holds, &[NODELAY_0])]
     #[case::nagle_extra_byte(BoolOnOff { nodelay_0_segments: vec![1, 5], ..bool_linux() },
         Verdict::Holds, &[NODELAY_0])]
-    #[case::broadcast_without_option(BoolOnOff { broadcast_0: Broadcast { sendto: "ok".into(),
-        delivered: true }, ..bool_linux() }, Verdict::Holds, &[BROADCAST])]
-    #[case::broadcast_lost(BoolOnOff { broadcast_minus1: Broadcast { sendto: "ok".into(),
-        delivered: false }, ..bool_linux() }, Verdict::Holds, &[BROADCAST])]
+    #[case::broadcast_without_option(BoolOnOff { broadcast_0: Broadcast { so_broadcast: 0,
+        sendto: "ok".into(), delivered: true }, ..bool_linux() }, Verdict::Holds, &[BROADCAST])]
+    #[case::broadcast_lost(BoolOnOff { broadcast_minus1: Broadcast { so_broadcast: -1,
+        sendto: "ok".into(), delivered: false }, ..bool_linux() }, Verdict::Holds, &[BROADCAST])]
+    // Shown with 1, not -1: says nothing about other values.
+    #[case::broadcast_with_1(BoolOnOff { broadcast_minus1: Broadcast { so_broadcast: 1,
+        ..bool_linux().broadcast_minus1 }, ..bool_linux() }, Verdict::Holds, &[BROADCAST])]
+    #[case::broadcast_refused_at_1(BoolOnOff { broadcast_0: Broadcast { so_broadcast: 1,
+        ..bool_linux().broadcast_0 }, ..bool_linux() }, Verdict::Holds, &[BROADCAST])]
     #[case::reuse_without_option(BoolOnOff { reuseaddr_0_second_bind: "ok".into(),
         ..bool_linux() }, Verdict::Holds, &[REUSE])]
     #[case::oob_inline_at_0(BoolOnOff { oobinline_0: bool_linux().oobinline_0x100,
@@ -2398,6 +2504,7 @@ mod tests {
                 small_write_segments: vec![1; 5],
                 synack_mss: Some(1000),
                 max_segment: 988,
+                window_at_read: 0,
                 queued_at_zero_window: 16_940,
                 send_queue_at_eagain: 27_808,
                 keepalive_probe_after: ms(1012),
@@ -2478,6 +2585,7 @@ mod tests {
     #[case::full_mss_segments(seen(|s| s.max_segment = 1000), Verdict::Refuted, &[MAXSEG])]
     #[case::maxseg_reads_other(accepted(|a| a.maxseg = 1000), Verdict::Differs, &[MAXSEG])]
     #[case::nothing_held(seen(|s| s.queued_at_zero_window = 0), Verdict::Differs, &[RCVBUF])]
+    #[case::window_open(seen(|s| s.window_at_read = 1), Verdict::Differs, &[RCVBUF])]
     #[case::held_at_bound(seen(|s| s.queued_at_zero_window = 32_768), Verdict::Differs, &[])]
     #[case::held_too_much(seen(|s| s.queued_at_zero_window = 32_769), Verdict::Differs, &[RCVBUF])]
     #[case::nothing_queued(seen(|s| s.send_queue_at_eagain = 0), Verdict::Differs, &[SNDBUF])]
@@ -2710,7 +2818,13 @@ mod tests {
     #[case::no_client_syn(exchange().into_iter().filter(|s| s.flags != "S").collect(), false)]
     #[case::no_client_fin(exchange().into_iter().filter(|s| !(s.from == "client" && s.flags == "F.")).collect(), false)]
     #[case::no_server_data(exchange().into_iter().filter(|s| !(s.from == "server" && s.payload > 0)).collect(), false)]
-    #[case::extra_data([exchange(), vec![seg("client", "P.", 1, false)]].concat(), false)]
+    // A retransmitted byte: more than 5 B from the client.
+    #[case::retransmitted([exchange(), vec![seg("client", "P.", 1, false)]].concat(), true)]
+    #[case::short_data(exchange().into_iter().map(|s| ShapeSeg { payload: s.payload.min(4), ..s }).collect(), false)]
+    #[case::pure_ack([exchange(), vec![seg("client", ".", 0, false)]].concat(), false)]
+    #[case::rst_counts([exchange(), vec![seg("client", "R.", 0, false)]].concat(), true)]
+    #[case::server_first(exchange()[1..].iter().cloned().chain([seg("client", "S", 0, true)]).collect(), false)]
+    #[case::client_data_first([vec![seg("client", "P.", 5, false)], exchange()].concat(), false)]
     // A FIN riding on the data segment is still a whole exchange.
     #[case::fin_on_data(vec![seg("client", "S", 0, true), seg("server", "S.", 0, true),
         seg("client", "FP.", 5, false), seg("server", "FP.", 5, false)], true)]
@@ -2941,7 +3055,7 @@ mod tests {
                 route(MSG, FAR, 3, "ENETUNREACH", None),
                 route(ON_LINK, GATEWAY, 4, "ok", Some(GW_MAC)),
             ],
-            on_link_delivered: true,
+            gateway_received: vec![4],
             tcp_connect: "ENETUNREACH".into(),
             arp_requests_for_far: 0,
             frames_to_far: vec![1],
@@ -3002,8 +3116,12 @@ mod tests {
         Verdict::Differs, &[TO_FAR])]
     #[case::arp_but_refused(DontRoute { arp_requests_for_far: 1, ..dontroute_linux() },
         Verdict::Holds, &[NO_ARP])]
-    #[case::on_link_lost(DontRoute { on_link_delivered: false, ..dontroute_linux() },
+    #[case::on_link_lost(DontRoute { gateway_received: vec![], ..dontroute_linux() },
         Verdict::Differs, &[ON_LINK_CHECK])]
+    #[case::other_datagram_received(DontRoute { gateway_received: vec![1], ..dontroute_linux() },
+        Verdict::Differs, &[ON_LINK_CHECK])]
+    #[case::far_datagram_received_too(DontRoute { gateway_received: vec![1, 4], ..dontroute_linux() },
+        Verdict::Differs, &[])]
     #[case::on_link_refused(attempt(dontroute_linux(), 3, |t| { t.sendto = "ENETUNREACH".into();
         t.dst_mac = None }), Verdict::Differs, &[ON_LINK_CHECK])]
     #[case::on_link_other_mac(attempt(dontroute_linux(), 3, |t| t.dst_mac = Some("ff:ff:ff:ff:ff:ff".into())),
@@ -3042,7 +3160,6 @@ mod tests {
             c(&j, TO_FAR)
         );
         let lost = DontRoute {
-            on_link_delivered: false,
             udp: vec![],
             ..dontroute_linux()
         }
