@@ -15,7 +15,9 @@ use crate::lab::packet::{Frame, NewData, Packet};
 use crate::lab::sock::{errno_name, fill_until_eagain, result_name};
 use crate::lab::topo::Link;
 use crate::lab::wire::{hwaddr, option_bytes, wire_like};
-use crate::lab::{phase, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair};
+use crate::lab::{
+    diag, phase, procnet, wait, Capture, Family, Host, Lab, Privilege, Sock, TcpPair,
+};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
@@ -479,7 +481,8 @@ fn bool_on_off(_lab: &mut Lab) -> Result<BoolOnOff> {
     let syn_seq = cap
         .segments()?
         .iter()
-        .find(|s| s.sport == ka_port && s.flags.syn)
+        .filter(|s| s.sport == ka_port)
+        .find(|s| s.flags.syn)
         .map(|s| s.seq);
     phase("waiting for the keep-alive probe of SO_KEEPALIVE=2");
     let keepalive_2_probe = cap
@@ -1274,12 +1277,14 @@ fn debug_in_new_userns(s: &Sock) -> Result<ChildInUserns> {
         }
     };
     drop(tx);
-    let mut bytes = [0u8; 12];
+    // Three errno values (0 for success), one write: all or nothing.
+    const REPORT: usize = 12;
+    let mut bytes = [0u8; REPORT];
     let n = read(rx.as_raw_fd(), &mut bytes);
     let _ = nix::sys::wait::waitpid(child, None);
     match n {
-        Ok(k) if k == bytes.len() => {}
-        Ok(k) => bail!("the forked child reported {k} of {} bytes", bytes.len()),
+        Ok(REPORT) => {}
+        Ok(k) => bail!("the forked child reported {k} of {REPORT} bytes"),
         Err(e) => bail!("reading the forked child's report: {e}"),
     }
     let name = |i: usize| {
@@ -1347,7 +1352,9 @@ fn exchange_shape(debug: bool) -> Result<Vec<ShapeSeg>> {
             Ok(())
         },
     )?;
-    let port = pair.client.local_addr()?.port();
+    let client_addr = pair.client.local_addr()?;
+    let server_addr = pair.server.local_addr()?;
+    let port = client_addr.port();
     pair.client.send_all(b"hello")?;
     read_exact(&pair.server, HELLO, "hello")?;
     pair.server.send_all(b"world")?;
@@ -1360,13 +1367,15 @@ fn exchange_shape(debug: bool) -> Result<Vec<ShapeSeg>> {
     let _ = client.close();
     let _ = server.read_to_end();
     let _ = server.close();
-    cap.wait_segment("the last ACK of the close", Duration::from_secs(2), |s| {
-        s.dport == port && s.flags.fin
-    })?;
-    cap.wait_segment(
-        "the client's ACK of the server's FIN",
+    // Over once the client has acknowledged the server's FIN: TIME_WAIT.
+    wait::until(
+        "the client to reach TIME_WAIT",
         Duration::from_secs(2),
-        |s| s.sport == port && !s.flags.fin && s.ack > 0 && s.payload == 0,
+        || {
+            Ok(diag::tcp(client_addr, server_addr)?
+                .filter(|d| d.state == procnet::TIME_WAIT)
+                .map(drop))
+        },
     )?;
     // Every segment is this exchange's: the capture is on lo of the case's
     // own namespace, started just before this connection.
@@ -1674,42 +1683,42 @@ fn broadcast_requires_option(lab: &mut Lab) -> Result<BroadcastRequiresOption> {
     let port = rx.local_addr()?.port();
     let mut cap = Capture::start("veth-a")?;
     let mut udp = Vec::new();
-    for (to, bound) in UDP_TRIES {
-        for so_broadcast in [false, true] {
-            let tx = Sock::udp(Family::V4)?;
-            if bound {
-                tx.bind(SocketAddr::new(link.a_end.addr, 0))
-                    .context("bind sender to 198.51.100.1")?;
-            }
-            tx.set_int(
-                libc::SOL_SOCKET,
-                libc::SO_BROADCAST,
-                i32::from(so_broadcast),
-            )
-            .context("SO_BROADCAST")?;
-            // A payload length of its own tells each attempt's frame apart.
-            let len = udp.len() + 1;
-            let r = tx.send_to(&vec![b'b'; len], 0, SocketAddr::new(to.into(), port));
-            let dst_mac = if r.is_ok() {
-                cap.wait_for("the broadcast datagram", Duration::from_secs(2), |f| {
-                    matches!(f.decode(), Packet::Udp(d) if d.dport == port && d.payload as usize == len)
-                })
-                .ok()
-                .and_then(|f| udp_dst_mac(&f))
-            } else {
-                None
-            };
-            let delivered = received(&rx, delivery_wait(r.is_ok()))?.contains(&len);
-            udp.push(BcastTry {
-                to,
-                bound,
-                so_broadcast,
-                len,
-                sendto: result_name(&r),
-                dst_mac,
-                delivered,
-            });
+    // A payload length of its own (1, 2, ...) tells each attempt's frame apart.
+    let attempts = UDP_TRIES
+        .into_iter()
+        .flat_map(|(to, bound)| [false, true].map(|so_broadcast| (to, bound, so_broadcast)));
+    for ((to, bound, so_broadcast), len) in attempts.zip(1..) {
+        let tx = Sock::udp(Family::V4)?;
+        if bound {
+            tx.bind(SocketAddr::new(link.a_end.addr, 0))
+                .context("bind sender to 198.51.100.1")?;
         }
+        tx.set_int(
+            libc::SOL_SOCKET,
+            libc::SO_BROADCAST,
+            i32::from(so_broadcast),
+        )
+        .context("SO_BROADCAST")?;
+        let r = tx.send_to(&vec![b'b'; len], 0, SocketAddr::new(to.into(), port));
+        let dst_mac = if r.is_ok() {
+            cap.wait_for("the broadcast datagram", Duration::from_secs(2), |f| {
+                matches!(f.decode(), Packet::Udp(d) if d.dport == port && d.payload as usize == len)
+            })
+            .ok()
+            .and_then(|f| udp_dst_mac(&f))
+        } else {
+            None
+        };
+        let delivered = received(&rx, delivery_wait(r.is_ok()))?.contains(&len);
+        udp.push(BcastTry {
+            to,
+            bound,
+            so_broadcast,
+            len,
+            sendto: result_name(&r),
+            dst_mac,
+            delivered,
+        });
     }
     // Whatever the failed attempts did, nothing of theirs may be on the wire.
     let failed_lens: Vec<usize> = udp
@@ -1927,11 +1936,11 @@ fn dontroute_bypasses_routing(lab: &mut Lab) -> Result<DontRoute> {
         (MSG, FAR, false, libc::MSG_DONTROUTE),
         (ON_LINK, GATEWAY, true, 0),
     ];
-    for (how, to, opt, flags) in tries {
+    // A payload length of its own (1, 2, ...) tells each attempt's frame apart.
+    for ((how, to, opt, flags), len) in tries.into_iter().zip(1..) {
         let tx = Sock::udp(Family::V4)?;
         tx.set_int(libc::SOL_SOCKET, libc::SO_DONTROUTE, i32::from(opt))
             .context("SO_DONTROUTE")?;
-        let len = udp.len() + 1;
         let r = tx.send_to(&vec![b'd'; len], flags, SocketAddr::new(to.into(), port));
         let dst_mac = if r.is_ok() {
             cap.wait_for(&format!("the datagram to {to}"), Duration::from_secs(2), |f| {
@@ -2394,6 +2403,25 @@ mod tests {
         assert_eq!((Some(verdict), failed.to_vec()), (j.verdict, j.failed()));
     }
 
+    /// The key says whether every effect was seen: any one missing shows.
+    #[rstest]
+    #[case::linux(bool_linux(), "seen")]
+    #[case::nodelay_2(BoolOnOff { nodelay_2_segments: vec![1, 4], ..bool_linux() }, "not all seen")]
+    #[case::nodelay_0(BoolOnOff { nodelay_0_segments: vec![1; 5], ..bool_linux() }, "not all seen")]
+    #[case::broadcast(BoolOnOff { broadcast_minus1: bool_only_one().broadcast_minus1, ..bool_linux() },
+        "not all seen")]
+    #[case::reuse(BoolOnOff { reuseaddr_0x100_second_bind: "EADDRINUSE".into(), ..bool_linux() },
+        "not all seen")]
+    #[case::oob(BoolOnOff { oobinline_0x100: bool_linux().oobinline_0, ..bool_linux() }, "not all seen")]
+    #[case::keepalive(BoolOnOff { keepalive_2_probe: false, ..bool_linux() }, "not all seen")]
+    fn bool_effects_in_the_key(#[case] o: BoolOnOff, #[case] seen: &str) {
+        let key = o.judge().key;
+        assert_eq!(
+            format!("non-zero -> on for 28/28 settings; effects of 2/-1/0x100 {seen}"),
+            key
+        );
+    }
+
     #[test]
     fn bool_on_off_words() {
         let j = bool_linux().judge();
@@ -2458,6 +2486,13 @@ mod tests {
                 "0x100: stream ab, MSG_OOB c; 0: stream ab, MSG_OOB c".to_string()
             )),
             check(&strict, OOB)
+        );
+        assert_eq!(
+            Some((
+                "-1: ok, delivered; 0: EACCES, not delivered".to_string(),
+                "-1: EACCES, not delivered; 0: EACCES, not delivered".to_string()
+            )),
+            check(&strict, BROADCAST)
         );
         assert_eq!(
             Some((
@@ -2824,6 +2859,10 @@ mod tests {
     #[case::pure_ack([exchange(), vec![seg("client", ".", 0, false)]].concat(), false)]
     #[case::rst_counts([exchange(), vec![seg("client", "R.", 0, false)]].concat(), true)]
     #[case::server_first(exchange()[1..].iter().cloned().chain([seg("client", "S", 0, true)]).collect(), false)]
+    // Segments are counted for the side that sent them, and no other.
+    #[case::fin_from_elsewhere(exchange().into_iter()
+        .map(|s| if s.from == "server" && s.flags == "F." { ShapeSeg { from: "router".into(), ..s } } else { s })
+        .collect(), false)]
     #[case::client_data_first([vec![seg("client", "P.", 5, false)], exchange()].concat(), false)]
     // A FIN riding on the data segment is still a whole exchange.
     #[case::fin_on_data(vec![seg("client", "S", 0, true), seg("server", "S.", 0, true),
