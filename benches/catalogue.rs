@@ -1,40 +1,177 @@
-//! `cargo bench` (or scripts/bench.sh): wall time of the full catalogue run,
-//! the longest single case, and the sandbox's per-case overhead next to
-//! `unshare -n true`. Prints figures; asserts nothing (targets are read by
-//! people, not enforced by a timed test).
+//! `cargo bench` (or scripts/bench.sh): what the catalogue costs. Runs
+//! `sockspec run` once as it is and once with `--repeat 4` (the catalogue's
+//! size after the man-page cases), each time measuring the wall time and the
+//! CPU time of the whole process tree (wait4 on the run, which reaps its case
+//! processes), and prints the five costliest cases by CPU, the ratio of the
+//! run to its longest case, the cases that move bulk data, and the sandbox's
+//! cost per case next to `unshare -n true`.
+//!
+//! A benchmark, not a timed test: it prints figures and exits 1 when a run is
+//! over its budget.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sockspec::model::CaseResult;
 use sockspec::runner::{self, RunOptions};
+
+/// CPU budget of one run of the catalogue (user + system, whole tree).
+const CPU_BUDGET: Duration = Duration::from_millis(600);
+/// A run takes at most this many times its longest case.
+const WALL_RATIO_BUDGET: f64 = 1.1;
+/// A case that moves more bytes than this is bulk: its CPU goes to copying.
+const BULK_BYTES: u64 = 1_000_000;
+/// Other cases use the CPU for at most this share of their wall time.
+const IDLE_SHARE: f64 = 0.15;
 
 const OVERHEAD_SAMPLES: u32 = 20;
 
-fn mean(samples: &[Duration]) -> f64 {
-    samples.iter().map(|d| d.as_secs_f64() * 1e3).sum::<f64>() / samples.len().max(1) as f64
+struct Run {
+    repeat: usize,
+    wall: Duration,
+    cpu: Duration,
+    cases: Vec<CaseResult>,
 }
 
-fn main() {
-    // The no-op self-test case measures the sandbox alone.
+/// Runs `sockspec run --repeat N --format json` and measures it.
+fn run(repeat: usize) -> Run {
+    let t = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--format", "json", "--repeat", &repeat.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn sockspec run");
+    let pid = child.id() as i32;
+    let out = std::thread::spawn(move || {
+        let mut child = child;
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(child.stdout.as_mut().expect("stdout"), &mut v)
+            .expect("read the report");
+        v
+    });
+    let report = out.join().expect("reader");
+    let mut status = 0;
+    // SAFETY: rusage is plain data; waiting for our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(rc, pid, "wait4");
+    let wall = t.elapsed();
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let report: sockspec::report::json::Report =
+        serde_json::from_slice(&report).expect("a JSON report");
+    Run {
+        repeat,
+        wall,
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        cases: report.cases,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Prints one run's figures; returns what went over budget.
+fn print(r: &Run) -> Vec<String> {
+    let longest = r
+        .cases
+        .iter()
+        .max_by_key(|c| c.duration_ms)
+        .expect("at least one case");
+    let ratio = ms(r.wall) / longest.duration_ms.max(1) as f64;
+    println!(
+        "catalogue x{} ({} case runs, kernel {})",
+        r.repeat,
+        r.cases.len(),
+        sockspec::report::kernel_release()
+    );
+    println!("  wall                           {:>8.0} ms", ms(r.wall));
+    println!(
+        "  CPU, whole process tree        {:>8.0} ms (budget {:.0} ms)",
+        ms(r.cpu),
+        ms(CPU_BUDGET)
+    );
+    println!(
+        "  longest case                   {:>8} ms ({})",
+        longest.duration_ms, longest.id
+    );
+    println!("  wall / longest case            {ratio:>8.2} x (budget {WALL_RATIO_BUDGET} x)");
+    let mut by_cpu: Vec<&CaseResult> = r.cases.iter().collect();
+    by_cpu.sort_by(|a, b| b.cpu_ms.total_cmp(&a.cpu_ms));
+    println!("  costliest cases by CPU:");
+    for c in by_cpu.iter().take(5) {
+        println!(
+            "    {:<36} {:>6.1} ms CPU in {:>5} ms, {} B on the wire",
+            c.id, c.cpu_ms, c.duration_ms, c.wire_bytes
+        );
+    }
+    let bulk: Vec<&str> = r
+        .cases
+        .iter()
+        .filter(|c| c.wire_bytes > BULK_BYTES)
+        .map(|c| c.id.as_str())
+        .collect();
+    println!(
+        "  bulk cases (> {BULK_BYTES} B on the wire): {}",
+        if bulk.is_empty() {
+            "none".to_string()
+        } else {
+            bulk.join(", ")
+        }
+    );
+    let busy: Vec<String> = r
+        .cases
+        .iter()
+        .filter(|c| c.wire_bytes <= BULK_BYTES)
+        .filter(|c| c.cpu_ms > IDLE_SHARE * c.duration_ms as f64)
+        .map(|c| format!("{} ({:.1} of {} ms)", c.id, c.cpu_ms, c.duration_ms))
+        .collect();
+    println!(
+        "  other cases using the CPU > {:.0} % of their time: {}",
+        IDLE_SHARE * 100.0,
+        if busy.is_empty() {
+            "none".to_string()
+        } else {
+            busy.join(", ")
+        }
+    );
+    let not_passed: Vec<String> = r
+        .cases
+        .iter()
+        .filter(|c| c.outcome != sockspec::model::Outcome::Pass)
+        .map(|c| format!("{} ({})", c.id, c.outcome))
+        .collect();
+    if !not_passed.is_empty() {
+        println!("  cases that did not pass: {}", not_passed.join(", "));
+    }
+    let mut over = Vec::new();
+    if r.cpu > CPU_BUDGET * r.repeat as u32 {
+        over.push(format!(
+            "x{}: CPU {:.0} ms > {:.0} ms",
+            r.repeat,
+            ms(r.cpu),
+            ms(CPU_BUDGET * r.repeat as u32)
+        ));
+    }
+    if ratio > WALL_RATIO_BUDGET {
+        over.push(format!(
+            "x{}: wall {ratio:.2} x the longest case > {WALL_RATIO_BUDGET} x",
+            r.repeat
+        ));
+    }
+    over
+}
+
+fn mean(samples: &[Duration]) -> f64 {
+    samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len().max(1) as f64
+}
+
+/// The no-op self-test case measures the sandbox alone.
+fn sandbox_overhead() {
     std::env::set_var("SOCKSPEC_SELFTEST", "1");
     let opts = RunOptions::new(env!("CARGO_BIN_EXE_sockspec"));
-    let catalogue: Vec<_> = sockspec::cases::all()
-        .into_iter()
-        .filter(|c| !c.id.starts_with("selftest."))
-        .collect();
-
-    let t = Instant::now();
-    let results = runner::run_all(&catalogue, &opts);
-    let wall = t.elapsed();
-    let longest = results
-        .iter()
-        .max_by_key(|r| r.duration_ms)
-        .expect("at least one case");
-    let not_passed: Vec<_> = results
-        .iter()
-        .filter(|r| r.outcome != sockspec::model::Outcome::Pass)
-        .collect();
-
     let noop = sockspec::cases::find("selftest.noop").expect("selftest.noop");
     let sandbox: Vec<Duration> = (0..OVERHEAD_SAMPLES)
         .map(|_| {
@@ -55,45 +192,24 @@ fn main() {
             t.elapsed()
         })
         .collect();
-
     println!(
-        "sockspec benchmark (kernel {}, {} cases)",
-        sockspec::report::kernel_release(),
-        results.len()
-    );
-    println!(
-        "  full run, all cases in parallel   {:>9.1} ms",
-        wall.as_secs_f64() * 1e3
-    );
-    println!(
-        "  longest case ({:<28}) {:>6} ms",
-        longest.id, longest.duration_ms
-    );
-    println!(
-        "  full run / longest case           {:>9.2} x",
-        wall.as_secs_f64() * 1e3 / longest.duration_ms.max(1) as f64
-    );
-    println!(
-        "  sum of case durations             {:>9} ms",
-        results.iter().map(|r| r.duration_ms).sum::<u64>()
-    );
-    println!(
-        "  sandbox per case (no-op case)     {:>9.2} ms (mean of {OVERHEAD_SAMPLES})",
-        mean(&sandbox)
-    );
-    println!(
-        "  unshare {} true                  {:>9.2} ms (mean of {OVERHEAD_SAMPLES})",
+        "sandbox per case (no-op case)    {:>8.2} ms wall (mean of {OVERHEAD_SAMPLES}); unshare {} true {:.2} ms",
+        mean(&sandbox),
         unshare_args[0],
         mean(&unshare)
     );
-    if !not_passed.is_empty() {
-        println!(
-            "  cases that did not pass: {}",
-            not_passed
-                .iter()
-                .map(|r| format!("{} ({})", r.id, r.outcome))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+}
+
+fn main() {
+    let mut over = Vec::new();
+    for repeat in [1, 4] {
+        over.extend(print(&run(repeat)));
+        println!();
     }
+    sandbox_overhead();
+    if !over.is_empty() {
+        println!("\nover budget: {}", over.join("; "));
+        std::process::exit(1);
+    }
+    println!("\nwithin budget");
 }

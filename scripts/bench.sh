@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Prints the benchmark figures: full-run wall time, longest case, per-case
-# sandbox overhead next to `unshare -n true`. See benches/catalogue.rs.
+# Prints what the catalogue costs: for one run and for `--repeat 4`, the wall
+# time, the CPU time of the whole process tree, the five costliest cases by
+# CPU, the ratio to the longest case and the bulk cases; then the sandbox's
+# cost per case. Exits 1 when a run is over its budget (see
+# benches/catalogue.rs). Run it on a quiet machine: other load inflates it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 need_rust
+cd "$SOCKSPEC_ROOT"
 exec cargo bench --quiet --bench catalogue

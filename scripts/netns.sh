@@ -2,8 +2,8 @@
 # Builds a multicast LAN out of named network namespaces, runs sockspec's
 # mcast.* cases across it, and tears it all down on exit, error or Ctrl-C.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 PREFIX=sockspec
 NAMESPACES=("$PREFIX-switch" "$PREFIX-h1" "$PREFIX-h2" "$PREFIX-h3" "$PREFIX-h4")
@@ -29,7 +29,8 @@ these namespaces. Everything is removed on exit, on error and on Ctrl-C.
   --help   this text
 
 Arguments after -- go to 'sockspec run' (default: 'mcast.*').
-The sockspec binary is built with cargo unless SOCKSPEC_BIN names one.
+The sockspec binary is built with cargo (wherever CARGO_TARGET_DIR puts it)
+unless SOCKSPEC_BIN names one.
 USAGE
 }
 
@@ -61,8 +62,16 @@ teardown() {
 }
 
 if [ "$down" = 1 ]; then
+    present=()
+    for ns in "${NAMESPACES[@]}"; do
+        [ -e "/run/netns/$ns" ] && present+=("$ns")
+    done
+    if [ ${#present[@]} -eq 0 ]; then
+        echo "netns.sh: no LAN to remove (none of ${NAMESPACES[*]} exists)" >&2
+        exit 0
+    fi
     teardown
-    echo "netns.sh: removed ${NAMESPACES[*]}"
+    echo "netns.sh: removed ${present[*]}" >&2
     exit 0
 fi
 
@@ -73,66 +82,91 @@ for ns in "${NAMESPACES[@]}"; do
     fi
 done
 
+# Human messages go to stderr: stdout is exactly sockspec's report.
+say() { echo "$@" >&2; }
+
 on_exit() {
     status=$?
     if [ "$keep" = 1 ] && [ "$status" = 0 ]; then
-        echo
-        echo "The LAN is still up. Enter a host with:"
-        for ns in "${NAMESPACES[@]}"; do echo "  sudo ip netns exec $ns bash"; done
-        echo "Remove it with:"
-        echo "  sudo scripts/netns.sh --down"
+        say
+        say "The LAN is still up. Enter a host with:"
+        for ns in "${NAMESPACES[@]}"; do say "  sudo ip netns exec $ns bash"; done
+        say "Remove it with:"
+        say "  sudo scripts/netns.sh --down"
     else
         teardown
     fi
     exit "$status"
 }
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 if [ -n "${SOCKSPEC_BIN:-}" ]; then
     bin=$SOCKSPEC_BIN
 else
     need_rust
-    cargo build --release --quiet
-    bin=target/release/sockspec
+    bin=$(build_sockspec)
 fi
 
-sw=$PREFIX-switch
-ip netns add "$sw"
-ip -n "$sw" link set lo up
-for br in br0 br1; do
-    ip -n "$sw" link add "$br" type bridge mcast_snooping 0
-    ip -n "$sw" link set "$br" up
-done
+build_and_run() {
+    local sw=$PREFIX-switch
+    ip netns add "$sw"
+    ip -n "$sw" link set lo up
+    for br in br0 br1; do
+        ip -n "$sw" link add "$br" type bridge mcast_snooping 0
+        ip -n "$sw" link set "$br" up
+    done
 
-# host  interface  segment(0=A,1=B)  address
-plan=(
-    "1 eth0 0 198.51.100.11"
-    "1 eth1 1 203.0.113.1"
-    "2 eth0 0 198.51.100.12"
-    "3 eth0 0 198.51.100.13"
-    "4 eth0 1 203.0.113.4"
-)
-for h in 1 2 3 4; do
-    ip netns add "$PREFIX-h$h"
-    ip -n "$PREFIX-h$h" link set lo up
-done
-for row in "${plan[@]}"; do
-    read -r h ifname seg addr <<<"$row"
-    ns=$PREFIX-h$h
-    port=sw$h-$ifname
-    ip -n "$sw" link add "$port" type veth peer name "$ifname" netns "$ns"
-    ip -n "$sw" link set "$port" master "br$seg" up
-    ip -n "$ns" link set "$ifname" address "02:00:00:00:0$seg:0$h"
-    ip -n "$ns" addr add "$addr/24" dev "$ifname"
-    ip -n "$ns" link set "$ifname" up
-    if [ "$ifname" = eth0 ]; then
-        ip -n "$ns" route add 224.0.0.0/4 dev eth0
-    fi
-done
+    # host  interface  segment(0=A,1=B)  address
+    local plan=(
+        "1 eth0 0 198.51.100.11"
+        "1 eth1 1 203.0.113.1"
+        "2 eth0 0 198.51.100.12"
+        "3 eth0 0 198.51.100.13"
+        "4 eth0 1 203.0.113.4"
+    )
+    for h in 1 2 3 4; do
+        ip netns add "$PREFIX-h$h"
+        ip -n "$PREFIX-h$h" link set lo up
+    done
+    local row h ifname seg addr ns port
+    for row in "${plan[@]}"; do
+        read -r h ifname seg addr <<<"$row"
+        ns=$PREFIX-h$h
+        port=sw$h-$ifname
+        ip -n "$sw" link add "$port" type veth peer name "$ifname" netns "$ns"
+        ip -n "$sw" link set "$port" master "br$seg" up
+        ip -n "$ns" link set "$ifname" address "02:00:00:00:0$seg:0$h"
+        ip -n "$ns" addr add "$addr/24" dev "$ifname"
+        ip -n "$ns" link set "$ifname" up
+        if [ "$ifname" = eth0 ]; then
+            ip -n "$ns" route add 224.0.0.0/4 dev eth0
+        fi
+    done
 
-echo "LAN up: ${NAMESPACES[*]}"
-echo "running: sockspec run ${run_args[*]} across it"
-echo
-SOCKSPEC_NETNS_PREFIX=$PREFIX "$bin" run "${run_args[@]}"
+    say "LAN up: ${NAMESPACES[*]}"
+    say "running: sockspec run ${run_args[*]} across it"
+    say
+    SOCKSPEC_NETNS_PREFIX=$PREFIX "$bin" run "${run_args[@]}"
+}
+
+# The LAN is built and used in a background job that this shell waits for.
+# A Ctrl-C then always reaches the trap below: bash runs an INT trap after a
+# foreground command only if that command died of SIGINT, so a signal landing
+# just as an `ip` call exits normally would be dropped and the script would
+# carry on; the `wait` builtin, by contrast, returns at once on a trapped
+# signal. (The job itself ignores SIGINT, as background jobs of scripts do:
+# it is stopped here, then the LAN is removed.)
+trap on_exit EXIT
+interrupted=
+trap 'interrupted=130' INT
+trap 'interrupted=143' TERM
+build_and_run &
+job=$!
+status=0
+wait "$job" || status=$?
+if [ -n "$interrupted" ]; then
+    kill -TERM "$job" 2>/dev/null || true
+    pkill -TERM -P "$job" 2>/dev/null || true
+    wait "$job" 2>/dev/null || true
+    exit "$interrupted"
+fi
+exit "$status"

@@ -4,6 +4,7 @@
 //! Layers: `lab` (sandbox, capture) <- `cases` (one file per area) <-
 //! `report` (output formats); `runner` runs cases in isolated child processes.
 
+pub mod artifacts;
 pub mod cases;
 pub mod lab;
 pub mod model;

@@ -26,6 +26,7 @@ fn netns(args: &[&str]) -> Command {
         .args(args)
         .env("SOCKSPEC_BIN", common::exe())
         .stdin(Stdio::null());
+    common::default_signals(&mut c);
     c
 }
 
@@ -80,8 +81,13 @@ fn runs_every_mcast_case_and_cleans_up() {
     assert_eq!(before, host_state());
 }
 
-#[test]
-fn sigint_midway_removes_the_lan() {
+/// Ctrl-C exits non-zero and removes the LAN whenever it lands: right after
+/// the first namespace exists, in the middle of the set-up, at its end.
+#[rstest::rstest]
+#[case::first("sockspec-switch")]
+#[case::middle("sockspec-h2")]
+#[case::last("sockspec-h4")]
+fn sigint_midway_removes_the_lan(#[case] after: &str) {
     if !root() {
         return;
     }
@@ -94,7 +100,7 @@ fn sigint_midway_removes_the_lan() {
         .spawn()
         .expect("spawn");
     let t = Instant::now();
-    while !std::path::Path::new("/run/netns/sockspec-h4").exists() {
+    while !std::path::Path::new("/run/netns").join(after).exists() {
         assert!(
             t.elapsed() < Duration::from_secs(30),
             "the LAN never came up"
@@ -122,14 +128,39 @@ fn keep_leaves_the_lan_until_down() {
     let (out, err) = text(&o);
     assert_eq!(Some(0), o.status.code(), "{out}\n{err}");
     assert!(
-        out.contains("sudo ip netns exec sockspec-h1 bash")
-            && out.contains("scripts/netns.sh --down"),
-        "{out}"
+        err.contains("sudo ip netns exec sockspec-h1 bash")
+            && err.contains("scripts/netns.sh --down"),
+        "{err}"
     );
     assert_eq!(5, host_state().1.len(), "the five namespaces stay up");
     let o = netns(&["--down"]).output().expect("run --down");
     assert_eq!(Some(0), o.status.code());
+    assert!(
+        text(&o).1.contains("removed sockspec-switch"),
+        "{}",
+        text(&o).1
+    );
     assert_eq!(before, host_state());
+    let o = netns(&["--down"]).output().expect("run --down again");
+    assert_eq!(Some(0), o.status.code());
+    assert!(text(&o).1.contains("no LAN to remove"), "{}", text(&o).1);
+}
+
+/// stdout is exactly sockspec's report: a JSON report parses as JSON.
+#[test]
+fn stdout_is_the_report_alone() {
+    if !root() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let o = netns(&["--", "mcast.ttl", "--format", "json"])
+        .output()
+        .expect("run netns.sh");
+    let (out, err) = text(&o);
+    assert_eq!(Some(0), o.status.code(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON report");
+    assert_eq!(Some("mcast.ttl"), v["cases"][0]["id"].as_str());
+    assert!(err.contains("LAN up"), "{err}");
 }
 
 #[test]
@@ -171,6 +202,32 @@ fn help_and_bad_arguments() {
     );
 }
 
+/// Without SOCKSPEC_BIN the script builds sockspec and runs the binary cargo
+/// built, wherever CARGO_TARGET_DIR puts it, from any directory.
+#[test]
+fn builds_and_runs_sockspec_from_cargo_target_dir() {
+    if !root() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = host_state();
+    let (cwd, target, profile) = common::target_elsewhere();
+    let o = Command::new("bash")
+        .arg(script())
+        .args(["--", "mcast.class_d_only"])
+        .current_dir(cwd.path())
+        .env_remove("SOCKSPEC_BIN")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("SOCKSPEC_PROFILE", &profile)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run netns.sh");
+    let (out, err) = text(&o);
+    assert_eq!(Some(0), o.status.code(), "{out}\n{err}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+    assert_eq!(before, host_state());
+}
+
 #[test]
 fn a_failing_run_still_removes_the_lan() {
     if !root() {
@@ -184,6 +241,6 @@ fn a_failing_run_still_removes_the_lan() {
         .expect("run netns.sh");
     let (out, err) = text(&o);
     assert_eq!(Some(2), o.status.code(), "{out}\n{err}");
-    assert!(out.contains("LAN up"), "{out}");
+    assert!(err.contains("LAN up"), "{err}");
     assert_eq!(before, host_state());
 }

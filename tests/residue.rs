@@ -88,12 +88,24 @@ fn host_state() -> HostState {
     }
 }
 
-/// Case processes of this build's sockspec still alive.
+/// Set in the environment of the runs these tests start, so that the case
+/// processes of other tests running at the same time are not counted.
+const TAG: &str = "SOCKSPEC_RESIDUE_TAG";
+
+fn tag() -> String {
+    format!("{TAG}={}", std::process::id())
+}
+
+/// Case processes of this build's sockspec, started by these tests, still alive.
 fn case_processes() -> Vec<String> {
     let exe = common::exe().canonicalize().expect("exe path");
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         if std::fs::read_link(e.path().join("exe")).ok().as_deref() != Some(exe.as_path()) {
+            continue;
+        }
+        let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        if !environ.split(|b| *b == 0).any(|v| v == tag().as_bytes()) {
             continue;
         }
         if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
@@ -116,6 +128,7 @@ fn a_full_run_leaves_nothing_behind() {
     let before = host_state();
     let out = Command::new(common::exe())
         .env("SOCKSPEC_SELFTEST", "1")
+        .env(TAG, std::process::id().to_string())
         .env("TMPDIR", tmp.path())
         .args(["run", "--format", "json", "--artifacts"])
         .arg(tmp.path().join("artifacts"))
@@ -159,8 +172,9 @@ fn children_of(pid: u32) -> Vec<u32> {
 fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = host_state();
-    let mut child = Command::new(common::exe())
+    let mut child = common::default_signals(&mut Command::new(common::exe()))
         .env("SOCKSPEC_SELFTEST", "1")
+        .env(TAG, std::process::id().to_string())
         .args(["run", "selftest.hang", "linger.timeout_blocks"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

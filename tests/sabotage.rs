@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::run_case;
@@ -41,23 +41,9 @@ fn reliant() -> BTreeMap<Opt, Vec<&'static str>> {
     map
 }
 
-fn build_shim(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shim/ignore_setsockopt.c");
-    let out = dir.join("libignore_setsockopt.so");
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .arg("-ldl")
-        .status()
-        .expect("a C compiler (cc) is needed to build the sabotage shim: apt-get install gcc");
-    assert!(status.success(), "building {} failed", src.display());
-    out
-}
-
 /// Runs `ids` in one `sockspec run` under the shim, with `env` added; returns
-/// each id's outcome.
-fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(String, String)> {
+/// each id's outcome and duration.
+fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(String, String, u64)> {
     let artifacts = tempfile::tempdir().expect("tempdir");
     let out = Command::new(common::exe())
         .env("LD_PRELOAD", shim)
@@ -81,6 +67,7 @@ fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(Str
             (
                 c["id"].as_str().unwrap_or("").to_string(),
                 c["outcome"].as_str().unwrap_or("").to_string(),
+                c["duration_ms"].as_u64().unwrap_or(0),
             )
         })
         .collect()
@@ -92,9 +79,10 @@ fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(Str
 #[test]
 fn every_case_relying_on_an_ignored_option_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shim = build_shim(dir.path());
+    let shim = common::build_shim(dir.path());
     let reliant = reliant();
-    let runs: Vec<(Opt, Vec<(String, String)>)> = std::thread::scope(|s| {
+    type Outcomes = Vec<(String, String, u64)>;
+    let runs: Vec<(Opt, Outcomes)> = std::thread::scope(|s| {
         let handles: Vec<_> = reliant
             .iter()
             .map(|(o, ids)| {
@@ -113,17 +101,17 @@ fn every_case_relying_on_an_ignored_option_fails() {
     let mut missed = Vec::new();
     eprintln!("sabotaged option -> cases that caught it:");
     for (o, outcomes) in &runs {
-        let caught: Vec<&str> = outcomes
+        let caught: Vec<String> = outcomes
             .iter()
-            .filter(|(_, outcome)| outcome == "fail")
-            .map(|(id, _)| id.as_str())
+            .filter(|(_, outcome, _)| outcome == "fail")
+            .map(|(id, _, ms)| format!("{id} ({ms} ms)"))
             .collect();
         eprintln!("  {:<26} {}", o.name, caught.join(", "));
         missed.extend(
             outcomes
                 .iter()
-                .filter(|(_, outcome)| outcome != "fail")
-                .map(|(id, outcome)| format!("{} ignored, yet {id} -> {outcome}", o.name)),
+                .filter(|(_, outcome, _)| outcome != "fail")
+                .map(|(id, outcome, _)| format!("{} ignored, yet {id} -> {outcome}", o.name)),
         );
     }
     assert_eq!(Vec::<String>::new(), missed);
@@ -134,7 +122,7 @@ fn every_case_relying_on_an_ignored_option_fails() {
 #[test]
 fn every_option_the_catalogue_sets_is_relied_on() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shim = build_shim(dir.path());
+    let shim = common::build_shim(dir.path());
     let log = dir.path().join("setsockopt.log");
     let env = [
         ("SOCKSPEC_SHIM_IGNORE", String::new()),
@@ -180,7 +168,7 @@ fn every_option_the_catalogue_sets_is_relied_on() {
 #[case::nagle("nagle.coalesce")]
 fn shim_ignoring_nothing_changes_nothing(#[case] id: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shim = build_shim(dir.path());
+    let shim = common::build_shim(dir.path());
     let shim = shim.to_str().expect("utf-8 path");
     let r = run_case(id, &[("LD_PRELOAD", shim), ("SOCKSPEC_SHIM_IGNORE", "")]);
     assert_eq!((id, Outcome::Pass), (id, r.outcome), "{}", r.reason);

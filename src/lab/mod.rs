@@ -6,6 +6,8 @@ pub mod bridge;
 pub mod capture;
 pub mod diag;
 pub mod flow;
+pub mod headers;
+pub mod msg;
 pub mod netlink;
 pub mod ns;
 pub mod opt;

@@ -1,11 +1,6 @@
 //! pcap files (nanosecond variant, Ethernet link type) that tcpdump and
 //! Wireshark open.
 
-use std::io::Write;
-use std::path::Path;
-
-use anyhow::{Context, Result};
-
 use super::packet::Frame;
 
 const MAGIC_NS: u32 = 0xa1b2_3c4d;
@@ -28,14 +23,4 @@ pub fn encode(frames: &[Frame]) -> Vec<u8> {
         out.extend_from_slice(&f.data);
     }
     out
-}
-
-pub fn write(path: &Path, frames: &[Frame]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
-    let mut f =
-        std::fs::File::create(path).with_context(|| format!("create {}", path.display()))?;
-    f.write_all(&encode(frames))
-        .with_context(|| format!("write {}", path.display()))
 }
