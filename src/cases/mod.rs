@@ -37,6 +37,7 @@ use crate::model::Case;
 
 pub mod buffers;
 pub mod close;
+pub mod filter;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
@@ -64,6 +65,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("filter", filter::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

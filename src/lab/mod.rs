@@ -3,7 +3,9 @@
 //! Knows nothing about claims.
 
 pub mod bridge;
+pub mod caps;
 pub mod capture;
+pub mod dgram;
 pub mod diag;
 pub mod flow;
 pub mod headers;
