@@ -48,6 +48,7 @@ pub mod reuse;
 pub mod selftest;
 pub mod sockopt;
 pub mod tcp;
+pub mod udp;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
 /// in catalogue order (plus the harness self-test cases when
@@ -66,6 +67,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
         ("filter", filter::CASES),
+        ("udp", udp::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
