@@ -77,8 +77,8 @@ pub static SEGMENT_LIMITS: Case = Case {
     claim: "the segment size takes a value in [0, USHRT_MAX], and must be chosen so that at most 64 \
             datagrams are sent in a single call",
     expectation: "65535 is accepted, 65536 and -1 are EINVAL; a single call may carry up to 128 segments \
-                  (UDP_MAX_SEGMENTS, 64 before Linux 6.14): 129 segments of 100 bytes are EINVAL, 65 and \
-                  128 are sent; the whole send is still one UDP datagram's worth (65507 bytes over IPv4, \
+                  (UDP_MAX_SEGMENTS: 128 since Linux 6.11 and the 2024 stable updates, 64 before): 129 \
+                  segments of 100 bytes are EINVAL, 65 and 128 are sent; the whole send is still one UDP datagram's worth (65507 bytes over IPv4, \
                   more is EMSGSIZE)",
     run: &Measure(segment_limits),
     deadline: DEFAULT_DEADLINE,
@@ -1067,7 +1067,7 @@ mod tests {
 
     #[rstest]
     #[case::linux(limits_linux(), Verdict::Differs, &[])]
-    // Before Linux 6.14: UDP_MAX_SEGMENTS was 64, as the page says.
+    // Before Linux 6.11 (and the 2024 stable updates): UDP_MAX_SEGMENTS was 64, as the page says.
     #[case::linux_6_13(limits(["ok", "EINVAL", "EINVAL", "EINVAL"]), Verdict::Holds,
         &["65 segments in one call", "128 segments in one call"])]
     #[case::no_limit(limits(["ok", "ok", "ok", "ok"]), Verdict::Refuted, &["129 segments in one call"])]
