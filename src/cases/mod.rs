@@ -38,6 +38,7 @@ use crate::model::Case;
 pub mod buffers;
 pub mod close;
 pub mod filter;
+pub mod incoming;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
@@ -68,6 +69,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("multicast", multicast::CASES),
         ("filter", filter::CASES),
         ("udp", udp::CASES),
+        ("incoming", incoming::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -8,6 +8,7 @@ pub mod capture;
 pub mod dgram;
 pub mod diag;
 pub mod flow;
+pub mod genl;
 pub mod headers;
 pub mod msg;
 pub mod netlink;
