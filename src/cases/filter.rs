@@ -656,7 +656,9 @@ struct Group {
     to: SocketAddr,
 }
 
-fn group() -> Result<Group> {
+/// The group, or the bind that kept it from forming ("bound 1:
+/// EADDRINUSE": a kernel or libc that ignores SO_REUSEPORT).
+fn group() -> Result<std::result::Result<Group, String>> {
     let mut members: Vec<Sock> = (0..GROUP)
         .map(|_| Sock::udp(Family::V4))
         .collect::<Result<_>>()?;
@@ -665,8 +667,9 @@ fn group() -> Result<Group> {
     for (i, m) in members.iter().enumerate() {
         m.set_int(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)
             .context("SO_REUSEPORT")?;
-        m.bind(to)
-            .with_context(|| format!("bind member {i} to {to}"))?;
+        if let Err(e) = m.bind(to) {
+            return Ok(Err(format!("bound {i}: {}", result_name::<()>(&Err(e)))));
+        }
         to = m.local_addr()?;
     }
     attach(
@@ -675,7 +678,7 @@ fn group() -> Result<Group> {
         &index_by_first_byte(),
     )
     .context("SO_ATTACH_REUSEPORT_CBPF")?;
-    Ok(Group { members, to })
+    Ok(Ok(Group { members, to }))
 }
 
 /// Sends PER_INDEX datagrams for each of `indexes` (interleaved) to `to`,
@@ -698,6 +701,8 @@ fn steer(socks: &[&Sock], to: SocketAddr, indexes: &[u8]) -> Result<Vec<Vec<u8>>
 /// The indexes each group member received, by bind order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Steered {
+    /// "ok" when every member bound the shared port, else the bind refused.
+    pub formed: String,
     /// Members still in the group, by the position they were bound in.
     pub members: Vec<usize>,
     pub per_index: usize,
@@ -746,12 +751,27 @@ impl Steered {
     }
 }
 
+/// What a group that never formed received: nothing.
+fn unformed(refused: String, members: Vec<usize>, out_of_range: u8) -> Steered {
+    Steered {
+        formed: refused,
+        received: vec![Vec::new(); members.len()],
+        members,
+        per_index: PER_INDEX,
+        out_of_range,
+    }
+}
+
 fn reuseport_steers(_lab: &mut Lab) -> Result<Steered> {
-    let g = group()?;
+    let g = match group()? {
+        Ok(g) => g,
+        Err(refused) => return Ok(unformed(refused, (0..GROUP).collect(), GROUP as u8)),
+    };
     let socks: Vec<&Sock> = g.members.iter().collect();
     let indexes: Vec<u8> = (0..=GROUP as u8).collect();
     let received = steer(&socks, g.to, &indexes)?;
     Ok(Steered {
+        formed: "ok".into(),
         members: (0..GROUP).collect(),
         per_index: PER_INDEX,
         received,
@@ -762,6 +782,7 @@ fn reuseport_steers(_lab: &mut Lab) -> Result<Steered> {
 /// Judges a steering: member m must get exactly the datagrams of index
 /// `want[m]`; the out-of-range ones must still arrive.
 fn judge_steering(s: &Steered, want: &[u8], j: &mut Judgement) -> bool {
+    j.expect_eq("every member binds the shared port", "ok", &s.formed);
     let mut exact = true;
     for (m, (own, all)) in s.steering(want).into_iter().enumerate() {
         let ok = own == s.per_index && all == s.per_index;
@@ -816,13 +837,21 @@ pub struct CloseMovesLast {
 }
 
 fn reuseport_close_moves_last(_lab: &mut Lab) -> Result<CloseMovesLast> {
-    let mut g = group()?;
+    let mut g = match group()? {
+        Ok(g) => g,
+        Err(refused) => {
+            return Ok(CloseMovesLast {
+                after_close: unformed(refused, (1..GROUP).collect(), GROUP as u8 - 1),
+            })
+        }
+    };
     drop(g.members.remove(0));
     let socks: Vec<&Sock> = g.members.iter().collect();
     let indexes: Vec<u8> = (0..GROUP as u8).collect();
     let received = steer(&socks, g.to, &indexes)?;
     Ok(CloseMovesLast {
         after_close: Steered {
+            formed: "ok".into(),
             members: (1..GROUP).collect(),
             per_index: PER_INDEX,
             received,
@@ -1085,6 +1114,7 @@ mod tests {
 
     fn steered(members: Vec<usize>, received: Vec<Vec<u8>>, out_of_range: u8) -> Steered {
         Steered {
+            formed: "ok".into(),
             members,
             per_index: 4,
             received,
@@ -1110,6 +1140,7 @@ mod tests {
         "the socket at index 2 gets index 2 only",
     ];
     const FALLBACK: &str = "an out-of-range index still reaches some member";
+    const FORMED: &str = "every member binds the shared port";
 
     #[rstest]
     #[case::linux(steers_linux(), Verdict::Holds, &[])]
@@ -1126,6 +1157,9 @@ mod tests {
         Verdict::Refuted, &[STEER[1]])]
     #[case::missing_member(steered(vec![0, 1, 2], vec![[0, 3].repeat(4), vec![1; 4]], 3),
         Verdict::Refuted, &[STEER[2]])]
+    // SO_REUSEPORT ignored: the second bind is refused and nothing is sent.
+    #[case::unformed(unformed("bound 1: EADDRINUSE".into(), vec![0, 1, 2], 3), Verdict::Refuted,
+        &[FORMED, STEER[0], STEER[1], STEER[2], FALLBACK])]
     fn steers_judgement(#[case] o: Steered, #[case] v: Verdict, #[case] failed: &[&str]) {
         assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
     }
@@ -1165,6 +1199,8 @@ mod tests {
         Verdict::Differs, &[AFTER[0]])]
     #[case::fallback_lost(CloseMovesLast { after_close: steered(vec![1, 2], vec![vec![1; 4], vec![0; 4]], 2) },
         Verdict::Holds, &[FALLBACK])]
+    #[case::unformed(CloseMovesLast { after_close: unformed("bound 1: EADDRINUSE".into(), vec![1, 2], 2) },
+        Verdict::Refuted, &[FORMED, AFTER[0], AFTER[1], FALLBACK])]
     fn close_judgement(#[case] o: CloseMovesLast, #[case] v: Verdict, #[case] failed: &[&str]) {
         assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
     }

@@ -256,6 +256,9 @@ const FLOWS: usize = 24;
 /// Which member of a two-socket SO_REUSEPORT group each flow reached.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SteersReuseport {
+    /// "ok" when both members bound the shared port, else the bind refused
+    /// (a kernel or libc that ignores SO_REUSEPORT); then nothing is sent.
+    pub formed: String,
     pub flows: usize,
     /// Flows per member with no SO_INCOMING_CPU set (sent from the first CPU).
     pub unset: Vec<usize>,
@@ -274,7 +277,16 @@ fn steers_reuseport(_lab: &mut Lab) -> Result<SteersReuseport> {
         let m = Sock::udp(Family::V4)?;
         m.set_int(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)
             .context("SO_REUSEPORT")?;
-        m.bind(to).with_context(|| format!("bind member {i}"))?;
+        if let Err(e) = m.bind(to) {
+            return Ok(SteersReuseport {
+                formed: format!("bound {i}: {}", result_name::<()>(&Err(e))),
+                flows: FLOWS,
+                unset: Vec::new(),
+                member_cpus: Vec::new(),
+                cpus: Vec::new(),
+                set: Vec::new(),
+            });
+        }
         to = m.local_addr()?;
         members.push(m);
     }
@@ -308,6 +320,7 @@ fn steers_reuseport(_lab: &mut Lab) -> Result<SteersReuseport> {
         set.push(round()?);
     }
     Ok(SteersReuseport {
+        formed: "ok".into(),
         flows: FLOWS,
         unset,
         member_cpus: member_cpus.to_vec(),
@@ -336,6 +349,7 @@ impl SteersReuseport {
 impl Observation for SteersReuseport {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
+        j.expect_eq("both members bind the shared port", "ok", &self.formed);
         j.expect(
             "without the option the hash spreads the flows",
             self.unset.len() == 2 && self.unset.iter().all(|n| *n > 0),
@@ -344,12 +358,15 @@ impl Observation for SteersReuseport {
         );
         let steered = self.steered();
         let all = vec![self.flows; self.cpus.len()];
-        j.expect_eq(
+        // No round at all (the group never formed) steers nothing.
+        let steers = !self.cpus.is_empty() && steered == all;
+        j.expect(
             "every flow goes to the socket of the CPU that receives it",
-            &all,
-            &steered,
+            steers,
+            format!("{} per sending CPU", all.show()),
+            steered.show(),
         );
-        let verdict = if steered == all {
+        let verdict = if steers {
             Verdict::Holds
         } else if steered.contains(&self.flows) {
             Verdict::Differs
@@ -1043,6 +1060,7 @@ mod tests {
 
     fn steer_linux() -> SteersReuseport {
         SteersReuseport {
+            formed: "ok".into(),
             flows: 24,
             unset: vec![13, 11],
             member_cpus: vec![0, 1],
@@ -1067,6 +1085,10 @@ mod tests {
     // A sending CPU no member is set to.
     #[case::unmatched(SteersReuseport { member_cpus: vec![2, 3], ..steer_linux() }, Verdict::Refuted,
         &["every flow goes to the socket of the CPU that receives it"])]
+    // SO_REUSEPORT ignored: the second bind is refused and nothing is sent.
+    #[case::unformed(SteersReuseport { formed: "bound 1: EADDRINUSE".into(), unset: vec![], member_cpus: vec![],
+        cpus: vec![], set: vec![], ..steer_linux() }, Verdict::Refuted, &["both members bind the shared port",
+        "without the option the hash spreads the flows", "every flow goes to the socket of the CPU that receives it"])]
     fn steer_judgement(#[case] o: SteersReuseport, #[case] v: Verdict, #[case] failed: &[&str]) {
         assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
     }
