@@ -126,6 +126,25 @@ fn cpus() -> Result<Vec<usize>> {
         .collect())
 }
 
+/// How many CPUs this process may run on (its affinity mask), counted apart
+/// from `cpus` so that the judgement can check the plan: every CPU there is,
+/// up to two, gets a round.
+fn affinity_count() -> Result<usize> {
+    let set = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity")?;
+    Ok((0..CpuSet::count())
+        .filter(|c| set.is_set(*c).unwrap_or(false))
+        .count())
+}
+
+/// Checks that the case sent from every CPU it may run on, up to two.
+fn expect_cpus_tried(j: &mut Judgement, available: usize, tried: &[i32]) {
+    j.expect_eq(
+        "a round from each CPU available, up to two",
+        &available.min(2),
+        &tried.len(),
+    );
+}
+
 /// The calling thread pinned to one CPU; the old mask comes back on drop.
 struct Pinned {
     before: CpuSet,
@@ -154,6 +173,8 @@ fn incoming_cpu(s: &Sock) -> Result<i32> {
 /// from each CPU in turn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportsRxCpu {
+    /// The CPUs the process may run on.
+    pub available_cpus: usize,
     /// The CPUs the sender was pinned to, in turn.
     pub cpus: Vec<i32>,
     /// A new socket, before any packet.
@@ -181,6 +202,7 @@ fn reports_rx_cpu(_lab: &mut Lab) -> Result<ReportsRxCpu> {
         .context("bind the unconnected receiver")?;
     let before_any = incoming_cpu(&unconnected)?;
     let mut o = ReportsRxCpu {
+        available_cpus: affinity_count()?,
         cpus: Vec::new(),
         before_any,
         tcp: Vec::new(),
@@ -212,6 +234,7 @@ impl Observation for ReportsRxCpu {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
         let never = vec![-1; self.cpus.len()];
+        expect_cpus_tried(&mut j, self.available_cpus, &self.cpus);
         j.expect_eq("before any packet", &-1, &self.before_any);
         j.expect_eq("a TCP connection", &self.cpus, &self.tcp);
         j.expect_eq("a connected UDP socket", &self.cpus, &self.udp_connected);
@@ -259,6 +282,8 @@ pub struct SteersReuseport {
     /// "ok" when both members bound the shared port, else the bind refused
     /// (a kernel or libc that ignores SO_REUSEPORT); then nothing is sent.
     pub formed: String,
+    /// The CPUs the process may run on.
+    pub available_cpus: usize,
     pub flows: usize,
     /// Flows per member with no SO_INCOMING_CPU set (sent from the first CPU).
     pub unset: Vec<usize>,
@@ -280,6 +305,7 @@ fn steers_reuseport(_lab: &mut Lab) -> Result<SteersReuseport> {
         if let Err(e) = m.bind(to) {
             return Ok(SteersReuseport {
                 formed: format!("bound {i}: {}", result_name::<()>(&Err(e))),
+                available_cpus: affinity_count()?,
                 flows: FLOWS,
                 unset: Vec::new(),
                 member_cpus: Vec::new(),
@@ -321,6 +347,7 @@ fn steers_reuseport(_lab: &mut Lab) -> Result<SteersReuseport> {
     }
     Ok(SteersReuseport {
         formed: "ok".into(),
+        available_cpus: affinity_count()?,
         flows: FLOWS,
         unset,
         member_cpus: member_cpus.to_vec(),
@@ -350,6 +377,7 @@ impl Observation for SteersReuseport {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
         j.expect_eq("both members bind the shared port", "ok", &self.formed);
+        expect_cpus_tried(&mut j, self.available_cpus, &self.cpus);
         j.expect(
             "without the option the hash spreads the flows",
             self.unset.len() == 2 && self.unset.iter().all(|n| *n > 0),
@@ -1024,6 +1052,7 @@ mod tests {
 
     fn rx_cpu_linux() -> ReportsRxCpu {
         ReportsRxCpu {
+            available_cpus: 2,
             cpus: vec![0, 1],
             before_any: -1,
             tcp: vec![0, 1],
@@ -1043,6 +1072,11 @@ mod tests {
         &["a connected UDP socket"])]
     #[case::initialised(ReportsRxCpu { before_any: 0, ..rx_cpu_linux() }, Verdict::Differs,
         &["before any packet"])]
+    #[case::one_cpu(ReportsRxCpu { available_cpus: 1, cpus: vec![0], tcp: vec![0], udp_connected: vec![0],
+        udp_unconnected: vec![-1], ..rx_cpu_linux() }, Verdict::Differs, &[])]
+    // A CPU left out of the plan.
+    #[case::one_round(ReportsRxCpu { cpus: vec![1], tcp: vec![1], udp_connected: vec![1], udp_unconnected: vec![-1],
+        ..rx_cpu_linux() }, Verdict::Differs, &["a round from each CPU available, up to two"])]
     fn rx_cpu_judgement(#[case] o: ReportsRxCpu, #[case] v: Verdict, #[case] failed: &[&str]) {
         assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
     }
@@ -1061,6 +1095,7 @@ mod tests {
     fn steer_linux() -> SteersReuseport {
         SteersReuseport {
             formed: "ok".into(),
+            available_cpus: 2,
             flows: 24,
             unset: vec![13, 11],
             member_cpus: vec![0, 1],
@@ -1076,8 +1111,12 @@ mod tests {
         Verdict::Refuted, &["every flow goes to the socket of the CPU that receives it"])]
     #[case::one_cpu_steers(SteersReuseport { set: vec![vec![24, 0], vec![13, 11]], ..steer_linux() },
         Verdict::Differs, &["every flow goes to the socket of the CPU that receives it"])]
-    #[case::single_cpu(SteersReuseport { member_cpus: vec![0, 1], cpus: vec![0], set: vec![vec![24, 0]],
-        ..steer_linux() }, Verdict::Holds, &[])]
+    #[case::single_cpu(SteersReuseport { available_cpus: 1, member_cpus: vec![0, 1], cpus: vec![0],
+        set: vec![vec![24, 0]], ..steer_linux() }, Verdict::Holds, &[])]
+    // Two CPUs, one round: half the plan.
+    #[case::one_round(SteersReuseport { member_cpus: vec![0, 1], cpus: vec![0], set: vec![vec![24, 0]],
+        ..steer_linux() }, Verdict::Holds, &["a round from each CPU available, up to two"])]
+    #[case::many_cpus(SteersReuseport { available_cpus: 64, ..steer_linux() }, Verdict::Holds, &[])]
     #[case::no_spread(SteersReuseport { unset: vec![24, 0], ..steer_linux() }, Verdict::Holds,
         &["without the option the hash spreads the flows"])]
     #[case::member_lost(SteersReuseport { unset: vec![24], ..steer_linux() }, Verdict::Holds,
@@ -1088,7 +1127,7 @@ mod tests {
     // SO_REUSEPORT ignored: the second bind is refused and nothing is sent.
     #[case::unformed(SteersReuseport { formed: "bound 1: EADDRINUSE".into(), unset: vec![], member_cpus: vec![],
         cpus: vec![], set: vec![], ..steer_linux() }, Verdict::Refuted, &["both members bind the shared port",
-        "without the option the hash spreads the flows", "every flow goes to the socket of the CPU that receives it"])]
+        "a round from each CPU available, up to two", "without the option the hash spreads the flows", "every flow goes to the socket of the CPU that receives it"])]
     fn steer_judgement(#[case] o: SteersReuseport, #[case] v: Verdict, #[case] failed: &[&str]) {
         assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
     }
