@@ -51,13 +51,7 @@ opts! {
     SOL_SOCKET: SO_ATTACH_FILTER, SO_DETACH_FILTER, SO_LOCK_FILTER, SO_ATTACH_REUSEPORT_CBPF,
         SO_INCOMING_CPU, SO_BUSY_POLL;
     SOL_UDP: UDP_CORK, UDP_SEGMENT, UDP_GRO;
-    IPPROTO_IP: IP_FREEBIND, IP_TRANSPARENT, IP_BIND_ADDRESS_NO_PORT;
-    IPPROTO_IPV6: IPV6_ADDRFORM;
 }
-
-/// IP_LOCAL_PORT_RANGE (Linux 6.3; include/uapi/linux/in.h), which the libc
-/// crate does not name.
-pub const IP_LOCAL_PORT_RANGE: Opt = Opt::new("IP_LOCAL_PORT_RANGE", libc::IPPROTO_IP, 51);
 
 /// BSD's SO_TIMEOUT (0x1006), which Linux does not have: a case shows the
 /// refusal.
