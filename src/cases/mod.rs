@@ -37,6 +37,8 @@ use crate::model::Case;
 
 pub mod buffers;
 pub mod close;
+pub mod filter;
+pub mod incoming;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
@@ -47,6 +49,7 @@ pub mod reuse;
 pub mod selftest;
 pub mod sockopt;
 pub mod tcp;
+pub mod udp;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
 /// in catalogue order (plus the harness self-test cases when
@@ -64,6 +67,9 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("filter", filter::CASES),
+        ("udp", udp::CASES),
+        ("incoming", incoming::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
