@@ -39,6 +39,7 @@ pub mod buffers;
 pub mod close;
 pub mod errqueue;
 pub mod ip;
+pub mod iphdr;
 pub mod keepalive;
 pub mod linger;
 pub mod multicast;
@@ -68,6 +69,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("multicast", multicast::CASES),
         ("pmtu", pmtu::CASES),
         ("errqueue", errqueue::CASES),
+        ("iphdr", iphdr::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
