@@ -45,6 +45,7 @@ pub mod linger;
 pub mod multicast;
 pub mod nagle;
 pub mod pmtu;
+pub mod ralert;
 pub mod recv_flags;
 pub mod reuse;
 pub mod selftest;
@@ -70,6 +71,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("pmtu", pmtu::CASES),
         ("errqueue", errqueue::CASES),
         ("iphdr", iphdr::CASES),
+        ("ralert", ralert::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
