@@ -22,7 +22,7 @@ use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
 
-pub static CASES: &[&Case] = &[&QUEUE, &QUEUE_V6];
+pub static CASES: &[&Case] = &[&QUEUE, &QUEUE_V6, &TCP_QUEUE];
 
 pub static QUEUE: Case = Case {
     id: "ip_recverr.queue",
@@ -57,6 +57,19 @@ pub static QUEUE_V6: Case = Case {
         opt::IPV6_UNICAST_HOPS,
         opt::IPV6_MTU_DISCOVER,
     ],
+};
+
+pub static TCP_QUEUE: Case = Case {
+    id: "ip_recverr.tcp_error_queue",
+    source: Source::ManPage("man-pages 6.20 IP_RECVERR(2const) IP_RECVERR"),
+    claim: "TCP has no error queue and MSG_ERRQUEUE is not permitted on SOCK_STREAM sockets; IP_RECVERR is \
+            valid for TCP, but errors come only from call returns and SO_ERROR",
+    expectation: "IP_RECVERR is accepted on a TCP socket; recvmsg(MSG_ERRQUEUE) on it is permitted: EAGAIN \
+                  while the queue is empty, and with SO_TIMESTAMPING (software transmit stamps) every send \
+                  queues a report there: a sock_extended_err with ENOMSG and origin 4 (timestamping)",
+    run: &Measure(tcp_queue),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_TIMESTAMPING],
 };
 
 const FAR_MTU: u32 = 1400;
@@ -434,6 +447,108 @@ impl Observation for Queue {
     }
 }
 
+/// The error queue of a connected TCP socket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TcpQueue {
+    /// setsockopt(IP_RECVERR, 1) on the TCP socket.
+    pub set_recverr: String,
+    /// recvmsg(MSG_ERRQUEUE) before anything was queued: ok or errno.
+    pub empty: String,
+    /// recvmsg(MSG_ERRQUEUE) after a send with software transmit
+    /// timestamps on: ok or errno, and the report it carried.
+    pub after_send: String,
+    pub report: Option<Queued>,
+}
+
+/// SOF_TIMESTAMPING_TX_SOFTWARE | SOFTWARE | OPT_ID | OPT_TSONLY
+/// (linux/net_tstamp.h): a software stamp when each send leaves, without
+/// the data.
+const TX_STAMPS: i32 = (1 << 1) | (1 << 4) | (1 << 7) | (1 << 11);
+
+fn tcp_queue(_lab: &mut Lab) -> Result<TcpQueue> {
+    let pair = crate::lab::TcpPair::loopback(Family::V4)?;
+    let c = &pair.client;
+    let set_recverr = result_name(&c.set_int(libc::IPPROTO_IP, libc::IP_RECVERR, 1));
+    let flags = libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT;
+    let empty = result_name(&msg::recv(c, 256, flags));
+    c.set_int(libc::SOL_SOCKET, libc::SO_TIMESTAMPING, TX_STAMPS)
+        .context("SO_TIMESTAMPING")?;
+    c.send(b"stamp me", 0).context("send")?;
+    wait::ready(c.as_raw_fd(), PollFlags::POLLERR, Duration::from_secs(2))?;
+    let r = msg::recv(c, 256, flags);
+    let after_send = result_name(&r);
+    let report = r.ok().and_then(|r| {
+        r.cmsg(libc::IPPROTO_IP, libc::IP_RECVERR)
+            .and_then(|m| m.extended_err())
+            .map(|e| Queued::of(&e, r.len))
+    });
+    Ok(TcpQueue {
+        set_recverr,
+        empty,
+        after_send,
+        report,
+    })
+}
+
+/// SO_EE_ORIGIN_TIMESTAMPING.
+const ORIGIN_TIMESTAMPING: u8 = 4;
+
+impl Observation for TcpQueue {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq("IP_RECVERR on TCP", &"ok", &self.set_recverr.as_str());
+        j.expect_eq(
+            "recvmsg(MSG_ERRQUEUE) on TCP, nothing queued",
+            &"EAGAIN",
+            &self.empty.as_str(),
+        );
+        j.expect_eq(
+            "recvmsg(MSG_ERRQUEUE) after a time-stamped send",
+            &"ok",
+            &self.after_send.as_str(),
+        );
+        let stamp = self
+            .report
+            .as_ref()
+            .is_some_and(|q| q.errno == "ENOMSG" && q.origin == ORIGIN_TIMESTAMPING);
+        j.expect(
+            "the queued report",
+            stamp,
+            "ENOMSG origin 4",
+            self.report
+                .as_ref()
+                .map(|q| format!("{} origin {}", q.errno, q.origin))
+                .unwrap_or_else(|| "none".into()),
+        );
+        let refused = |r: &str| r != "ok" && r != "EAGAIN";
+        let verdict = if self.report.is_some() {
+            Verdict::Refuted
+        } else if refused(&self.empty) && refused(&self.after_send) {
+            Verdict::Holds
+        } else {
+            Verdict::Differs
+        };
+        j.verdict(
+            verdict,
+            format!(
+                "IP_RECVERR on TCP: {}; MSG_ERRQUEUE on TCP: {} when empty, {} after a time-stamped send{}",
+                self.set_recverr,
+                self.empty,
+                self.after_send,
+                self.report
+                    .as_ref()
+                    .map(|q| format!(" (report {} origin {})", q.errno, q.origin))
+                    .unwrap_or_default()
+            ),
+        );
+        j.key(format!(
+            "TCP MSG_ERRQUEUE: {} empty, {} after send",
+            self.empty, self.after_send
+        ));
+        j
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,5 +678,56 @@ mod tests {
         .judge();
         assert!(none.key.starts_with("nothing, "));
         assert!(none.because.contains("port unreachable: nothing;"));
+    }
+
+    fn tcp_linux() -> TcpQueue {
+        TcpQueue {
+            set_recverr: "ok".into(),
+            empty: "EAGAIN".into(),
+            after_send: "ok".into(),
+            report: q("ENOMSG", 4, 0, 0, 0, None, 0),
+        }
+    }
+
+    const AFTER: &str = "recvmsg(MSG_ERRQUEUE) after a time-stamped send";
+
+    #[rstest]
+    #[case::linux(tcp_linux(), Verdict::Refuted, &[])]
+    // The page's world: MSG_ERRQUEUE refused on a stream socket.
+    #[case::page(TcpQueue { empty: "EOPNOTSUPP".into(), after_send: "EOPNOTSUPP".into(), report: None,
+        ..tcp_linux() }, Verdict::Holds, &["recvmsg(MSG_ERRQUEUE) on TCP, nothing queued", AFTER,
+        "the queued report"])]
+    // SO_TIMESTAMPING ignored: permitted, but nothing queued.
+    #[case::stamps_ignored(TcpQueue { after_send: "EAGAIN".into(), report: None, ..tcp_linux() },
+        Verdict::Differs, &[AFTER, "the queued report"])]
+    #[case::half_refused(TcpQueue { empty: "EINVAL".into(), after_send: "EAGAIN".into(), report: None,
+        ..tcp_linux() }, Verdict::Differs, &["recvmsg(MSG_ERRQUEUE) on TCP, nothing queued", AFTER,
+        "the queued report"])]
+    #[case::other_report(TcpQueue { report: q("ENOMSG", 2, 0, 0, 0, None, 0), ..tcp_linux() },
+        Verdict::Refuted, &["the queued report"])]
+    #[case::other_errno(TcpQueue { report: q("EIO", 4, 0, 0, 0, None, 0), ..tcp_linux() },
+        Verdict::Refuted, &["the queued report"])]
+    #[case::recverr_refused(TcpQueue { set_recverr: "ENOPROTOOPT".into(), ..tcp_linux() },
+        Verdict::Refuted, &["IP_RECVERR on TCP"])]
+    fn tcp_queue_judgement(#[case] o: TcpQueue, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), (j.verdict, j.failed()));
+    }
+
+    #[test]
+    fn tcp_queue_words() {
+        let j = tcp_linux().judge();
+        assert_eq!("TCP MSG_ERRQUEUE: EAGAIN empty, ok after send", j.key);
+        assert_eq!(
+            "IP_RECVERR on TCP: ok; MSG_ERRQUEUE on TCP: EAGAIN when empty, ok after a time-stamped send \
+             (report ENOMSG origin 4)",
+            j.because
+        );
+        let page = TcpQueue {
+            report: None,
+            ..tcp_linux()
+        }
+        .judge();
+        assert!(page.because.ends_with("ok after a time-stamped send"));
     }
 }
