@@ -98,9 +98,22 @@ fn no_dad() -> Result<()> {
     set_sysctl("net/ipv6/conf/all/accept_dad", "0")
 }
 
+/// Fixed, locally administered MACs per interface: the same frames (and
+/// ladders) on every run.
+fn mac(name: &str) -> [u8; 6] {
+    let n = match name {
+        HOST_IF => 0x11,
+        "veth-rh" => 0x12,
+        "veth-rf" => 0x21,
+        _ => 0x22,
+    };
+    [0x02, 0, 0, 0, 0, n]
+}
+
 fn configure(name: &str, addr: IpAddr, p: u8, mtu: Option<u32>) -> Result<()> {
     let nl = Netlink::open()?;
     let idx = ifindex(name)?;
+    nl.set_mac(idx, mac(name))?;
     if let Some(mtu) = mtu {
         nl.set_mtu(idx, mtu)?;
     }
