@@ -39,11 +39,15 @@ pub mod buffers;
 pub mod close;
 pub mod filter;
 pub mod incoming;
+pub mod errqueue;
 pub mod ip;
+pub mod iphdr;
 pub mod keepalive;
 pub mod linger;
 pub mod multicast;
 pub mod nagle;
+pub mod pmtu;
+pub mod ralert;
 pub mod recv_flags;
 pub mod reuse;
 pub mod selftest;
@@ -70,6 +74,10 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("filter", filter::CASES),
         ("udp", udp::CASES),
         ("incoming", incoming::CASES),
+        ("pmtu", pmtu::CASES),
+        ("errqueue", errqueue::CASES),
+        ("iphdr", iphdr::CASES),
+        ("ralert", ralert::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -18,6 +18,7 @@ pub mod packet;
 pub mod pcap;
 pub mod procnet;
 pub mod record;
+pub mod router;
 pub mod sock;
 pub mod topo;
 pub mod wait;

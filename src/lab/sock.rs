@@ -185,6 +185,24 @@ impl Sock {
     pub fn udp(family: Family) -> Result<Sock> {
         Sock::new(family, libc::SOCK_DGRAM)
     }
+    /// A raw socket for IP protocol `protocol` (needs CAP_NET_RAW in the
+    /// user namespace that owns the network namespace).
+    pub fn raw(family: Family, protocol: i32) -> Result<Sock> {
+        // SAFETY: plain socket(2); checked below.
+        let fd = cvt(unsafe {
+            libc::socket(
+                family.domain(),
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                protocol,
+            )
+        })
+        .with_context(|| format!("socket({family:?}, SOCK_RAW, {protocol})"))?;
+        super::record::socket_family(family.name());
+        // SAFETY: fd is fresh and owned by us.
+        Ok(Sock {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
 
     pub fn set_int(&self, level: i32, opt: i32, val: i32) -> io::Result<()> {
         self.set_raw(level, opt, &val.to_ne_bytes())
