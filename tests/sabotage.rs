@@ -28,6 +28,16 @@ const EXEMPT: &[(Opt, &str)] = &[
         "tcp_keepalive.option_name shows that this BSD number has no keep-alive effect on Linux: \
          ignoring it changes nothing",
     ),
+    (
+        opt::SO_PASSSEC,
+        "its only effect, an SCM_SECURITY message, needs an LSM that labels sockets: without one \
+         (so_passsec.scm_security) ignoring it changes nothing",
+    ),
+    (
+        opt::IP_PASSSEC,
+        "its only effect, an SCM_SECURITY message, needs labeled networking and an LSM: without them \
+         (ip_passsec.udp_only) ignoring it changes nothing",
+    ),
 ];
 
 /// Every option some case relies on, with those cases.

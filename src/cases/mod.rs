@@ -37,6 +37,8 @@ use crate::model::Case;
 
 pub mod buffers;
 pub mod close;
+pub mod credentials;
+pub mod identity;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
@@ -64,6 +66,8 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("identity", identity::CASES),
+        ("credentials", credentials::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -3,6 +3,7 @@
 //! Knows nothing about claims.
 
 pub mod bridge;
+pub mod caps;
 pub mod capture;
 pub mod diag;
 pub mod flow;
@@ -17,6 +18,7 @@ pub mod procnet;
 pub mod record;
 pub mod sock;
 pub mod topo;
+pub mod unix;
 pub mod wait;
 pub mod wire;
 

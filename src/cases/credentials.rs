@@ -1,0 +1,788 @@
+//! Who is at the other end (socket(7), SO_PEERSEC(2const), IP_PASSSEC(2const),
+//! man-pages 6.20): SO_PEERCRED and SO_PASSCRED over AF_UNIX, with a forked
+//! process as the peer so that its credentials cannot be mistaken for the
+//! case's own; SO_PEERSEC, SO_PASSSEC and IP_PASSSEC, which depend on an LSM
+//! that labels sockets (SELinux, Smack, AppArmor). Without one, what the
+//! kernel answers is measured and judged against the pages; only the part
+//! that needs labels skips.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::lab::opt;
+use crate::lab::sock::{errno_name, result_name};
+use crate::lab::unix::{self, Ucred};
+use crate::lab::{msg, Family, Lab, Sock, TcpPair};
+use crate::model::{
+    Case, Judgement, Measure, Observation, Show, Skip, Source, Verdict, DEFAULT_DEADLINE,
+};
+
+pub static CASES: &[&Case] = &[
+    &PEERCRED,
+    &PASSCRED,
+    &PEERSEC_READ_ONLY,
+    &PEERSEC_CONTEXT,
+    &PEERSEC_ERANGE,
+    &PASSSEC,
+    &IP_PASSSEC,
+];
+
+pub static PEERCRED: Case = Case {
+    id: "so_peercred.connect_time",
+    source: Source::ManPage("man-pages 6.20 socket(7) SO_PEERCRED"),
+    claim: "SO_PEERCRED returns the credentials of the peer process connected to the socket",
+    expectation: "both ends of an AF_UNIX socketpair report the process that made the pair; on a \
+                  connection the accepted socket reports the process that called connect() (a child that \
+                  has exited since), not the one that created the socket, and the connecting socket reports \
+                  the process that called listen(); a TCP connection has no credentials: pid 0, uid and gid -1",
+    run: &Measure(connect_time),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
+};
+
+pub static PASSCRED: Case = Case {
+    id: "so_passcred.scm_credentials",
+    source: Source::ManPage("man-pages 6.20 socket(7) SO_PASSCRED"),
+    claim: "SO_PASSCRED turns the SCM_CREDENTIALS control message on or off",
+    expectation: "a datagram from another process arrives on an AF_UNIX socket without SCM_CREDENTIALS by \
+                  default; with SO_PASSCRED set on the receiver each datagram carries the sender's pid, uid \
+                  and gid; cleared again, none. Since Linux 6.16 an AF_INET socket refuses the option \
+                  (EOPNOTSUPP)",
+    run: &Measure(scm_credentials),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_PASSCRED],
+};
+
+pub static PEERSEC_READ_ONLY: Case = Case {
+    id: "so_peersec.read_only",
+    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const) SO_PEERSEC"),
+    claim: "SO_PEERSEC is a read-only option",
+    expectation: "setsockopt(SO_PEERSEC) fails with ENOPROTOOPT on an AF_UNIX stream socket and on a TCP socket",
+    run: &Measure(peersec_read_only),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_PEERSEC],
+};
+
+pub static PEERSEC_CONTEXT: Case = Case {
+    id: "so_peersec.unix_context",
+    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const) SO_PEERSEC"),
+    claim: "SO_PEERSEC returns the security context of the peer socket (by default its creator's context): \
+            on AF_UNIX connected stream sockets since Linux 2.6.2 and socketpairs since 4.18; the only \
+            condition named is labeled IPsec or NetLabel on both hosts",
+    expectation: "what it returns depends on an LSM that labels sockets (SELinux, Smack, AppArmor): with one, \
+                  an AF_UNIX socketpair and a connected AF_UNIX stream socket return the peer process's \
+                  label; with none active, getsockopt fails with ENOPROTOOPT on those and on TCP alike",
+    run: &Measure(unix_context),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
+};
+
+pub static PEERSEC_ERANGE: Case = Case {
+    id: "so_peersec.erange",
+    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const) SO_PEERSEC"),
+    claim: "a buffer shorter than the security context makes getsockopt fail with ERANGE and report the \
+            length needed in its size argument",
+    expectation: "with a one-byte buffer getsockopt(SO_PEERSEC) fails with ERANGE and sets optlen to the \
+                  context's length; a buffer of that length gets the whole context (needs an LSM that labels \
+                  sockets)",
+    run: &Measure(peersec_erange),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
+};
+
+pub static PASSSEC: Case = Case {
+    id: "so_passsec.scm_security",
+    source: Source::ManPage("man-pages 6.20 socket(7) SO_PASSSEC"),
+    claim: "SO_PASSSEC turns the SCM_SECURITY control message on or off",
+    expectation: "setsockopt(SO_PASSSEC) succeeds on an AF_UNIX socket; without it no SCM_SECURITY arrives; \
+                  with it each datagram carries the sender's security context only when an LSM labels \
+                  sockets: with none active, nothing arrives. Since Linux 6.16 an AF_INET socket refuses the \
+                  option (EOPNOTSUPP)",
+    run: &Measure(scm_security),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
+};
+
+pub static IP_PASSSEC: Case = Case {
+    id: "ip_passsec.udp_only",
+    source: Source::ManPage("man-pages 6.20 IP_PASSSEC(2const) IP_PASSSEC"),
+    claim: "with labeled IPsec or NetLabel configured, IP_PASSSEC makes recvmsg() deliver the peer's \
+            security context as SCM_SECURITY; the option is supported only for UDP sockets",
+    expectation: "a UDP socket accepts IP_PASSSEC; without labeled networking (and an LSM) its datagrams \
+                  carry no SCM_SECURITY; a TCP socket accepts the option too and reads it back as 1, though \
+                  TCP never delivers IP control messages",
+    run: &Measure(udp_only),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
+};
+
+/// SCM_SECURITY (include/linux/socket.h); the libc crate lacks it.
+const SCM_SECURITY: i32 = 3;
+
+/// lsm_list_modules(2) (Linux 6.8), the same number on x86_64 and the
+/// generic table.
+const SYS_LSM_LIST_MODULES: libc::c_long = 461;
+
+/// The LSMs this kernel runs: lsm_list_modules(2), else
+/// /sys/kernel/security/lsm; empty when neither answers.
+pub fn active_lsms() -> Vec<String> {
+    let mut ids = [0u64; 32];
+    let mut size = std::mem::size_of_val(&ids) as u32;
+    // SAFETY: the kernel writes at most `size` bytes of ids.
+    let n = unsafe { libc::syscall(SYS_LSM_LIST_MODULES, ids.as_mut_ptr(), &mut size, 0u32) };
+    if n > 0 {
+        return ids[..(n as usize).min(ids.len())]
+            .iter()
+            .map(|&id| lsm_name(id))
+            .collect();
+    }
+    std::fs::read_to_string("/sys/kernel/security/lsm")
+        .map(|s| s.trim().split(',').map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// include/uapi/linux/lsm.h.
+fn lsm_name(id: u64) -> String {
+    let names = [
+        "capability",
+        "selinux",
+        "smack",
+        "tomoyo",
+        "apparmor",
+        "yama",
+        "loadpin",
+        "safesetid",
+        "lockdown",
+        "bpf",
+        "landlock",
+        "ima",
+        "evm",
+        "ipe",
+    ];
+    id.checked_sub(100)
+        .and_then(|i| names.get(i as usize))
+        .map_or_else(|| format!("lsm {id}"), |n| n.to_string())
+}
+
+/// The calling process's label (/proc/self/attr/current): present only when
+/// an LSM labels processes (and so their sockets).
+pub fn own_label() -> Option<String> {
+    let raw = std::fs::read("/proc/thread-self/attr/current").ok()?;
+    let label = String::from_utf8_lossy(&raw)
+        .trim_end_matches(['\0', '\n'])
+        .to_string();
+    (!label.is_empty()).then_some(label)
+}
+
+// ---------------------------------------------------------------------------
+// so_peercred.connect_time
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerCred {
+    /// The case process itself.
+    pub me: Ucred,
+    pub pair_a: Ucred,
+    pub pair_b: Ucred,
+    /// The child that called connect() on a socket the case created.
+    pub child_pid: i32,
+    pub child_connect: String,
+    /// SO_PEERCRED of the socket accept() returned, read after the child exited.
+    pub accepted_sees: Ucred,
+    /// SO_PEERCRED of the connected socket (the case's copy).
+    pub connector_sees: Ucred,
+    /// SO_PEERCRED of a TCP connection over loopback.
+    pub tcp: String,
+}
+
+const PEERCRED_NAME: &str = "sockspec-peercred";
+
+fn connect_time(_lab: &mut Lab) -> Result<PeerCred> {
+    let (a, b) = unix::pair(libc::SOCK_STREAM)?;
+    let pair_a = unix::peercred(&a).context("SO_PEERCRED of a socketpair end")?;
+    let pair_b = unix::peercred(&b).context("SO_PEERCRED of a socketpair end")?;
+    let listener = unix::listener(PEERCRED_NAME, libc::SOCK_STREAM)?;
+    let connector = unix::socket(libc::SOCK_STREAM)?;
+    let (child_pid, code) = unix::in_child(|| match unix::connect(&connector, PEERCRED_NAME) {
+        Ok(()) => 0,
+        Err(e) => e.raw_os_error().unwrap_or(1),
+    })?;
+    let child_connect = if code == 0 {
+        "ok".to_string()
+    } else {
+        errno_name(&std::io::Error::from_raw_os_error(code))
+    };
+    let accepted = listener.accept().context("accept the child's connection")?;
+    let accepted_sees = unix::peercred(&accepted).context("SO_PEERCRED of the accepted socket")?;
+    let connector_sees = unix::peercred(&connector).context("SO_PEERCRED of the connector")?;
+    let tcp = TcpPair::loopback(Family::V4)?;
+    let tcp = match unix::peercred(&tcp.server) {
+        Ok(c) => c.show(),
+        Err(e) => errno_name(&e),
+    };
+    Ok(PeerCred {
+        me: Ucred::of_self(),
+        pair_a,
+        pair_b,
+        child_pid,
+        child_connect,
+        accepted_sees,
+        connector_sees,
+        tcp,
+    })
+}
+
+impl Observation for PeerCred {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq(
+            "both ends of a socketpair",
+            &(self.me, self.me),
+            &(self.pair_a, self.pair_b),
+        );
+        j.expect_eq("the child's connect()", "ok", &self.child_connect);
+        let child = Ucred {
+            pid: self.child_pid,
+            ..self.me
+        };
+        j.expect_eq(
+            "the accepted socket reports the connecting child",
+            &child,
+            &self.accepted_sees,
+        );
+        j.expect_eq(
+            "the connecting socket reports the listening process",
+            &self.me,
+            &self.connector_sees,
+        );
+        j.expect_eq("a TCP connection", "pid 0 uid -1 gid -1", &self.tcp);
+        let peer =
+            self.accepted_sees.pid == self.child_pid && self.connector_sees.pid == self.me.pid;
+        j.verdict(
+            Verdict::holds_if(peer),
+            format!(
+                "the case is pid {}; its socketpair reports {} and {}; a socket it created but child {} \
+                 connected reports, once accepted, {} (the child has exited), and the connector reports {}; \
+                 TCP: {}",
+                self.me.pid,
+                self.pair_a.pid,
+                self.pair_b.pid,
+                self.child_pid,
+                self.accepted_sees.show(),
+                self.connector_sees.show(),
+                self.tcp
+            ),
+        );
+        j.key(format!(
+            "connector pid {} -> accepted socket sees pid {}",
+            self.child_pid, self.accepted_sees.pid
+        ));
+        j
+    }
+}
+
+// ---------------------------------------------------------------------------
+// so_passcred.scm_credentials
+
+/// One datagram from a child process, and the credentials it arrived with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// SO_PASSCRED on the receiver while this one was sent and read.
+    pub passcred: i32,
+    pub sender_pid: i32,
+    pub creds: Option<Ucred>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PassCred {
+    pub me: Ucred,
+    pub deliveries: Vec<Delivery>,
+    /// setsockopt(SO_PASSCRED, 1) on a UDP socket (refused since 6.16).
+    pub udp_set: String,
+}
+
+/// A datagram sent by a child process through `tx`, read from `rx`.
+fn from_child(tx: &Sock, rx: &Sock, passcred: i32) -> Result<Delivery> {
+    rx.set_int(libc::SOL_SOCKET, libc::SO_PASSCRED, passcred)
+        .context("SO_PASSCRED")?;
+    let (sender_pid, code) = unix::in_child(|| match tx.send(b"who", 0) {
+        Ok(_) => 0,
+        Err(e) => e.raw_os_error().unwrap_or(1),
+    })?;
+    anyhow::ensure!(code == 0, "the child's send failed with errno {code}");
+    let got = msg::recv(rx, 64, libc::MSG_DONTWAIT).context("recvmsg the child's datagram")?;
+    Ok(Delivery {
+        passcred,
+        sender_pid,
+        creds: got
+            .cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
+            .and_then(|c| Ucred::from_bytes(&c.data)),
+    })
+}
+
+fn scm_credentials(_lab: &mut Lab) -> Result<PassCred> {
+    let (rx, tx) = unix::pair(libc::SOCK_DGRAM)?;
+    let mut deliveries = Vec::new();
+    for passcred in [0, 1, 0] {
+        deliveries.push(from_child(&tx, &rx, passcred)?);
+    }
+    let udp = Sock::udp(Family::V4)?;
+    Ok(PassCred {
+        me: Ucred::of_self(),
+        deliveries,
+        udp_set: result_name(&udp.set_int(libc::SOL_SOCKET, libc::SO_PASSCRED, 1)),
+    })
+}
+
+impl Observation for PassCred {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        for (i, d) in self.deliveries.iter().enumerate() {
+            let expected = (d.passcred != 0).then_some(Ucred {
+                pid: d.sender_pid,
+                ..self.me
+            });
+            j.expect_eq(
+                &format!(
+                    "datagram {} (SO_PASSCRED {}): SCM_CREDENTIALS",
+                    i + 1,
+                    d.passcred
+                ),
+                &expected,
+                &d.creds,
+            );
+        }
+        let right = |d: &Delivery| {
+            if d.passcred != 0 {
+                d.creds.is_some_and(|c| c.pid == d.sender_pid)
+            } else {
+                d.creds.is_none()
+            }
+        };
+        let on: Vec<&Delivery> = self.deliveries.iter().filter(|d| d.passcred != 0).collect();
+        let enables = !on.is_empty() && on.iter().all(|d| right(d));
+        let verdict = match (enables, self.deliveries.iter().all(right)) {
+            (true, true) => Verdict::Holds,
+            (true, false) => Verdict::Differs,
+            (false, _) => Verdict::Refuted,
+        };
+        let seen: Vec<String> = self
+            .deliveries
+            .iter()
+            .map(|d| format!("SO_PASSCRED {}: {}", d.passcred, d.creds.show()))
+            .collect();
+        j.verdict(
+            verdict,
+            format!(
+                "datagrams from child processes, in turn: {}; on a UDP socket setsockopt: {}",
+                seen.join("; "),
+                self.udp_set
+            ),
+        );
+        let pids: Vec<String> = self
+            .deliveries
+            .iter()
+            .map(|d| d.creds.map_or("none".into(), |c| format!("pid {}", c.pid)))
+            .collect();
+        j.key(format!("off/on/off: {}", pids.join(", ")));
+        j
+    }
+}
+
+// ---------------------------------------------------------------------------
+// so_peersec.read_only
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerSecReadOnly {
+    pub unix_set: String,
+    pub tcp_set: String,
+}
+
+fn peersec_read_only(_lab: &mut Lab) -> Result<PeerSecReadOnly> {
+    let (a, _b) = unix::pair(libc::SOCK_STREAM)?;
+    let tcp = Sock::tcp(Family::V4)?;
+    let label = b"unconfined\0";
+    Ok(PeerSecReadOnly {
+        unix_set: result_name(&a.set_raw(libc::SOL_SOCKET, libc::SO_PEERSEC, label)),
+        tcp_set: result_name(&tcp.set_raw(libc::SOL_SOCKET, libc::SO_PEERSEC, label)),
+    })
+}
+
+impl Observation for PeerSecReadOnly {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq(
+            "setsockopt(SO_PEERSEC) on AF_UNIX",
+            "ENOPROTOOPT",
+            &self.unix_set,
+        );
+        j.expect_eq(
+            "setsockopt(SO_PEERSEC) on TCP",
+            "ENOPROTOOPT",
+            &self.tcp_set,
+        );
+        let refused = self.unix_set != "ok" && self.tcp_set != "ok";
+        j.verdict(
+            Verdict::holds_if(refused),
+            format!(
+                "setsockopt(SO_PEERSEC): {} on an AF_UNIX stream socket, {} on TCP",
+                self.unix_set, self.tcp_set
+            ),
+        );
+        j.key(format!("set: {} / {}", self.unix_set, self.tcp_set));
+        j
+    }
+}
+
+// ---------------------------------------------------------------------------
+// so_peersec.unix_context
+
+/// getsockopt(SO_PEERSEC)'s answer: a context, or an errno name.
+fn peersec(s: &Sock) -> String {
+    let mut buf = [0u8; 256];
+    match s.get_raw(libc::SOL_SOCKET, libc::SO_PEERSEC, &mut buf) {
+        Ok(n) => String::from_utf8_lossy(&buf[..n])
+            .trim_end_matches('\0')
+            .to_string(),
+        Err(e) => errno_name(&e),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerSecContext {
+    pub lsms: Vec<String>,
+    /// The case process's label; none when no LSM labels processes.
+    pub own_label: Option<String>,
+    /// getsockopt(SO_PEERSEC): the context, or the errno name.
+    pub socketpair: String,
+    pub connected: String,
+    pub tcp: String,
+}
+
+fn unix_context(_lab: &mut Lab) -> Result<PeerSecContext> {
+    let (a, _b) = unix::pair(libc::SOCK_STREAM)?;
+    let listener = unix::listener("sockspec-peersec", libc::SOCK_STREAM)?;
+    let client = unix::socket(libc::SOCK_STREAM)?;
+    unix::connect(&client, "sockspec-peersec").context("connect AF_UNIX")?;
+    let accepted = listener.accept().context("accept AF_UNIX")?;
+    let tcp = TcpPair::loopback(Family::V4)?;
+    Ok(PeerSecContext {
+        lsms: active_lsms(),
+        own_label: own_label(),
+        socketpair: peersec(&a),
+        connected: peersec(&accepted),
+        tcp: peersec(&tcp.server),
+    })
+}
+
+impl Observation for PeerSecContext {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        let lsms = if self.lsms.is_empty() {
+            "unknown".to_string()
+        } else {
+            self.lsms.join(", ")
+        };
+        let verdict = match &self.own_label {
+            Some(label) => {
+                j.expect_eq("SO_PEERSEC of a socketpair", label, &self.socketpair);
+                j.expect_eq(
+                    "SO_PEERSEC of a connected AF_UNIX stream",
+                    label,
+                    &self.connected,
+                );
+                Verdict::holds_if(self.socketpair == *label && self.connected == *label)
+            }
+            None => {
+                for (what, got) in [
+                    ("SO_PEERSEC of a socketpair", &self.socketpair),
+                    ("SO_PEERSEC of a connected AF_UNIX stream", &self.connected),
+                    ("SO_PEERSEC of a TCP connection", &self.tcp),
+                ] {
+                    j.expect_eq(&format!("{what}, no labelling LSM"), "ENOPROTOOPT", got);
+                }
+                // Refused for want of an LSM the page never names: it ties the
+                // option to labeled IPsec or NetLabel, which AF_UNIX never uses.
+                Verdict::Differs
+            }
+        };
+        j.verdict(
+            verdict,
+            format!(
+                "LSMs: {lsms}; own label: {}; SO_PEERSEC on a socketpair: {}, a connected AF_UNIX stream: {}, \
+                 TCP: {}",
+                self.own_label.show(),
+                self.socketpair,
+                self.connected,
+                self.tcp
+            ),
+        );
+        j.key(format!("AF_UNIX: {}; TCP: {}", self.connected, self.tcp));
+        j
+    }
+}
+
+// ---------------------------------------------------------------------------
+// so_peersec.erange
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerSecErange {
+    pub own_label: String,
+    /// getsockopt with a one-byte buffer: the errno and the optlen it left.
+    pub short_errno: String,
+    pub short_optlen: usize,
+    /// With a buffer of that length.
+    pub retry: String,
+}
+
+/// getsockopt(SO_PEERSEC) with a buffer of `size` bytes: the errno name (or
+/// "ok"), the optlen the kernel left, and the bytes it wrote.
+fn peersec_sized(s: &Sock, size: usize) -> (String, usize, Vec<u8>) {
+    let mut buf = vec![0u8; size.max(1)];
+    let mut len = size as libc::socklen_t;
+    // SAFETY: buf has room for len bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERSEC,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    let result = if rc < 0 {
+        errno_name(&std::io::Error::last_os_error())
+    } else {
+        "ok".into()
+    };
+    buf.truncate((len as usize).min(buf.len()));
+    (result, len as usize, buf)
+}
+
+fn peersec_erange(_lab: &mut Lab) -> Result<PeerSecErange> {
+    let (a, _b) = unix::pair(libc::SOCK_STREAM)?;
+    let Some(own_label) = own_label() else {
+        let lsms = active_lsms();
+        return Err(Skip::missing(
+            "an LSM that labels sockets (SELinux, Smack or AppArmor)",
+            format!(
+                "active LSMs: {}; /proc/self/attr/current has no label; SO_PEERSEC fails with {}",
+                if lsms.is_empty() {
+                    "unknown".into()
+                } else {
+                    lsms.join(", ")
+                },
+                peersec(&a)
+            ),
+        )
+        .into());
+    };
+    let (short_errno, short_optlen, _) = peersec_sized(&a, 1);
+    let (result, _, bytes) = peersec_sized(&a, short_optlen);
+    let retry = if result == "ok" {
+        String::from_utf8_lossy(&bytes)
+            .trim_end_matches('\0')
+            .to_string()
+    } else {
+        result
+    };
+    Ok(PeerSecErange {
+        own_label,
+        short_errno,
+        short_optlen,
+        retry,
+    })
+}
+
+impl Observation for PeerSecErange {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq(
+            "getsockopt with a one-byte buffer",
+            "ERANGE",
+            &self.short_errno,
+        );
+        // The length may count a terminating NUL (the page allows both).
+        let needed = self.own_label.len();
+        j.expect(
+            "optlen reports the context's length",
+            self.short_optlen == needed || self.short_optlen == needed + 1,
+            format!("{needed} or {}", needed + 1),
+            self.short_optlen.to_string(),
+        );
+        j.expect_eq(
+            "a buffer of that length gets the context",
+            &self.own_label,
+            &self.retry,
+        );
+        let holds = self.short_errno == "ERANGE" && self.retry == self.own_label;
+        j.verdict(
+            Verdict::holds_if(holds),
+            format!(
+                "one byte: {} with optlen {}; {} bytes: {}",
+                self.short_errno, self.short_optlen, self.short_optlen, self.retry
+            ),
+        );
+        j.key(format!(
+            "{}, needs {} B",
+            self.short_errno, self.short_optlen
+        ));
+        j
+    }
+}
+
+// ---------------------------------------------------------------------------
+// so_passsec.scm_security
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PassSec {
+    pub lsms: Vec<String>,
+    pub own_label: Option<String>,
+    /// setsockopt(SO_PASSSEC, 1) on the AF_UNIX receiver.
+    pub set_result: String,
+    /// The SCM_SECURITY a datagram brought, without and with SO_PASSSEC.
+    pub off: Option<String>,
+    pub on: Option<String>,
+    /// setsockopt(SO_PASSSEC, 1) on a UDP socket (refused since 6.16).
+    pub udp_set: String,
+}
+
+/// The SCM_SECURITY context of the next datagram on `rx` (at `level`).
+fn security_of(tx: &Sock, rx: &Sock, level: i32) -> Result<Option<String>> {
+    tx.send(b"label?", 0).context("send")?;
+    let got = msg::recv(rx, 64, libc::MSG_DONTWAIT).context("recvmsg")?;
+    Ok(got.cmsg(level, SCM_SECURITY).map(|c| {
+        String::from_utf8_lossy(&c.data)
+            .trim_end_matches('\0')
+            .to_string()
+    }))
+}
+
+fn scm_security(_lab: &mut Lab) -> Result<PassSec> {
+    let (rx, tx) = unix::pair(libc::SOCK_DGRAM)?;
+    let off = security_of(&tx, &rx, libc::SOL_SOCKET)?;
+    let set_result = result_name(&rx.set_int(libc::SOL_SOCKET, libc::SO_PASSSEC, 1));
+    let on = security_of(&tx, &rx, libc::SOL_SOCKET)?;
+    let udp = Sock::udp(Family::V4)?;
+    Ok(PassSec {
+        lsms: active_lsms(),
+        own_label: own_label(),
+        set_result,
+        off,
+        on,
+        udp_set: result_name(&udp.set_int(libc::SOL_SOCKET, libc::SO_PASSSEC, 1)),
+    })
+}
+
+impl Observation for PassSec {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq("setsockopt(SO_PASSSEC) on AF_UNIX", "ok", &self.set_result);
+        j.expect_eq("SCM_SECURITY without SO_PASSSEC", &None, &self.off);
+        j.expect_eq("SCM_SECURITY with SO_PASSSEC", &self.own_label, &self.on);
+        let verdict = match (&self.own_label, &self.on) {
+            (Some(label), Some(got)) if got == label && self.off.is_none() => Verdict::Holds,
+            // Switched on, yet nothing comes for want of an LSM the page does
+            // not mention.
+            (None, None) if self.set_result == "ok" => Verdict::Differs,
+            _ => Verdict::Refuted,
+        };
+        j.verdict(
+            verdict,
+            format!(
+                "LSMs: {}; own label: {}; setsockopt: {}; SCM_SECURITY without the option: {}, with it: {}; on \
+                 a UDP socket setsockopt: {}",
+                if self.lsms.is_empty() { "unknown".into() } else { self.lsms.join(", ") },
+                self.own_label.show(),
+                self.set_result,
+                self.off.show(),
+                self.on.show(),
+                self.udp_set
+            ),
+        );
+        j.key(format!(
+            "set {}; SCM_SECURITY: {}",
+            self.set_result,
+            self.on.show()
+        ));
+        j
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ip_passsec.udp_only
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IpPassSec {
+    pub own_label: Option<String>,
+    pub udp_set: String,
+    /// The SCM_SECURITY (level SOL_IP) a loopback datagram brought.
+    pub udp_security: Option<String>,
+    pub tcp_set: String,
+    /// getsockopt(IP_PASSSEC) on the TCP socket afterwards.
+    pub tcp_reads: i32,
+}
+
+fn udp_only(_lab: &mut Lab) -> Result<IpPassSec> {
+    let rx = Sock::udp(Family::V4)?;
+    rx.bind(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))
+        .context("bind UDP")?;
+    let udp_set = result_name(&rx.set_int(libc::IPPROTO_IP, libc::IP_PASSSEC, 1));
+    let tx = Sock::udp(Family::V4)?;
+    tx.connect(rx.local_addr()?).context("connect UDP")?;
+    let udp_security = security_of(&tx, &rx, libc::IPPROTO_IP)?;
+    let tcp = Sock::tcp(Family::V4)?;
+    let tcp_set = result_name(&tcp.set_int(libc::IPPROTO_IP, libc::IP_PASSSEC, 1));
+    Ok(IpPassSec {
+        own_label: own_label(),
+        udp_set,
+        udp_security,
+        tcp_set,
+        tcp_reads: tcp
+            .get_int(libc::IPPROTO_IP, libc::IP_PASSSEC)
+            .context("getsockopt IP_PASSSEC")?,
+    })
+}
+
+impl Observation for IpPassSec {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq("setsockopt(IP_PASSSEC) on UDP", "ok", &self.udp_set);
+        if self.own_label.is_none() {
+            j.expect_eq(
+                "SCM_SECURITY on a UDP datagram, no labelling LSM",
+                &None,
+                &self.udp_security,
+            );
+        }
+        j.expect_eq(
+            "setsockopt(IP_PASSSEC) on TCP, and what it reads back",
+            &("ok", 1),
+            &(self.tcp_set.as_str(), self.tcp_reads),
+        );
+        // "Only UDP": a TCP socket that refused the option would bear it out.
+        let verdict = if self.tcp_set == "ok" {
+            Verdict::Differs
+        } else {
+            Verdict::Holds
+        };
+        j.verdict(
+            verdict,
+            format!(
+                "UDP: setsockopt {}, SCM_SECURITY {} (own label: {}); TCP: setsockopt {}, reads back {}",
+                self.udp_set,
+                self.udp_security.show(),
+                self.own_label.show(),
+                self.tcp_set,
+                self.tcp_reads
+            ),
+        );
+        j.key(format!(
+            "UDP {}; TCP {} (reads {})",
+            self.udp_set, self.tcp_set, self.tcp_reads
+        ));
+        j
+    }
+}
