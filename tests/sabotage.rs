@@ -34,6 +34,10 @@ const EXEMPT: &[(Opt, &str)] = &[
          (so_passsec.scm_security) ignoring it changes nothing",
     ),
     (
+        opt::SO_BSDCOMPAT,
+        "so_bsdcompat.ignored shows that the kernel accepts and ignores it: ignoring it changes nothing",
+    ),
+    (
         opt::IP_PASSSEC,
         "its only effect, an SCM_SECURITY message, needs labeled networking and an LSM: without them \
          (ip_passsec.udp_only) ignoring it changes nothing",

@@ -423,7 +423,7 @@ pub struct Protocol {
 }
 
 /// An ICMP echo request with its checksum.
-fn echo_request() -> [u8; 8] {
+pub fn echo_request() -> [u8; 8] {
     let mut m = [8, 0, 0, 0, 0x12, 0x34, 0, 1];
     let sum: u32 = m
         .chunks(2)

@@ -44,8 +44,11 @@ pub mod keepalive;
 pub mod linger;
 pub mod multicast;
 pub mod nagle;
+pub mod obsolete;
+pub mod priority;
 pub mod recv_flags;
 pub mod reuse;
+pub mod routing;
 pub mod selftest;
 pub mod sockopt;
 pub mod tcp;
@@ -68,6 +71,9 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("multicast", multicast::CASES),
         ("identity", identity::CASES),
         ("credentials", credentials::CASES),
+        ("routing", routing::CASES),
+        ("priority", priority::CASES),
+        ("obsolete", obsolete::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -1,0 +1,220 @@
+//! Options that do next to nothing on Linux today (socket(7), man-pages
+//! 6.20): SO_DEBUG, whose privilege rule is what can be observed, and
+//! SO_BSDCOMPAT, which the kernel accepts and ignores.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use nix::poll::PollFlags;
+use serde::{Deserialize, Serialize};
+
+use crate::lab::caps::{self, CAP_NET_ADMIN};
+use crate::lab::opt;
+use crate::lab::packet::Packet;
+use crate::lab::sock::result_name;
+use crate::lab::{wait, Capture, Family, Lab, Privilege, Sock};
+use crate::model::{Case, Judgement, Measure, Observation, Source, Verdict, DEFAULT_DEADLINE};
+
+pub static CASES: &[&Case] = &[&DEBUG, &BSDCOMPAT];
+
+pub static DEBUG: Case = Case {
+    id: "so_debug.cap_net_admin",
+    source: Source::ManPage("man-pages 6.20 socket(7) SO_DEBUG"),
+    claim: "SO_DEBUG is allowed only to a process with CAP_NET_ADMIN or an effective user ID of 0",
+    expectation: "turning it on needs CAP_NET_ADMIN in the initial user namespace: root may; root with \
+                  CAP_NET_ADMIN lowered (effective user ID still 0) gets EACCES, and so does a user \
+                  namespace's root, whose CAP_NET_ADMIN covers only its own namespaces; turning it off \
+                  needs nothing",
+    run: &Measure(cap_net_admin),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_DEBUG],
+};
+
+pub static BSDCOMPAT: Case = Case {
+    id: "so_bsdcompat.ignored",
+    source: Source::ManPage("man-pages 6.20 socket(7) SO_BSDCOMPAT"),
+    claim: "SO_BSDCOMPAT, which in Linux 2.0 and 2.2 kept ICMP errors away from UDP programs, has been phased \
+            out: Linux 2.4 ignores it (2.6 with a kernel warning)",
+    expectation: "setsockopt(SO_BSDCOMPAT, 1) succeeds, getsockopt reads 0 (nothing is stored), and a \
+                  connected UDP socket with it set still gets ECONNREFUSED from the ICMP port unreachable its \
+                  datagram drew",
+    run: &Measure(ignored),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[],
+};
+
+// ---------------------------------------------------------------------------
+// so_debug.cap_net_admin
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Debug {
+    /// How the case's namespace was made: root or user_namespace.
+    pub privilege: Privilege,
+    /// The effective user ID (inside the user namespace, if any).
+    pub euid: u32,
+    /// setsockopt(SO_DEBUG, 1) with every capability the process has.
+    pub with_caps: String,
+    /// getsockopt(SO_DEBUG) afterwards.
+    pub reads_back: i32,
+    /// setsockopt(SO_DEBUG, 1) with CAP_NET_ADMIN lowered.
+    pub without_cap: String,
+    /// setsockopt(SO_DEBUG, 0) with CAP_NET_ADMIN lowered.
+    pub off_without_cap: String,
+}
+
+fn cap_net_admin(lab: &mut Lab) -> Result<Debug> {
+    let s = Sock::tcp(Family::V4)?;
+    let with_caps = result_name(&s.set_int(libc::SOL_SOCKET, libc::SO_DEBUG, 1));
+    let reads_back = s
+        .get_int(libc::SOL_SOCKET, libc::SO_DEBUG)
+        .context("getsockopt SO_DEBUG")?;
+    let t = Sock::tcp(Family::V4)?;
+    let (without_cap, off_without_cap) = caps::without(&[CAP_NET_ADMIN], || {
+        (
+            result_name(&t.set_int(libc::SOL_SOCKET, libc::SO_DEBUG, 1)),
+            result_name(&t.set_int(libc::SOL_SOCKET, libc::SO_DEBUG, 0)),
+        )
+    })?;
+    Ok(Debug {
+        privilege: lab.privilege,
+        euid: nix::unistd::geteuid().as_raw(),
+        with_caps,
+        reads_back,
+        without_cap,
+        off_without_cap,
+    })
+}
+
+fn privilege_text(p: Privilege) -> &'static str {
+    match p {
+        Privilege::Root => "root",
+        Privilege::UserNamespace => "a user namespace's root",
+    }
+}
+
+impl Observation for Debug {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        let root = self.privilege == Privilege::Root;
+        j.expect_eq(
+            &format!(
+                "SO_DEBUG 1 as {}, and read back",
+                privilege_text(self.privilege)
+            ),
+            &(if root { ("ok", 1) } else { ("EACCES", 0) }),
+            &(self.with_caps.as_str(), self.reads_back),
+        );
+        j.expect_eq(
+            &format!("SO_DEBUG 1 with CAP_NET_ADMIN lowered (euid {})", self.euid),
+            "EACCES",
+            &self.without_cap,
+        );
+        j.expect_eq(
+            "SO_DEBUG 0 with CAP_NET_ADMIN lowered",
+            "ok",
+            &self.off_without_cap,
+        );
+        // The page's two ways in: CAP_NET_ADMIN (as root) and euid 0.
+        let cap_works = !root || self.with_caps == "ok";
+        let euid_zero_works = self.euid != 0 || self.without_cap == "ok";
+        let verdict = match (cap_works, euid_zero_works) {
+            (true, true) => Verdict::Holds,
+            (true, false) => Verdict::Differs,
+            (false, _) => Verdict::Refuted,
+        };
+        j.verdict(
+            verdict,
+            format!(
+                "as {}: {} (reads {}); euid {} with CAP_NET_ADMIN lowered: {}; turning it off then: {}",
+                privilege_text(self.privilege),
+                self.with_caps,
+                self.reads_back,
+                self.euid,
+                self.without_cap,
+                self.off_without_cap
+            ),
+        );
+        j.key(format!(
+            "{}: {}; euid {} without CAP_NET_ADMIN: {}",
+            privilege_text(self.privilege),
+            self.with_caps,
+            self.euid,
+            self.without_cap
+        ));
+        j
+    }
+}
+
+// ---------------------------------------------------------------------------
+// so_bsdcompat.ignored
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BsdCompat {
+    pub set_result: String,
+    pub reads_back: i32,
+    /// The ICMP port unreachable came back (captured on lo).
+    pub icmp: bool,
+    /// recv() on the connected socket afterwards.
+    pub recv_error: String,
+}
+
+fn ignored(_lab: &mut Lab) -> Result<BsdCompat> {
+    let mut cap = Capture::start("lo")?;
+    let s = Sock::udp(Family::V4)?;
+    let set_result = result_name(&s.set_int(libc::SOL_SOCKET, libc::SO_BSDCOMPAT, 1));
+    let reads_back = s
+        .get_int(libc::SOL_SOCKET, libc::SO_BSDCOMPAT)
+        .context("getsockopt SO_BSDCOMPAT")?;
+    s.connect(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 9))
+        .context("connect UDP")?;
+    s.send(b"anyone?", 0).context("UDP send")?;
+    let icmp = cap
+        .wait_for(
+            "the ICMP port unreachable",
+            Duration::from_secs(2),
+            |f| matches!(f.decode(), Packet::Icmp(m) if m.kind == 3 && m.code == 3),
+        )
+        .is_ok();
+    // The error reaches the socket as the ICMP message is received: wait
+    // for it to be reported (or not) before reading.
+    wait::ready(
+        s.as_raw_fd(),
+        PollFlags::POLLERR,
+        Duration::from_millis(500),
+    )?;
+    let mut buf = [0u8; 16];
+    let recv_error = result_name(&s.recv(&mut buf, libc::MSG_DONTWAIT));
+    Ok(BsdCompat {
+        set_result,
+        reads_back,
+        icmp,
+        recv_error,
+    })
+}
+
+impl Observation for BsdCompat {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq("setsockopt(SO_BSDCOMPAT, 1)", "ok", &self.set_result);
+        j.expect_eq("getsockopt(SO_BSDCOMPAT) afterwards", &0, &self.reads_back);
+        j.expect_eq("an ICMP port unreachable comes back", &true, &self.icmp);
+        j.expect_eq("recv() reports it", "ECONNREFUSED", &self.recv_error);
+        // BSD compatibility would have kept the ICMP error from the program.
+        let ignored = self.recv_error == "ECONNREFUSED";
+        j.verdict(
+            Verdict::holds_if(ignored),
+            format!(
+                "setsockopt {}, reads back {}; with it set, the ICMP port unreachable (seen: {}) still made recv() \
+                 fail with {}",
+                self.set_result, self.reads_back, self.icmp, self.recv_error
+            ),
+        );
+        j.key(format!(
+            "set {}, reads {}; recv {}",
+            self.set_result, self.reads_back, self.recv_error
+        ));
+        j
+    }
+}
