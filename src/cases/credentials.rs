@@ -786,3 +786,382 @@ impl Observation for IpPassSec {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn failed(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    const ME: Ucred = Ucred {
+        pid: 2376,
+        uid: 0,
+        gid: 0,
+    };
+    const CHILD: Ucred = Ucred { pid: 2435, ..ME };
+    const NOBODY: Ucred = Ucred {
+        pid: 0,
+        uid: u32::MAX,
+        gid: u32::MAX,
+    };
+
+    /// What Linux 6.18 did (a real run).
+    fn peercred_linux() -> PeerCred {
+        PeerCred {
+            me: ME,
+            pair_a: ME,
+            pair_b: ME,
+            child_pid: CHILD.pid,
+            child_connect: "ok".into(),
+            accepted_sees: CHILD,
+            connector_sees: ME,
+            tcp: NOBODY.show(),
+        }
+    }
+
+    #[rstest]
+    #[case::linux(peercred_linux(), Verdict::Holds, &[])]
+    // Credentials of the socket's creator, not of the process that connected.
+    #[case::creator(PeerCred { accepted_sees: ME, ..peercred_linux() }, Verdict::Refuted,
+        &["the accepted socket reports the connecting child"])]
+    #[case::connector_sees_itself(PeerCred { connector_sees: CHILD, ..peercred_linux() }, Verdict::Refuted,
+        &["the connecting socket reports the listening process"])]
+    #[case::pair_unset(PeerCred { pair_b: NOBODY, ..peercred_linux() }, Verdict::Holds,
+        &["both ends of a socketpair"])]
+    #[case::child_failed(PeerCred { child_connect: "ECONNREFUSED".into(), ..peercred_linux() },
+        Verdict::Holds, &["the child's connect()"])]
+    #[case::other_uid(PeerCred { accepted_sees: Ucred { uid: 65_534, ..CHILD }, ..peercred_linux() },
+        Verdict::Holds, &["the accepted socket reports the connecting child"])]
+    #[case::tcp_refused(PeerCred { tcp: "ENOPROTOOPT".into(), ..peercred_linux() }, Verdict::Holds,
+        &["a TCP connection"])]
+    fn peercred_judgement(#[case] o: PeerCred, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn peercred_words() {
+        let j = peercred_linux().judge();
+        assert_eq!("connector pid 2435 -> accepted socket sees pid 2435", j.key);
+        assert_eq!(
+            "the case is pid 2376; its socketpair reports 2376 and 2376; a socket it created but child 2435 \
+             connected reports, once accepted, pid 2435 uid 0 gid 0 (the child has exited), and the connector \
+             reports pid 2376 uid 0 gid 0; TCP: pid 0 uid -1 gid -1",
+            j.because
+        );
+        let mut b = Vec::new();
+        for w in [7i32, 8, 9] {
+            b.extend_from_slice(&w.to_ne_bytes());
+        }
+        assert_eq!(
+            Some(Ucred {
+                pid: 7,
+                uid: 8,
+                gid: 9
+            }),
+            Ucred::from_bytes(&b)
+        );
+        assert_eq!(None, Ucred::from_bytes(&b[..11]));
+    }
+
+    fn delivery(passcred: i32, sender_pid: i32, creds: Option<Ucred>) -> Delivery {
+        Delivery {
+            passcred,
+            sender_pid,
+            creds,
+        }
+    }
+
+    fn passcred_linux() -> PassCred {
+        PassCred {
+            me: ME,
+            deliveries: vec![
+                delivery(0, 2443, None),
+                delivery(1, 2444, Some(Ucred { pid: 2444, ..ME })),
+                delivery(0, 2445, None),
+            ],
+            udp_set: "EOPNOTSUPP".into(),
+        }
+    }
+
+    fn passcred_with(i: usize, creds: Option<Ucred>) -> PassCred {
+        let mut p = passcred_linux();
+        p.deliveries[i].creds = creds;
+        p
+    }
+
+    const D1: &str = "datagram 1 (SO_PASSCRED 0): SCM_CREDENTIALS";
+    const D2: &str = "datagram 2 (SO_PASSCRED 1): SCM_CREDENTIALS";
+    const D3: &str = "datagram 3 (SO_PASSCRED 0): SCM_CREDENTIALS";
+
+    #[rstest]
+    #[case::linux(passcred_linux(), Verdict::Holds, &[])]
+    // A libc that ignores the option: nothing ever arrives.
+    #[case::never(passcred_with(1, None), Verdict::Refuted, &[D2])]
+    // Credentials on every datagram, asked for or not.
+    #[case::always(PassCred { deliveries: vec![delivery(0, 1, Some(Ucred { pid: 1, ..ME })),
+        delivery(1, 2, Some(Ucred { pid: 2, ..ME })), delivery(0, 3, Some(Ucred { pid: 3, ..ME }))],
+        ..passcred_linux() }, Verdict::Differs, &[D1, D3])]
+    #[case::not_switched_off(passcred_with(2, Some(Ucred { pid: 2445, ..ME })), Verdict::Differs, &[D3])]
+    // The receiver's own credentials instead of the sender's.
+    #[case::receiver(passcred_with(1, Some(ME)), Verdict::Refuted, &[D2])]
+    #[case::other_uid(passcred_with(1, Some(Ucred { pid: 2444, uid: 7, gid: 0 })), Verdict::Holds, &[D2])]
+    #[case::nothing_enabled(PassCred { deliveries: vec![delivery(0, 1, None)], ..passcred_linux() },
+        Verdict::Refuted, &[])]
+    fn passcred_judgement(#[case] o: PassCred, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn passcred_words() {
+        let j = passcred_linux().judge();
+        assert_eq!("off/on/off: none, pid 2444, none", j.key);
+        assert_eq!(
+            "datagrams from child processes, in turn: SO_PASSCRED 0: none; SO_PASSCRED 1: pid 2444 uid 0 gid 0; \
+             SO_PASSCRED 0: none; on a UDP socket setsockopt: EOPNOTSUPP",
+            j.because
+        );
+    }
+
+    #[rstest]
+    #[case::linux("ENOPROTOOPT", "ENOPROTOOPT", Verdict::Holds, &[])]
+    #[case::unix_settable("ok", "ENOPROTOOPT", Verdict::Refuted, &["setsockopt(SO_PEERSEC) on AF_UNIX"])]
+    #[case::tcp_settable("ENOPROTOOPT", "ok", Verdict::Refuted, &["setsockopt(SO_PEERSEC) on TCP"])]
+    #[case::other_error("EINVAL", "ENOPROTOOPT", Verdict::Holds, &["setsockopt(SO_PEERSEC) on AF_UNIX"])]
+    fn peersec_read_only_judgement(
+        #[case] unix_set: &str,
+        #[case] tcp_set: &str,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        let o = PeerSecReadOnly {
+            unix_set: unix_set.into(),
+            tcp_set: tcp_set.into(),
+        };
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn peersec_read_only_words() {
+        let j = PeerSecReadOnly {
+            unix_set: "ENOPROTOOPT".into(),
+            tcp_set: "EINVAL".into(),
+        }
+        .judge();
+        assert_eq!("set: ENOPROTOOPT / EINVAL", j.key);
+        assert_eq!(
+            "setsockopt(SO_PEERSEC): ENOPROTOOPT on an AF_UNIX stream socket, EINVAL on TCP",
+            j.because
+        );
+    }
+
+    const LABEL: &str = "system_u:system_r:unconfined_t:s0";
+
+    fn context_linux() -> PeerSecContext {
+        PeerSecContext {
+            lsms: vec![
+                "lockdown".into(),
+                "capability".into(),
+                "landlock".into(),
+                "bpf".into(),
+            ],
+            own_label: None,
+            socketpair: "ENOPROTOOPT".into(),
+            connected: "ENOPROTOOPT".into(),
+            tcp: "ENOPROTOOPT".into(),
+        }
+    }
+
+    /// A machine running SELinux.
+    fn context_selinux() -> PeerSecContext {
+        PeerSecContext {
+            lsms: vec!["capability".into(), "selinux".into()],
+            own_label: Some(LABEL.into()),
+            socketpair: LABEL.into(),
+            connected: LABEL.into(),
+            ..context_linux()
+        }
+    }
+
+    #[rstest]
+    #[case::linux(context_linux(), Verdict::Differs, &[])]
+    #[case::selinux(context_selinux(), Verdict::Holds, &[])]
+    // Before Linux 4.18 a socketpair had no peer context.
+    #[case::old_socketpair(PeerSecContext { socketpair: "ENOPROTOOPT".into(), ..context_selinux() },
+        Verdict::Refuted, &["SO_PEERSEC of a socketpair"])]
+    #[case::other_connected(PeerSecContext { connected: "kernel".into(), ..context_selinux() },
+        Verdict::Refuted, &["SO_PEERSEC of a connected AF_UNIX stream"])]
+    #[case::unlabelled_pair_answers(PeerSecContext { socketpair: "x".into(), ..context_linux() },
+        Verdict::Differs, &["SO_PEERSEC of a socketpair, no labelling LSM"])]
+    #[case::unlabelled_connected(PeerSecContext { connected: "EINVAL".into(), ..context_linux() },
+        Verdict::Differs, &["SO_PEERSEC of a connected AF_UNIX stream, no labelling LSM"])]
+    #[case::unlabelled_tcp(PeerSecContext { tcp: "EINVAL".into(), ..context_linux() },
+        Verdict::Differs, &["SO_PEERSEC of a TCP connection, no labelling LSM"])]
+    fn context_judgement(
+        #[case] o: PeerSecContext,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn context_words() {
+        let j = context_linux().judge();
+        assert_eq!("AF_UNIX: ENOPROTOOPT; TCP: ENOPROTOOPT", j.key);
+        assert_eq!(
+            "LSMs: lockdown, capability, landlock, bpf; own label: none; SO_PEERSEC on a socketpair: \
+             ENOPROTOOPT, a connected AF_UNIX stream: ENOPROTOOPT, TCP: ENOPROTOOPT",
+            j.because
+        );
+        let unknown = PeerSecContext {
+            lsms: Vec::new(),
+            ..context_linux()
+        }
+        .judge();
+        assert!(unknown.because.starts_with("LSMs: unknown; "));
+        assert_eq!(
+            vec!["capability", "selinux", "ipe", "lsm 114", "lsm 99"],
+            [100, 101, 113, 114, 99].map(lsm_name).to_vec()
+        );
+    }
+
+    fn erange_selinux() -> PeerSecErange {
+        PeerSecErange {
+            own_label: LABEL.into(),
+            short_errno: "ERANGE".into(),
+            short_optlen: LABEL.len() + 1,
+            retry: LABEL.into(),
+        }
+    }
+
+    #[rstest]
+    #[case::selinux(erange_selinux(), Verdict::Holds, &[])]
+    #[case::without_nul(PeerSecErange { short_optlen: LABEL.len(), ..erange_selinux() }, Verdict::Holds, &[])]
+    #[case::too_long(PeerSecErange { short_optlen: LABEL.len() + 2, ..erange_selinux() }, Verdict::Holds,
+        &["optlen reports the context's length"])]
+    #[case::too_short(PeerSecErange { short_optlen: LABEL.len() - 1, ..erange_selinux() }, Verdict::Holds,
+        &["optlen reports the context's length"])]
+    // A kernel that truncates silently instead of failing.
+    #[case::truncates(PeerSecErange { short_errno: "ok".into(), short_optlen: 1, retry: "s".into(),
+        ..erange_selinux() }, Verdict::Refuted,
+        &["getsockopt with a one-byte buffer", "optlen reports the context's length",
+          "a buffer of that length gets the context"])]
+    #[case::retry_fails(PeerSecErange { retry: "ERANGE".into(), ..erange_selinux() }, Verdict::Refuted,
+        &["a buffer of that length gets the context"])]
+    fn erange_judgement(
+        #[case] o: PeerSecErange,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn erange_words() {
+        let j = erange_selinux().judge();
+        assert_eq!("ERANGE, needs 34 B", j.key);
+        assert_eq!(
+            format!("one byte: ERANGE with optlen 34; 34 bytes: {LABEL}"),
+            j.because
+        );
+    }
+
+    fn passsec_linux() -> PassSec {
+        PassSec {
+            lsms: vec!["lockdown".into(), "capability".into()],
+            own_label: None,
+            set_result: "ok".into(),
+            off: None,
+            on: None,
+            udp_set: "EOPNOTSUPP".into(),
+        }
+    }
+
+    fn passsec_selinux() -> PassSec {
+        PassSec {
+            own_label: Some(LABEL.into()),
+            on: Some(LABEL.into()),
+            ..passsec_linux()
+        }
+    }
+
+    #[rstest]
+    #[case::linux(passsec_linux(), Verdict::Differs, &[])]
+    #[case::selinux(passsec_selinux(), Verdict::Holds, &[])]
+    #[case::labelled_nothing(PassSec { on: None, ..passsec_selinux() }, Verdict::Refuted,
+        &["SCM_SECURITY with SO_PASSSEC"])]
+    #[case::labelled_always(PassSec { off: Some(LABEL.into()), ..passsec_selinux() }, Verdict::Refuted,
+        &["SCM_SECURITY without SO_PASSSEC"])]
+    #[case::labelled_other(PassSec { on: Some("kernel".into()), ..passsec_selinux() }, Verdict::Refuted,
+        &["SCM_SECURITY with SO_PASSSEC"])]
+    #[case::refused(PassSec { set_result: "EOPNOTSUPP".into(), ..passsec_linux() }, Verdict::Refuted,
+        &["setsockopt(SO_PASSSEC) on AF_UNIX"])]
+    #[case::unlabelled_context(PassSec { on: Some("x".into()), ..passsec_linux() }, Verdict::Refuted,
+        &["SCM_SECURITY with SO_PASSSEC"])]
+    fn passsec_judgement(#[case] o: PassSec, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn passsec_words() {
+        let j = passsec_linux().judge();
+        assert_eq!("set ok; SCM_SECURITY: none", j.key);
+        assert_eq!(
+            "LSMs: lockdown, capability; own label: none; setsockopt: ok; SCM_SECURITY without the option: \
+             none, with it: none; on a UDP socket setsockopt: EOPNOTSUPP",
+            j.because
+        );
+        let unknown = PassSec {
+            lsms: Vec::new(),
+            ..passsec_linux()
+        }
+        .judge();
+        assert!(unknown.because.starts_with("LSMs: unknown; "));
+    }
+
+    fn ip_linux() -> IpPassSec {
+        IpPassSec {
+            own_label: None,
+            udp_set: "ok".into(),
+            udp_security: None,
+            tcp_set: "ok".into(),
+            tcp_reads: 1,
+        }
+    }
+
+    const TCP: &str = "setsockopt(IP_PASSSEC) on TCP, and what it reads back";
+
+    #[rstest]
+    #[case::linux(ip_linux(), Verdict::Differs, &[])]
+    // The page's world: TCP refuses the option.
+    #[case::udp_only(IpPassSec { tcp_set: "ENOPROTOOPT".into(), tcp_reads: 0, ..ip_linux() },
+        Verdict::Holds, &[TCP])]
+    #[case::tcp_not_stored(IpPassSec { tcp_reads: 0, ..ip_linux() }, Verdict::Differs, &[TCP])]
+    #[case::udp_refused(IpPassSec { udp_set: "ENOPROTOOPT".into(), ..ip_linux() }, Verdict::Differs,
+        &["setsockopt(IP_PASSSEC) on UDP"])]
+    #[case::unlabelled_context(IpPassSec { udp_security: Some("x".into()), ..ip_linux() },
+        Verdict::Differs, &["SCM_SECURITY on a UDP datagram, no labelling LSM"])]
+    #[case::labelled(IpPassSec { own_label: Some(LABEL.into()), udp_security: Some(LABEL.into()),
+        ..ip_linux() }, Verdict::Differs, &[])]
+    fn ip_passsec_judgement(
+        #[case] o: IpPassSec,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn ip_passsec_words() {
+        let j = ip_linux().judge();
+        assert_eq!("UDP ok; TCP ok (reads 1)", j.key);
+        assert_eq!(
+            "UDP: setsockopt ok, SCM_SECURITY none (own label: none); TCP: setsockopt ok, reads back 1",
+            j.because
+        );
+    }
+}

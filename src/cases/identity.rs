@@ -869,3 +869,341 @@ impl Observation for SoError {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn failed(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    /// What Linux 6.18 did (a real run).
+    fn acceptconn_linux() -> AcceptConn {
+        AcceptConn {
+            before_listen: 0,
+            connect_before: "ECONNREFUSED".into(),
+            set_result: "ENOPROTOOPT".into(),
+            after_listen: 1,
+            connect_after: "ok".into(),
+            accepted: 0,
+            client: 0,
+            after_shutdown: 0,
+            connect_after_shutdown: "ECONNREFUSED".into(),
+            unix_listener: 1,
+            udp: 0,
+        }
+    }
+
+    #[rstest]
+    #[case::linux(acceptconn_linux(), Verdict::Holds, &[])]
+    // A libc that lets the option be set (and echoes it): not read-only.
+    #[case::settable(AcceptConn { set_result: "ok".into(), ..acceptconn_linux() },
+        Verdict::Differs, &["setsockopt(SO_ACCEPTCONN)"])]
+    #[case::never_listening(AcceptConn { after_listen: 0, ..acceptconn_linux() },
+        Verdict::Refuted, &["SO_ACCEPTCONN after listen()"])]
+    #[case::listening_before(AcceptConn { before_listen: 1, ..acceptconn_linux() },
+        Verdict::Refuted, &["SO_ACCEPTCONN before listen()"])]
+    #[case::accepted_listens(AcceptConn { accepted: 1, ..acceptconn_linux() },
+        Verdict::Refuted, &["SO_ACCEPTCONN of the accepted socket and the client"])]
+    #[case::client_listens(AcceptConn { client: 1, ..acceptconn_linux() },
+        Verdict::Refuted, &["SO_ACCEPTCONN of the accepted socket and the client"])]
+    #[case::still_listening(AcceptConn { after_shutdown: 1, connect_after_shutdown: "ok".into(),
+        ..acceptconn_linux() }, Verdict::Refuted,
+        &["SO_ACCEPTCONN after shutdown() of the listener", "connect() after that shutdown()"])]
+    #[case::unix_not_listening(AcceptConn { unix_listener: 0, ..acceptconn_linux() },
+        Verdict::Refuted, &["SO_ACCEPTCONN of an AF_UNIX listener"])]
+    #[case::udp_listening(AcceptConn { udp: 1, ..acceptconn_linux() },
+        Verdict::Refuted, &["SO_ACCEPTCONN of a UDP socket"])]
+    #[case::accepts_early(AcceptConn { connect_before: "ok".into(), ..acceptconn_linux() },
+        Verdict::Holds, &["connect() before listen()"])]
+    #[case::refuses_late(AcceptConn { connect_after: "ECONNREFUSED".into(), ..acceptconn_linux() },
+        Verdict::Holds, &["connect() after listen()"])]
+    fn acceptconn_judgement(
+        #[case] o: AcceptConn,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn acceptconn_words() {
+        let j = acceptconn_linux().judge();
+        assert_eq!(
+            "0 -> listen() -> 1 -> shutdown() -> 0; set: ENOPROTOOPT",
+            j.key
+        );
+        assert_eq!(
+            "0 before listen() (connect: ECONNREFUSED), 1 after (connect: ok), 0 on the accepted socket and 0 on \
+             the client, 0 after shutdown() (connect: ECONNREFUSED), 1 on an AF_UNIX listener, 0 on UDP; \
+             setsockopt: ENOPROTOOPT",
+            j.because
+        );
+    }
+
+    fn row(socket: &str, created: i32, so_domain: i32, sockname_family: i32) -> DomainRow {
+        DomainRow {
+            socket: socket.into(),
+            created,
+            so_domain,
+            sockname_family,
+        }
+    }
+
+    fn domain_linux() -> Domain {
+        Domain {
+            rows: vec![
+                row("AF_INET SOCK_STREAM", 2, 2, 2),
+                row("AF_INET6 SOCK_DGRAM", 10, 10, 10),
+                row("AF_UNIX SOCK_SEQPACKET", 1, 1, 1),
+                row("AF_PACKET SOCK_RAW", 17, 17, 17),
+                row("AF_NETLINK SOCK_RAW", 16, 16, 16),
+            ],
+            set_result: "ENOPROTOOPT".into(),
+        }
+    }
+
+    /// Row `i` of the Linux observation changed by `f`.
+    fn domain_with(i: usize, f: impl FnOnce(&mut DomainRow)) -> Domain {
+        let mut d = domain_linux();
+        f(&mut d.rows[i]);
+        d
+    }
+
+    #[rstest]
+    #[case::linux(domain_linux(), Verdict::Holds, &[])]
+    #[case::settable(Domain { set_result: "ok".into(), ..domain_linux() }, Verdict::Differs,
+        &["setsockopt(SO_DOMAIN)"])]
+    // A mapped IPv6 socket reported as AF_INET: not the domain socket() got.
+    #[case::v6_as_v4(domain_with(1, |r| r.so_domain = 2), Verdict::Refuted,
+        &["SO_DOMAIN of AF_INET6 SOCK_DGRAM"])]
+    #[case::sockname_differs(domain_with(2, |r| r.sockname_family = 0), Verdict::Holds,
+        &["getsockname() family of AF_UNIX SOCK_SEQPACKET"])]
+    fn domain_judgement(#[case] o: Domain, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn domain_words() {
+        let j = domain_with(1, |r| r.so_domain = 2).judge();
+        assert_eq!("4 of 5 domains right; set: ENOPROTOOPT", j.key);
+        assert!(j
+            .because
+            .starts_with("AF_INET SOCK_STREAM -> AF_INET, AF_INET6 SOCK_DGRAM -> AF_INET, "));
+        assert!(j
+            .because
+            .ends_with("; 1 of 5 sockets report another domain than socket() was given; setsockopt: ENOPROTOOPT"));
+        assert_eq!(
+            vec![
+                "AF_UNIX",
+                "AF_INET",
+                "AF_INET6",
+                "AF_NETLINK",
+                "AF_PACKET",
+                "99"
+            ],
+            [1, 2, 10, 16, 17, 99].map(domain_name).to_vec()
+        );
+    }
+
+    fn prow(socket: &str, asked: i32, so_protocol: i32, wire: Option<u8>) -> ProtocolRow {
+        ProtocolRow {
+            socket: socket.into(),
+            asked,
+            so_protocol,
+            wire,
+        }
+    }
+
+    fn protocol_linux() -> Protocol {
+        Protocol {
+            rows: vec![
+                prow("AF_INET SOCK_STREAM 0", 0, 6, Some(6)),
+                prow("AF_INET SOCK_DGRAM 0", 0, 17, Some(17)),
+                prow("AF_INET SOCK_RAW IPPROTO_ICMP", 1, 1, Some(1)),
+                prow("AF_UNIX SOCK_STREAM 0", 0, 0, None),
+            ],
+            set_result: "ENOPROTOOPT".into(),
+        }
+    }
+
+    #[rstest]
+    #[case::linux(protocol_linux(), Verdict::Holds, &[])]
+    #[case::settable(Protocol { set_result: "ok".into(), ..protocol_linux() }, Verdict::Differs,
+        &["setsockopt(SO_PROTOCOL)"])]
+    // A kernel that echoed socket()'s protocol argument (0) back.
+    #[case::echoes_zero(Protocol { rows: vec![prow("AF_INET SOCK_STREAM 0", 0, 0, Some(6))],
+        ..protocol_linux() }, Verdict::Refuted, &["SO_PROTOCOL of AF_INET SOCK_STREAM 0"])]
+    #[case::unix_protocol(Protocol { rows: vec![prow("AF_UNIX SOCK_STREAM 0", 0, 1, None)],
+        ..protocol_linux() }, Verdict::Refuted, &["SO_PROTOCOL of AF_UNIX SOCK_STREAM 0"])]
+    #[case::raw_sends_other(Protocol { rows: vec![prow("AF_INET SOCK_RAW IPPROTO_ICMP", 1, 2, Some(2))],
+        ..protocol_linux() }, Verdict::Holds, &["AF_INET SOCK_RAW IPPROTO_ICMP carries the protocol it asked for"])]
+    fn protocol_judgement(#[case] o: Protocol, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn protocol_words_and_echo() {
+        let j = protocol_linux().judge();
+        assert_eq!(
+            "protocol 0 reads back as [6, 17, 0]; set: ENOPROTOOPT",
+            j.key
+        );
+        assert_eq!(
+            "AF_INET SOCK_STREAM 0 -> 6 (wire 6), AF_INET SOCK_DGRAM 0 -> 17 (wire 17), AF_INET SOCK_RAW \
+             IPPROTO_ICMP -> 1 (wire 1), AF_UNIX SOCK_STREAM 0 -> 0 (wire none); 0 of 4 disagree with their \
+             packets; setsockopt: ENOPROTOOPT",
+            j.because
+        );
+        // Type 8, code 0, the checksum of the whole message, id 0x1234, seq 1.
+        assert_eq!([8, 0, 0xe5, 0xca, 0x12, 0x34, 0, 1], echo_request());
+    }
+
+    fn trow(socket: &str, created: i32, so_type: i32, first_read: Option<usize>) -> TypeRow {
+        TypeRow {
+            socket: socket.into(),
+            created,
+            so_type,
+            first_read,
+        }
+    }
+
+    fn type_linux() -> Type {
+        Type {
+            rows: vec![
+                trow("AF_UNIX SOCK_STREAM pair", 1, 1, Some(4)),
+                trow("AF_UNIX SOCK_DGRAM pair", 2, 2, Some(2)),
+                trow("AF_UNIX SOCK_SEQPACKET pair", 5, 5, Some(2)),
+                trow(
+                    "AF_INET SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC",
+                    526_337,
+                    1,
+                    None,
+                ),
+                trow("AF_INET SOCK_RAW", 3, 3, None),
+            ],
+            set_result: "ENOPROTOOPT".into(),
+        }
+    }
+
+    fn type_with(i: usize, f: impl FnOnce(&mut TypeRow)) -> Type {
+        let mut t = type_linux();
+        f(&mut t.rows[i]);
+        t
+    }
+
+    #[rstest]
+    #[case::linux(type_linux(), Verdict::Holds, &[])]
+    #[case::settable(Type { set_result: "ok".into(), ..type_linux() }, Verdict::Differs,
+        &["setsockopt(SO_TYPE)"])]
+    // The flags passed to socket() leaking into the answer.
+    #[case::flags_reported(type_with(3, |r| r.so_type = 526_337), Verdict::Refuted,
+        &["SO_TYPE of AF_INET SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC"])]
+    #[case::stream_keeps_boundaries(type_with(0, |r| r.first_read = Some(2)), Verdict::Holds,
+        &["first read on the AF_UNIX SOCK_STREAM pair (bytes)"])]
+    #[case::dgram_merges(type_with(1, |r| r.first_read = Some(4)), Verdict::Holds,
+        &["first read on the AF_UNIX SOCK_DGRAM pair (bytes)"])]
+    #[case::seqpacket_as_stream(type_with(2, |r| r.so_type = 1), Verdict::Refuted,
+        &["SO_TYPE of AF_UNIX SOCK_SEQPACKET pair"])]
+    fn type_judgement(#[case] o: Type, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn type_words() {
+        let j = type_with(3, |r| r.so_type = 526_337).judge();
+        assert_eq!("4 of 5 types right; set: ENOPROTOOPT", j.key);
+        assert!(j.because.starts_with(
+            "AF_UNIX SOCK_STREAM pair -> SOCK_STREAM (reads 4 B of 2 + 2), AF_UNIX SOCK_DGRAM pair -> \
+             SOCK_DGRAM (reads 2 B of 2 + 2), AF_UNIX SOCK_SEQPACKET pair -> SOCK_SEQPACKET (reads 2 B of 2 + 2), \
+             AF_INET SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC -> 526337, AF_INET SOCK_RAW -> SOCK_RAW; 1 of 5"
+        ));
+        assert_eq!(1, base_type(526_337));
+    }
+
+    fn error_linux() -> SoError {
+        SoError {
+            tcp_connect: "EINPROGRESS".into(),
+            tcp_poll: vec!["POLLOUT".into(), "POLLERR".into(), "POLLHUP".into()],
+            tcp_rst: true,
+            tcp_first: "ECONNREFUSED".into(),
+            tcp_second: "0".into(),
+            udp_icmp: true,
+            udp_first: "ECONNREFUSED".into(),
+            udp_second: "0".into(),
+            udp_recv_after: "EAGAIN".into(),
+            twin_recv: "ECONNREFUSED".into(),
+            set_result: "ENOPROTOOPT".into(),
+        }
+    }
+
+    #[rstest]
+    #[case::linux(error_linux(), Verdict::Holds, &[])]
+    // Read but not cleared: the error stays and the next call fails too.
+    #[case::sticky(SoError { tcp_second: "ECONNREFUSED".into(), udp_second: "ECONNREFUSED".into(),
+        udp_recv_after: "ECONNREFUSED".into(), ..error_linux() }, Verdict::Differs,
+        &["SO_ERROR after the refused connect, read twice", "SO_ERROR of the UDP socket, read twice",
+          "recv() after SO_ERROR was read"])]
+    #[case::udp_sticky(SoError { udp_recv_after: "ECONNREFUSED".into(), ..error_linux() },
+        Verdict::Differs, &["recv() after SO_ERROR was read"])]
+    #[case::tcp_not_cleared(SoError { tcp_second: "ECONNREFUSED".into(), ..error_linux() },
+        Verdict::Differs, &["SO_ERROR after the refused connect, read twice"])]
+    #[case::udp_not_cleared(SoError { udp_second: "ECONNREFUSED".into(), ..error_linux() },
+        Verdict::Differs, &["SO_ERROR of the UDP socket, read twice"])]
+    #[case::settable(SoError { set_result: "ok".into(), ..error_linux() }, Verdict::Differs,
+        &["setsockopt(SO_ERROR)"])]
+    // A libc that always answers 0.
+    #[case::always_zero(SoError { tcp_first: "0".into(), udp_first: "0".into(), ..error_linux() },
+        Verdict::Refuted,
+        &["SO_ERROR after the refused connect, read twice", "SO_ERROR of the UDP socket, read twice"])]
+    #[case::udp_zero(SoError { udp_first: "0".into(), ..error_linux() }, Verdict::Refuted,
+        &["SO_ERROR of the UDP socket, read twice"])]
+    #[case::tcp_zero(SoError { tcp_first: "0".into(), ..error_linux() }, Verdict::Refuted,
+        &["SO_ERROR after the refused connect, read twice"])]
+    #[case::connect_done(SoError { tcp_connect: "ok".into(), ..error_linux() }, Verdict::Holds,
+        &["non-blocking connect()"])]
+    #[case::no_rst(SoError { tcp_rst: false, ..error_linux() }, Verdict::Holds,
+        &["the closed port answers with RST"])]
+    #[case::poll_quiet(SoError { tcp_poll: vec!["POLLOUT".into()], ..error_linux() }, Verdict::Holds,
+        &["poll() reports the failed connect"])]
+    #[case::no_icmp(SoError { udp_icmp: false, ..error_linux() }, Verdict::Holds,
+        &["an ICMP port unreachable comes back"])]
+    #[case::twin_quiet(SoError { twin_recv: "EAGAIN".into(), ..error_linux() }, Verdict::Holds,
+        &["recv() on the twin that did not read it"])]
+    fn error_judgement(#[case] o: SoError, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn error_words() {
+        let j = error_linux().judge();
+        assert_eq!("ECONNREFUSED then 0; recv after: EAGAIN", j.key);
+        assert_eq!(
+            "refused connect(): SO_ERROR ECONNREFUSED then 0; UDP after the ICMP error: ECONNREFUSED then 0, and \
+             recv() EAGAIN (the twin that did not read SO_ERROR: ECONNREFUSED); setsockopt: ENOPROTOOPT",
+            j.because
+        );
+        assert_eq!(
+            ("0".to_string(), "ECONNREFUSED".to_string()),
+            (errno_text(0), errno_text(111))
+        );
+        assert_eq!(
+            vec!["POLLIN", "POLLOUT", "POLLERR", "POLLHUP"],
+            revents_names(PollFlags::all())
+        );
+        assert_eq!(Vec::<String>::new(), revents_names(PollFlags::POLLPRI));
+        assert_eq!(
+            vec![
+                "SOCK_STREAM",
+                "SOCK_DGRAM",
+                "SOCK_RAW",
+                "SOCK_SEQPACKET",
+                "9"
+            ],
+            [1, 2, 3, 5, 9].map(type_name).to_vec()
+        );
+    }
+}

@@ -218,3 +218,112 @@ impl Observation for BsdCompat {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn failed(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    /// What Linux 6.18 did as root (a real run).
+    fn debug_root() -> Debug {
+        Debug {
+            privilege: Privilege::Root,
+            euid: 0,
+            with_caps: "ok".into(),
+            reads_back: 1,
+            without_cap: "EACCES".into(),
+            off_without_cap: "ok".into(),
+        }
+    }
+
+    /// And as an ordinary user, through a user namespace.
+    fn debug_userns() -> Debug {
+        Debug {
+            privilege: Privilege::UserNamespace,
+            with_caps: "EACCES".into(),
+            reads_back: 0,
+            ..debug_root()
+        }
+    }
+
+    const WITHOUT: &str = "SO_DEBUG 1 with CAP_NET_ADMIN lowered (euid 0)";
+
+    #[rstest]
+    #[case::root(debug_root(), Verdict::Differs, &[])]
+    #[case::userns(debug_userns(), Verdict::Differs, &[])]
+    // The page's world: an effective user ID of 0 is enough.
+    #[case::euid_zero_enough(Debug { without_cap: "ok".into(), ..debug_root() }, Verdict::Holds, &[WITHOUT])]
+    #[case::root_refused(Debug { with_caps: "EACCES".into(), reads_back: 0, ..debug_root() },
+        Verdict::Refuted, &["SO_DEBUG 1 as root, and read back"])]
+    #[case::not_stored(Debug { reads_back: 0, ..debug_root() }, Verdict::Differs,
+        &["SO_DEBUG 1 as root, and read back"])]
+    #[case::userns_allowed(Debug { with_caps: "ok".into(), reads_back: 1, ..debug_userns() },
+        Verdict::Differs, &["SO_DEBUG 1 as a user namespace's root, and read back"])]
+    // Another user (not euid 0) refused: no claim about euid 0 is tested.
+    #[case::other_euid(Debug { euid: 1000, ..debug_root() }, Verdict::Holds, &[])]
+    #[case::off_guarded(Debug { off_without_cap: "EACCES".into(), ..debug_root() }, Verdict::Differs,
+        &["SO_DEBUG 0 with CAP_NET_ADMIN lowered"])]
+    fn debug_judgement(#[case] o: Debug, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn debug_words() {
+        let j = debug_userns().judge();
+        assert_eq!(
+            "a user namespace's root: EACCES; euid 0 without CAP_NET_ADMIN: EACCES",
+            j.key
+        );
+        assert_eq!(
+            "as a user namespace's root: EACCES (reads 0); euid 0 with CAP_NET_ADMIN lowered: EACCES; turning \
+             it off then: ok",
+            j.because
+        );
+        assert_eq!(
+            "root: ok; euid 0 without CAP_NET_ADMIN: EACCES",
+            debug_root().judge().key
+        );
+    }
+
+    fn bsdcompat_linux() -> BsdCompat {
+        BsdCompat {
+            set_result: "ok".into(),
+            reads_back: 0,
+            icmp: true,
+            recv_error: "ECONNREFUSED".into(),
+        }
+    }
+
+    #[rstest]
+    #[case::linux(bsdcompat_linux(), Verdict::Holds, &[])]
+    // Linux 2.0/2.2: the ICMP error kept from the program.
+    #[case::bsd_compatible(BsdCompat { reads_back: 1, recv_error: "EAGAIN".into(), ..bsdcompat_linux() },
+        Verdict::Refuted, &["getsockopt(SO_BSDCOMPAT) afterwards", "recv() reports it"])]
+    #[case::removed(BsdCompat { set_result: "ENOPROTOOPT".into(), ..bsdcompat_linux() }, Verdict::Holds,
+        &["setsockopt(SO_BSDCOMPAT, 1)"])]
+    #[case::no_icmp(BsdCompat { icmp: false, ..bsdcompat_linux() }, Verdict::Holds,
+        &["an ICMP port unreachable comes back"])]
+    fn bsdcompat_judgement(
+        #[case] o: BsdCompat,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn bsdcompat_words() {
+        let j = bsdcompat_linux().judge();
+        assert_eq!("set ok, reads 0; recv ECONNREFUSED", j.key);
+        assert_eq!(
+            "setsockopt ok, reads back 0; with it set, the ICMP port unreachable (seen: true) still made recv() \
+             fail with ECONNREFUSED",
+            j.because
+        );
+    }
+}

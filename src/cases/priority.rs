@@ -248,3 +248,131 @@ impl Observation for Privilege {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn failed(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    /// What Linux 6.18 did (a real run): the ARP request went to 1:1 too.
+    fn classified_linux() -> Classified {
+        Classified {
+            sent_1_2: 3,
+            sent_1_3: 2,
+            sent_plain: 4,
+            delivered: 9,
+            class_1_1: 5,
+            class_1_2: 3,
+            class_1_3: 2,
+        }
+    }
+
+    const C12: &str = "class 1:2 counts the SO_PRIORITY 0x10002 datagrams";
+    const C13: &str = "class 1:3 counts the SO_PRIORITY 0x10003 datagrams";
+    const C11: &str = "the default class 1:1 counts the others";
+
+    #[rstest]
+    #[case::linux(classified_linux(), Verdict::Holds, &[])]
+    // The priority lost: everything in the default class.
+    #[case::ignored(Classified { class_1_1: 10, class_1_2: 0, class_1_3: 0, ..classified_linux() },
+        Verdict::Refuted, &[C12, C13])]
+    #[case::one_lost(Classified { class_1_2: 2, class_1_1: 6, ..classified_linux() }, Verdict::Refuted, &[C12])]
+    #[case::other_lost(Classified { class_1_3: 1, ..classified_linux() }, Verdict::Refuted, &[C13])]
+    #[case::default_exact(Classified { class_1_1: 4, ..classified_linux() }, Verdict::Holds, &[])]
+    #[case::default_short(Classified { class_1_1: 3, ..classified_linux() }, Verdict::Holds, &[C11])]
+    #[case::undelivered(Classified { delivered: 8, ..classified_linux() }, Verdict::Holds,
+        &["datagrams received"])]
+    fn classified_judgement(
+        #[case] o: Classified,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn classified_words() {
+        let j = classified_linux().judge();
+        assert_eq!("1:2 3/3, 1:3 2/2", j.key);
+        assert_eq!(
+            "sent 3 with priority 0x10002, 2 with 0x10003, 4 without; HTB classes counted 1:2 3, 1:3 2, 1:1 \
+             (default) 5",
+            j.because
+        );
+    }
+
+    fn tried(without: &str, value: i32, result: &str) -> Attempt {
+        Attempt {
+            without: without.into(),
+            value,
+            result: result.into(),
+        }
+    }
+
+    const BOTH: &str = "CAP_NET_ADMIN and CAP_NET_RAW";
+
+    fn privilege_linux() -> Privilege {
+        Privilege {
+            attempts: vec![
+                tried("none", 7, "ok"),
+                tried("CAP_NET_ADMIN", 7, "ok"),
+                tried("CAP_NET_RAW", 7, "ok"),
+                tried(BOTH, 7, "EPERM"),
+                tried(BOTH, 6, "ok"),
+                tried(BOTH, -1, "EPERM"),
+            ],
+        }
+    }
+
+    fn privilege_with(i: usize, result: &str) -> Privilege {
+        let mut p = privilege_linux();
+        p.attempts[i].result = result.into();
+        p
+    }
+
+    #[rstest]
+    #[case::linux(privilege_linux(), Verdict::Differs, &[])]
+    // The page's world: CAP_NET_RAW alone is not enough.
+    #[case::admin_only(privilege_with(1, "EPERM"), Verdict::Holds, &["SO_PRIORITY 7 without CAP_NET_ADMIN"])]
+    #[case::unguarded(privilege_with(3, "ok"), Verdict::Refuted,
+        &["SO_PRIORITY 7 without CAP_NET_ADMIN and CAP_NET_RAW"])]
+    #[case::six_guarded(privilege_with(4, "EPERM"), Verdict::Differs,
+        &["SO_PRIORITY 6 without CAP_NET_ADMIN and CAP_NET_RAW"])]
+    #[case::negative_free(privilege_with(5, "ok"), Verdict::Differs,
+        &["SO_PRIORITY -1 without CAP_NET_ADMIN and CAP_NET_RAW"])]
+    #[case::raw_needed(privilege_with(2, "EPERM"), Verdict::Differs, &["SO_PRIORITY 7 without CAP_NET_RAW"])]
+    #[case::root_refused(privilege_with(0, "EPERM"), Verdict::Differs,
+        &["SO_PRIORITY 7 with every capability"])]
+    fn privilege_judgement(
+        #[case] o: Privilege,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn privilege_words() {
+        let j = privilege_linux().judge();
+        assert_eq!("7 with CAP_NET_RAW only: ok; with neither: EPERM", j.key);
+        assert_eq!(
+            "7 with every capability: ok; 7 without CAP_NET_ADMIN: ok; 7 without CAP_NET_RAW: ok; 7 without \
+             CAP_NET_ADMIN and CAP_NET_RAW: EPERM; 6 without CAP_NET_ADMIN and CAP_NET_RAW: ok; -1 without \
+             CAP_NET_ADMIN and CAP_NET_RAW: EPERM",
+            j.because
+        );
+        let none = Privilege {
+            attempts: Vec::new(),
+        }
+        .judge();
+        assert_eq!(
+            "7 with CAP_NET_RAW only: none; with neither: none",
+            none.key
+        );
+    }
+}

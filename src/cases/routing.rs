@@ -1141,3 +1141,428 @@ impl Observation for Broadcast {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn failed(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    /// A datagram to `to` that left by `left_by` (none: `send` failed).
+    fn sent(how: &str, to: [u8; 4], send: &str, left_by: Option<&str>) -> Sent {
+        Sent {
+            how: how.into(),
+            to: to.into(),
+            send: send.into(),
+            left_by: left_by.map(str::to_string),
+            src: left_by.map(|l| IpAddr::from(if l == TO_C { A_AC } else { A_AB })),
+            delivered: left_by == Some(TO_C),
+        }
+    }
+
+    fn mark_linux() -> MarkRouting {
+        MarkRouting {
+            sent: vec![
+                sent("unmarked", C, "ok", Some(TO_B)),
+                sent("SO_MARK 42", C, "ok", Some(TO_C)),
+                sent("SO_MARK 43", C, "ok", Some(TO_B)),
+            ],
+        }
+    }
+
+    fn mark_with(i: usize, s: Sent) -> MarkRouting {
+        let mut m = mark_linux();
+        m.sent[i] = s;
+        m
+    }
+
+    const M42: [&str; 3] = [
+        "SO_MARK 42 to 192.0.2.2: sendto()",
+        "SO_MARK 42 to 192.0.2.2: leaves by",
+        "SO_MARK 42 to 192.0.2.2: c receives it",
+    ];
+
+    #[rstest]
+    #[case::linux(mark_linux(), Verdict::Holds, &[])]
+    // The mark lost (a libc that ignores SO_MARK): the main table wins.
+    #[case::mark_ignored(mark_with(1, sent("SO_MARK 42", C, "ok", Some(TO_B))), Verdict::Refuted,
+        &[M42[1], M42[2]])]
+    #[case::any_mark_steers(mark_with(2, sent("SO_MARK 43", C, "ok", Some(TO_C))), Verdict::Refuted,
+        &["SO_MARK 43 to 192.0.2.2: leaves by", "SO_MARK 43 to 192.0.2.2: c receives it"])]
+    #[case::all_steered(mark_with(0, sent("unmarked", C, "ok", Some(TO_C))), Verdict::Refuted,
+        &["unmarked to 192.0.2.2: leaves by", "unmarked to 192.0.2.2: c receives it"])]
+    #[case::send_failed(mark_with(1, sent("SO_MARK 42", C, "EPERM", None)), Verdict::Refuted, &M42)]
+    #[case::not_received(mark_with(1, Sent { delivered: false, ..sent("SO_MARK 42", C, "ok", Some(TO_C)) }),
+        Verdict::Holds, &[M42[2]])]
+    fn mark_judgement(#[case] o: MarkRouting, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn mark_words() {
+        let j = mark_linux().judge();
+        assert_eq!("mark 42 -> veth-ac; unmarked -> veth-ab", j.key);
+        assert_eq!(
+            "rule fwmark 42 lookup 100: unmarked -> veth-ab from 198.51.100.1; SO_MARK 42 -> veth-ac from \
+             192.0.2.1, delivered; SO_MARK 43 -> veth-ab from 198.51.100.1",
+            j.because
+        );
+        assert_eq!(
+            "SO_DONTROUTE -> ENETUNREACH, nothing on the wire",
+            path_text(&sent("SO_DONTROUTE", FAR, "ENETUNREACH", None))
+        );
+        let none = MarkRouting { sent: Vec::new() }.judge();
+        assert_eq!("mark 42 -> none; unmarked -> none", none.key);
+    }
+
+    fn tried(without: &str, value: i32, result: &str) -> Attempt {
+        Attempt {
+            without: without.into(),
+            value,
+            result: result.into(),
+        }
+    }
+
+    const BOTH: &str = "CAP_NET_ADMIN and CAP_NET_RAW";
+
+    fn mark_privilege_linux() -> MarkPrivilege {
+        MarkPrivilege {
+            attempts: vec![
+                tried("none", 42, "ok"),
+                tried("CAP_NET_ADMIN", 42, "ok"),
+                tried("CAP_NET_RAW", 42, "ok"),
+                tried(BOTH, 42, "EPERM"),
+                tried(BOTH, 0, "EPERM"),
+            ],
+        }
+    }
+
+    fn mark_privilege_with(i: usize, result: &str) -> MarkPrivilege {
+        let mut m = mark_privilege_linux();
+        m.attempts[i].result = result.into();
+        m
+    }
+
+    #[rstest]
+    #[case::linux(mark_privilege_linux(), Verdict::Holds, &[])]
+    // Before Linux 5.17: CAP_NET_RAW alone was not enough.
+    #[case::before_5_17(mark_privilege_with(1, "EPERM"), Verdict::Differs,
+        &["SO_MARK 42 without CAP_NET_ADMIN"])]
+    #[case::raw_alone_fails(mark_privilege_with(2, "EPERM"), Verdict::Differs,
+        &["SO_MARK 42 without CAP_NET_RAW"])]
+    #[case::unguarded(mark_privilege_with(3, "ok"), Verdict::Refuted,
+        &["SO_MARK 42 without CAP_NET_ADMIN and CAP_NET_RAW"])]
+    #[case::zero_unguarded(mark_privilege_with(4, "ok"), Verdict::Holds,
+        &["SO_MARK 0 without CAP_NET_ADMIN and CAP_NET_RAW"])]
+    #[case::root_refused(mark_privilege_with(0, "EPERM"), Verdict::Holds,
+        &["SO_MARK 42 with every capability"])]
+    #[case::nothing_tried(MarkPrivilege { attempts: Vec::new() }, Verdict::Differs, &[])]
+    fn mark_privilege_judgement(
+        #[case] o: MarkPrivilege,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn mark_privilege_words() {
+        let j = mark_privilege_linux().judge();
+        assert_eq!("without both: EPERM; with either: ok / ok", j.key);
+        assert_eq!(
+            "mark 42 with every capability: ok; mark 42 without CAP_NET_ADMIN: ok; mark 42 without CAP_NET_RAW: \
+             ok; mark 42 without CAP_NET_ADMIN and CAP_NET_RAW: EPERM; mark 0 without CAP_NET_ADMIN and \
+             CAP_NET_RAW: EPERM",
+            j.because
+        );
+    }
+
+    fn device_linux() -> DeviceOnly {
+        DeviceOnly {
+            sent: vec![
+                sent("unbound", C, "ok", Some(TO_B)),
+                sent("SO_BINDTODEVICE veth-ac", C, "ok", Some(TO_C)),
+            ],
+            received_from: vec![C.into()],
+            icmp_to_b: true,
+        }
+    }
+
+    const BOUND: [&str; 2] = [
+        "SO_BINDTODEVICE veth-ac to 192.0.2.2: leaves by",
+        "SO_BINDTODEVICE veth-ac to 192.0.2.2: c receives it",
+    ];
+    const ONLY_C: &str = "the bound receiver gets c's datagram only";
+
+    #[rstest]
+    #[case::linux(device_linux(), Verdict::Holds, &[])]
+    // A libc that ignores the option: routing table and any interface.
+    #[case::ignored(DeviceOnly { sent: vec![sent("unbound", C, "ok", Some(TO_B)),
+        sent("SO_BINDTODEVICE veth-ac", C, "ok", Some(TO_B))], received_from: vec![B.into(), C.into()],
+        icmp_to_b: false }, Verdict::Refuted,
+        &[BOUND[0], BOUND[1], ONLY_C, "b's datagram is refused with ICMP port unreachable"])]
+    #[case::receives_all(DeviceOnly { received_from: vec![B.into(), C.into()], ..device_linux() },
+        Verdict::Refuted, &[ONLY_C])]
+    #[case::sends_by_route(DeviceOnly { sent: vec![sent("SO_BINDTODEVICE veth-ac", C, "ok", Some(TO_B))],
+        ..device_linux() }, Verdict::Refuted, &[BOUND[0], BOUND[1]])]
+    #[case::unbound_direct(DeviceOnly { sent: vec![sent("unbound", C, "ok", Some(TO_C))],
+        ..device_linux() }, Verdict::Refuted,
+        &["unbound to 192.0.2.2: leaves by", "unbound to 192.0.2.2: c receives it"])]
+    #[case::no_icmp(DeviceOnly { icmp_to_b: false, ..device_linux() }, Verdict::Holds,
+        &["b's datagram is refused with ICMP port unreachable"])]
+    #[case::nothing_received(DeviceOnly { received_from: Vec::new(), ..device_linux() }, Verdict::Holds,
+        &[ONLY_C])]
+    fn device_judgement(#[case] o: DeviceOnly, #[case] verdict: Verdict, #[case] checks: &[&str]) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn device_words() {
+        let j = device_linux().judge();
+        assert_eq!("receives from [192.0.2.2]", j.key);
+        assert_eq!(
+            "unbound -> veth-ab from 198.51.100.1; SO_BINDTODEVICE veth-ac -> veth-ac from 192.0.2.1, delivered; \
+             the receiver bound to veth-ac got datagrams from [192.0.2.2]",
+            j.because
+        );
+    }
+
+    fn step(call: &str, without: &str, result: &str, name: &str) -> BindStep {
+        let way = if name.is_empty() { TO_B } else { TO_C };
+        BindStep {
+            call: call.into(),
+            without: without.into(),
+            result: result.into(),
+            name: name.into(),
+            optlen: if name.is_empty() { 0 } else { name.len() + 1 },
+            sent: sent(&format!("after {call}"), C, "ok", Some(way)),
+        }
+    }
+
+    fn unbind_linux() -> Unbind {
+        Unbind {
+            steps: vec![
+                step("bind veth-ac", "none", "ok", TO_C),
+                step("empty name", "none", "ok", ""),
+                step("bind veth-ac", "none", "ok", TO_C),
+                step("optlen 0", "none", "ok", ""),
+                step("bind veth-ac", "CAP_NET_RAW", "ok", TO_C),
+                step("empty name", "CAP_NET_RAW", "EPERM", TO_C),
+            ],
+        }
+    }
+
+    fn unbind_with(i: usize, s: BindStep) -> Unbind {
+        let mut u = unbind_linux();
+        u.steps[i] = s;
+        u
+    }
+
+    fn checks_of(what: &str) -> [String; 3] {
+        [
+            format!("{what}: setsockopt"),
+            format!("{what}: getsockopt name and optlen"),
+            format!("{what}: the next datagram leaves by"),
+        ]
+    }
+
+    #[rstest]
+    #[case::linux(unbind_linux(), Verdict::Differs, vec![])]
+    // The page's world: no privilege needed to remove a binding.
+    #[case::unprivileged_removal(unbind_with(5, step("empty name", "CAP_NET_RAW", "ok", "")),
+        Verdict::Holds, checks_of("empty name (without CAP_NET_RAW)").to_vec())]
+    #[case::empty_name_kept(unbind_with(1, step("empty name", "none", "ok", TO_C)), Verdict::Refuted,
+        checks_of("empty name (with every capability)")[1..].to_vec())]
+    #[case::zero_length_refused(unbind_with(3, step("optlen 0", "none", "EINVAL", TO_C)),
+        Verdict::Refuted, checks_of("optlen 0 (with every capability)").to_vec())]
+    // Before Linux 5.7: binding at all needed CAP_NET_RAW.
+    #[case::before_5_7(Unbind { steps: vec![step("bind veth-ac", "CAP_NET_RAW", "EPERM", ""),
+        step("empty name", "CAP_NET_RAW", "EPERM", "")] }, Verdict::Differs,
+        [checks_of("bind veth-ac (without CAP_NET_RAW)").to_vec(),
+         checks_of("empty name (without CAP_NET_RAW)")[1..].to_vec()].concat())]
+    #[case::length_without_nul(unbind_with(0, BindStep { optlen: 7, ..step("bind veth-ac", "none", "ok", TO_C) }),
+        Verdict::Differs, vec![checks_of("bind veth-ac (with every capability)")[1].clone()])]
+    fn unbind_judgement(#[case] o: Unbind, #[case] verdict: Verdict, #[case] checks: Vec<String>) {
+        let j = o.judge();
+        assert_eq!(
+            (
+                Some(verdict),
+                checks.iter().map(String::as_str).collect::<Vec<_>>()
+            ),
+            failed(&j)
+        );
+    }
+
+    #[test]
+    fn unbind_words() {
+        let j = unbind_linux().judge();
+        assert_eq!("removal without CAP_NET_RAW: EPERM", j.key);
+        assert!(j.because.starts_with(
+            "bind veth-ac with every capability: ok, reads 'veth-ac' (8 B), then veth-ac; empty name with every \
+             capability: ok, reads '' (0 B), then veth-ab; "
+        ));
+        assert!(j.because.ends_with(
+            "empty name without CAP_NET_RAW: EPERM, reads 'veth-ac' (8 B), then veth-ac"
+        ));
+        let none = Unbind { steps: Vec::new() }.judge();
+        assert_eq!("removal without CAP_NET_RAW: none", none.key);
+        assert_eq!("with every capability", lowered_text("none"));
+    }
+
+    fn packet_linux() -> PacketSocket {
+        PacketSocket {
+            set_result: "ok".into(),
+            reads_back: "veth-a".into(),
+            option_saw_lo: true,
+            option_saw_veth: true,
+            bound_saw_lo: false,
+            bound_saw_veth: true,
+        }
+    }
+
+    #[rstest]
+    #[case::linux(packet_linux(), Verdict::Holds, &[])]
+    // A kernel where the option filtered packet sockets too.
+    #[case::filters(PacketSocket { option_saw_lo: false, ..packet_linux() }, Verdict::Refuted,
+        &["that socket receives lo's and veth-a's frames"])]
+    #[case::refused(PacketSocket { set_result: "ENOPROTOOPT".into(), reads_back: String::new(),
+        ..packet_linux() }, Verdict::Holds, &["SO_BINDTODEVICE on a packet socket: setsockopt, getsockopt"])]
+    #[case::missed_veth(PacketSocket { option_saw_veth: false, ..packet_linux() }, Verdict::Holds,
+        &["that socket receives lo's and veth-a's frames"])]
+    #[case::bind_leaks(PacketSocket { bound_saw_lo: true, ..packet_linux() }, Verdict::Holds,
+        &["a packet socket bind()ed to veth-a receives veth-a's frames only"])]
+    #[case::bind_blind(PacketSocket { bound_saw_veth: false, ..packet_linux() }, Verdict::Holds,
+        &["a packet socket bind()ed to veth-a receives veth-a's frames only"])]
+    fn packet_judgement(
+        #[case] o: PacketSocket,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn packet_words() {
+        let j = packet_linux().judge();
+        assert_eq!("set ok; still sees lo: true", j.key);
+        assert_eq!(
+            "setsockopt ok and reads back 'veth-a', yet the socket saw lo: true, veth-a: true; bind() to veth-a \
+             saw lo: false, veth-a: true",
+            j.because
+        );
+    }
+
+    fn dontroute_linux() -> DontRoute {
+        DontRoute {
+            sent: vec![
+                sent("plain", C, "ok", Some(TO_B)),
+                sent("SO_DONTROUTE", C, "ok", Some(TO_C)),
+                sent("MSG_DONTROUTE", C, "ok", Some(TO_C)),
+                sent("SO_DONTROUTE", FAR, "ENETUNREACH", None),
+                sent("MSG_DONTROUTE", FAR, "ENETUNREACH", None),
+            ],
+        }
+    }
+
+    fn dontroute_with(i: usize, s: Sent) -> DontRoute {
+        let mut d = dontroute_linux();
+        d.sent[i] = s;
+        d
+    }
+
+    #[rstest]
+    #[case::linux(dontroute_linux(), Verdict::Holds, &[])]
+    // The option lost: the gateway route is used, and the far address too.
+    #[case::ignored(DontRoute { sent: vec![sent("SO_DONTROUTE", C, "ok", Some(TO_B)),
+        sent("SO_DONTROUTE", FAR, "ok", Some(TO_B))] }, Verdict::Refuted,
+        &["SO_DONTROUTE to 192.0.2.2: leaves by", "SO_DONTROUTE to 192.0.2.2: c receives it",
+          "SO_DONTROUTE to 203.0.113.7: sendto()", "SO_DONTROUTE to 203.0.113.7: leaves by"])]
+    #[case::far_via_gateway(dontroute_with(3, sent("SO_DONTROUTE", FAR, "ok", Some(TO_B))), Verdict::Refuted,
+        &["SO_DONTROUTE to 203.0.113.7: sendto()", "SO_DONTROUTE to 203.0.113.7: leaves by"])]
+    #[case::flag_differs(dontroute_with(2, sent("MSG_DONTROUTE", C, "ok", Some(TO_B))), Verdict::Differs,
+        &["MSG_DONTROUTE to 192.0.2.2: leaves by", "MSG_DONTROUTE to 192.0.2.2: c receives it"])]
+    #[case::flag_far(dontroute_with(4, sent("MSG_DONTROUTE", FAR, "ok", Some(TO_B))), Verdict::Differs,
+        &["MSG_DONTROUTE to 203.0.113.7: sendto()", "MSG_DONTROUTE to 203.0.113.7: leaves by"])]
+    #[case::plain_direct(dontroute_with(0, sent("plain", C, "ok", Some(TO_C))), Verdict::Holds,
+        &["plain to 192.0.2.2: leaves by", "plain to 192.0.2.2: c receives it"])]
+    fn dontroute_judgement(
+        #[case] o: DontRoute,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn dontroute_words() {
+        let j = dontroute_linux().judge();
+        assert_eq!("to c: veth-ac; to 203.0.113.7: ENETUNREACH", j.key);
+        assert!(j.because.starts_with(
+            "plain -> veth-ab from 198.51.100.1; SO_DONTROUTE -> veth-ac from 192.0.2.1, delivered; "
+        ));
+        let none = DontRoute { sent: Vec::new() }.judge();
+        assert_eq!("to c: none; to 203.0.113.7: none", none.key);
+    }
+
+    fn broadcast_linux() -> Broadcast {
+        Broadcast {
+            udp_without: "EACCES".into(),
+            udp_with: "ok".into(),
+            on_wire_without: 0,
+            on_wire_with: vec!["ff:ff:ff:ff:ff:ff".into()],
+            delivered: true,
+            raw_without: "EACCES".into(),
+            raw_with: "ok".into(),
+            tcp_without: "ENETUNREACH".into(),
+            tcp_with: "ENETUNREACH".into(),
+            syns: 0,
+        }
+    }
+
+    const UDP_WITHOUT: &str = "UDP to the broadcast address without SO_BROADCAST";
+    const TCP: &str = "TCP connect() to the broadcast address without / with SO_BROADCAST";
+
+    #[rstest]
+    #[case::linux(broadcast_linux(), Verdict::Holds, &[])]
+    // No flag needed: broadcast allowed to anyone.
+    #[case::unguarded(Broadcast { udp_without: "ok".into(), on_wire_without: 1, ..broadcast_linux() },
+        Verdict::Refuted, &[UDP_WITHOUT])]
+    #[case::left_anyway(Broadcast { on_wire_without: 1, ..broadcast_linux() }, Verdict::Holds, &[UDP_WITHOUT])]
+    #[case::flag_ignored(Broadcast { udp_with: "EACCES".into(), on_wire_with: Vec::new(), delivered: false,
+        ..broadcast_linux() }, Verdict::Refuted,
+        &["UDP with SO_BROADCAST: sendto()", "UDP with SO_BROADCAST: frames to", "the other host receives it"])]
+    #[case::lost(Broadcast { delivered: false, ..broadcast_linux() }, Verdict::Refuted,
+        &["the other host receives it"])]
+    #[case::unicast_mac(Broadcast { on_wire_with: vec!["02:00:00:00:00:0b".into()], ..broadcast_linux() },
+        Verdict::Holds, &["UDP with SO_BROADCAST: frames to"])]
+    // Stream sockets affected: TCP would connect with the option.
+    #[case::stream_affected(Broadcast { tcp_with: "EINPROGRESS".into(), syns: 1, ..broadcast_linux() },
+        Verdict::Differs, &[TCP, "SYNs to the broadcast address"])]
+    #[case::raw_unguarded(Broadcast { raw_without: "ok".into(), ..broadcast_linux() }, Verdict::Holds,
+        &["raw ICMP to the broadcast address without / with SO_BROADCAST"])]
+    #[case::tcp_other_error(Broadcast { tcp_without: "EACCES".into(), tcp_with: "EACCES".into(),
+        ..broadcast_linux() }, Verdict::Holds, &[TCP])]
+    fn broadcast_judgement(
+        #[case] o: Broadcast,
+        #[case] verdict: Verdict,
+        #[case] checks: &[&str],
+    ) {
+        assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
+    }
+
+    #[test]
+    fn broadcast_words() {
+        let j = broadcast_linux().judge();
+        assert_eq!("UDP EACCES / ok; TCP ENETUNREACH / ENETUNREACH", j.key);
+        assert_eq!(
+            "UDP without: EACCES (0 on the wire), with: ok (to [ff:ff:ff:ff:ff:ff], delivered: true); raw ICMP \
+             without: EACCES, with: ok; TCP connect without: ENETUNREACH, with: ENETUNREACH (0 SYNs)",
+            j.because
+        );
+        assert_eq!("02:00:00:00:00:1a", mac_text(&MAC_AC));
+    }
+}
