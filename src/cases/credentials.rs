@@ -33,7 +33,8 @@ pub static CASES: &[&Case] = &[
 pub static PEERCRED: Case = Case {
     id: "so_peercred.connect_time",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_PEERCRED"),
-    claim: "SO_PEERCRED returns the credentials of the peer process connected to the socket",
+    claim: "SO_PEERCRED tells who is at the other end of a connected socket: the pid, uid and gid of the \
+            peer process",
     expectation: "both ends of an AF_UNIX socketpair report the process that made the pair; on a \
                   connection the accepted socket reports the process that called connect() (a child that \
                   has exited since), not the one that created the socket, and the connecting socket reports \
@@ -110,7 +111,7 @@ pub static IP_PASSSEC: Case = Case {
     id: "ip_passsec.udp_only",
     source: Source::ManPage("man-pages 6.20 IP_PASSSEC(2const) IP_PASSSEC"),
     claim: "with labeled IPsec or NetLabel configured, IP_PASSSEC makes recvmsg() deliver the peer's \
-            security context as SCM_SECURITY; the option is supported only for UDP sockets",
+            security context as SCM_SECURITY; only UDP sockets support it (TCP has SO_PEERSEC)",
     expectation: "a UDP socket accepts IP_PASSSEC; without labeled networking (and an LSM) its datagrams \
                   carry no SCM_SECURITY; a TCP socket accepts the option too and reads it back as 1, though \
                   TCP never delivers IP control messages",

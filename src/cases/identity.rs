@@ -25,8 +25,8 @@ pub static CASES: &[&Case] = &[&ACCEPTCONN, &DOMAIN, &PROTOCOL, &TYPE, &ERROR];
 pub static ACCEPTCONN: Case = Case {
     id: "so_acceptconn.listen_state",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_ACCEPTCONN"),
-    claim: "SO_ACCEPTCONN tells whether listen() has marked the socket to accept connections: 1 for a \
-            listening socket, 0 otherwise; the option cannot be set",
+    claim: "SO_ACCEPTCONN says whether listen() has put the socket in the listening state: 1 if it has, 0 \
+            if not; the option cannot be set",
     expectation: "a bound TCP socket reads 0 and refuses connections; after listen() it reads 1 and a \
                   connection is accepted; the accepted socket and the client read 0; shutdown() of the \
                   listener takes it out of the listening state (0, connections refused again); an AF_UNIX \

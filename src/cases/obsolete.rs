@@ -22,7 +22,8 @@ pub static CASES: &[&Case] = &[&DEBUG, &BSDCOMPAT];
 pub static DEBUG: Case = Case {
     id: "so_debug.cap_net_admin",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_DEBUG"),
-    claim: "SO_DEBUG is allowed only to a process with CAP_NET_ADMIN or an effective user ID of 0",
+    claim: "only a process holding CAP_NET_ADMIN, or running with effective user ID 0, may turn socket \
+            debugging on",
     expectation: "turning it on needs CAP_NET_ADMIN in the initial user namespace: root may; root with \
                   CAP_NET_ADMIN lowered (effective user ID still 0) gets EACCES, and so does a user \
                   namespace's root, whose CAP_NET_ADMIN covers only its own namespaces; turning it off \

@@ -37,8 +37,8 @@ pub static CASES: &[&Case] = &[
 pub static MARK_ROUTING: Case = Case {
     id: "so_mark.policy_routing",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_MARK"),
-    claim: "SO_MARK sets the mark of every packet the socket sends, which mark-based routing can act on \
-            without netfilter",
+    claim: "every packet the socket sends carries the SO_MARK value, so that policy routing can choose its \
+            route by the mark with no netfilter involved",
     expectation: "with a policy rule `fwmark 42 lookup 100` and table 100 routing c directly, a datagram \
                   from a socket marked 42 leaves by the link to c and reaches it; an unmarked one, or one \
                   marked 43, follows the main table to the gateway b",
@@ -62,8 +62,8 @@ pub static MARK_PRIVILEGE: Case = Case {
 pub static BIND_DEVICE_ONLY: Case = Case {
     id: "so_bindtodevice.device_only",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_BINDTODEVICE"),
-    claim: "a socket bound to an interface with SO_BINDTODEVICE only processes packets received from that \
-            interface",
+    claim: "once SO_BINDTODEVICE ties a socket to an interface, the socket handles only what arrives through \
+            that interface",
     expectation: "a socket bound to the link to c sends c a datagram directly although the routing table says \
                   via b; a socket on 0.0.0.0 bound to that link receives c's datagram but not b's (which \
                   gets an ICMP port unreachable instead)",
@@ -75,8 +75,8 @@ pub static BIND_DEVICE_ONLY: Case = Case {
 pub static BIND_UNBIND: Case = Case {
     id: "so_bindtodevice.unbind",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_BINDTODEVICE"),
-    claim: "an empty interface name or an option size of zero removes the device binding; getsockopt \
-            returns the name and its length in optlen",
+    claim: "passing an empty name, or a zero optlen, undoes the device binding; getsockopt (since Linux 3.8) \
+            gives the name back and puts its length in optlen",
     expectation: "getsockopt returns the name with optlen counting its NUL; after an empty name, or an \
                   optlen of 0, the name reads back empty and datagrams follow the routing table again; \
                   without CAP_NET_RAW a socket may bind to a device (since Linux 5.7) but removing or \
@@ -101,8 +101,8 @@ pub static BIND_PACKET: Case = Case {
 pub static DONTROUTE: Case = Case {
     id: "so_dontroute.direct_only",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_DONTROUTE"),
-    claim: "SO_DONTROUTE sends only to directly connected hosts, never via a gateway; MSG_DONTROUTE on a \
-            send has the same effect",
+    claim: "with SO_DONTROUTE the socket reaches only hosts on its own links, bypassing gateways; the \
+            MSG_DONTROUTE flag does the same for one send",
     expectation: "c's address is routed via the gateway b and also lies on a directly connected link: without \
                   the option the datagram goes to b; with SO_DONTROUTE, or MSG_DONTROUTE, it goes straight to \
                   c over that link; an address reachable only through b fails with ENETUNREACH and nothing \
@@ -115,8 +115,8 @@ pub static DONTROUTE: Case = Case {
 pub static BROADCAST: Case = Case {
     id: "so_broadcast.datagram_only",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_BROADCAST"),
-    claim: "with SO_BROADCAST a datagram socket may send to a broadcast address; the option has no effect on \
-            stream sockets",
+    claim: "a datagram socket needs SO_BROADCAST to send to a broadcast address; for stream sockets the flag \
+            changes nothing",
     expectation: "UDP to the subnet broadcast fails with EACCES without the option and nothing leaves; with it \
                   the datagram goes to ff:ff:ff:ff:ff:ff and the other host receives it; a raw ICMP socket \
                   obeys the same rule; TCP connect() to the broadcast address fails with ENETUNREACH with or \
