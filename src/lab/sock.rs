@@ -445,6 +445,39 @@ pub struct Closed {
     pub took: Duration,
 }
 
+/// What a call that moves bytes (recv, send) returned: the count, or the
+/// errno's name. A bare number or a name in JSON; "1000 B" or "ECONNRESET"
+/// in a report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Returned {
+    Bytes(usize),
+    Errno(String),
+}
+
+impl Returned {
+    pub fn of(r: &io::Result<usize>) -> Returned {
+        match r {
+            Ok(n) => Returned::Bytes(*n),
+            Err(e) => Returned::Errno(errno_name(e)),
+        }
+    }
+
+    /// A failure with the errno named `name`, as an expectation writes it.
+    pub fn errno(name: &str) -> Returned {
+        Returned::Errno(name.to_string())
+    }
+}
+
+impl crate::model::Show for Returned {
+    fn show(&self) -> String {
+        match self {
+            Returned::Bytes(n) => format!("{n} B"),
+            Returned::Errno(e) => e.clone(),
+        }
+    }
+}
+
 /// A connected TCP pair on one host: `client` connected to `server` (the
 /// accepted socket), plus the port the listener used.
 pub struct TcpPair {
