@@ -31,7 +31,7 @@ const EXEMPT: &[(Opt, &str)] = &[
     (
         opt::SO_PASSSEC,
         "its only effect, an SCM_SECURITY message, needs an LSM that labels sockets: without one \
-         (so_passsec.scm_security) ignoring it changes nothing",
+         so_passsec.scm_security skips, whether the option is ignored or not",
     ),
     (
         opt::SO_BSDCOMPAT,
@@ -40,7 +40,7 @@ const EXEMPT: &[(Opt, &str)] = &[
     (
         opt::IP_PASSSEC,
         "its only effect, an SCM_SECURITY message, needs labeled networking and an LSM: without them \
-         (ip_passsec.udp_only) ignoring it changes nothing",
+         ip_passsec.udp_only skips, whether the option is ignored or not",
     ),
 ];
 

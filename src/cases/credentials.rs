@@ -71,11 +71,10 @@ pub static PEERSEC_CONTEXT: Case = Case {
     id: "so_peersec.unix_context",
     source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const) SO_PEERSEC"),
     claim: "SO_PEERSEC returns the security context of the peer socket (by default its creator's context): \
-            on AF_UNIX connected stream sockets since Linux 2.6.2 and socketpairs since 4.18; the only \
-            condition named is labeled IPsec or NetLabel on both hosts",
-    expectation: "what it returns depends on an LSM that labels sockets (SELinux, Smack, AppArmor): with one, \
-                  an AF_UNIX socketpair and a connected AF_UNIX stream socket return the peer process's \
-                  label; with none active, getsockopt fails with ENOPROTOOPT on those and on TCP alike",
+            on AF_UNIX connected stream sockets since Linux 2.6.2 and socketpairs since 4.18",
+    expectation: "with an LSM that labels sockets (SELinux, Smack, AppArmor), an AF_UNIX socketpair and a \
+                  connected AF_UNIX stream socket return the peer process's label; with none active there is \
+                  no context (getsockopt fails with ENOPROTOOPT) and the case skips",
     run: &Measure(unix_context),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[],
@@ -98,9 +97,9 @@ pub static PASSSEC: Case = Case {
     id: "so_passsec.scm_security",
     source: Source::ManPage("man-pages 6.20 socket(7) SO_PASSSEC"),
     claim: "SO_PASSSEC turns the SCM_SECURITY control message on or off",
-    expectation: "setsockopt(SO_PASSSEC) succeeds on an AF_UNIX socket; without it no SCM_SECURITY arrives; \
-                  with it each datagram carries the sender's security context only when an LSM labels \
-                  sockets: with none active, nothing arrives. Since Linux 6.16 an AF_INET socket refuses the \
+    expectation: "with an LSM that labels sockets, a datagram on an AF_UNIX socket carries no SCM_SECURITY \
+                  until SO_PASSSEC is set, then the sender's security context; with none active no message \
+                  has a context to carry and the case skips. Since Linux 6.16 an AF_INET socket refuses the \
                   option (EOPNOTSUPP)",
     run: &Measure(scm_security),
     deadline: DEFAULT_DEADLINE,
@@ -112,8 +111,9 @@ pub static IP_PASSSEC: Case = Case {
     source: Source::ManPage("man-pages 6.20 IP_PASSSEC(2const) IP_PASSSEC"),
     claim: "with labeled IPsec or NetLabel configured, IP_PASSSEC makes recvmsg() deliver the peer's \
             security context as SCM_SECURITY; only UDP sockets support it (TCP has SO_PEERSEC)",
-    expectation: "a UDP socket accepts IP_PASSSEC; without labeled networking (and an LSM) its datagrams \
-                  carry no SCM_SECURITY; a TCP socket accepts the option too and reads it back as 1, though \
+    expectation: "a UDP datagram carries SCM_SECURITY (level IPPROTO_IP) only once IP_PASSSEC is set, with \
+                  the peer's context; a context exists only with an LSM that labels sockets and NetLabel or \
+                  labeled IPsec, and without them the case skips. A TCP socket accepts the option too, though \
                   TCP never delivers IP control messages",
     run: &Measure(udp_only),
     deadline: DEFAULT_DEADLINE,
@@ -166,6 +166,28 @@ fn lsm_name(id: u64) -> String {
     id.checked_sub(100)
         .and_then(|i| names.get(i as usize))
         .map_or_else(|| format!("lsm {id}"), |n| n.to_string())
+}
+
+/// The active LSMs as a list for a sentence.
+fn lsm_list(lsms: &[String]) -> String {
+    if lsms.is_empty() {
+        "unknown".into()
+    } else {
+        lsms.join(", ")
+    }
+}
+
+/// The skip for a case whose claim needs socket labels: names the facility,
+/// the LSMs that are active, and what the kernel answered without labels.
+fn no_labels(answered: impl std::fmt::Display) -> anyhow::Error {
+    Skip::missing(
+        "an LSM that labels sockets (SELinux, Smack or AppArmor)",
+        format!(
+            "active LSMs: {}; /proc/self/attr/current has no label; {answered}",
+            lsm_list(&active_lsms())
+        ),
+    )
+    .into()
 }
 
 /// The calling process's label (/proc/self/attr/current): present only when
@@ -454,11 +476,13 @@ fn peersec(s: &Sock) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PeerSecContext {
     pub lsms: Vec<String>,
-    /// The case process's label; none when no LSM labels processes.
-    pub own_label: Option<String>,
+    /// The case process's label (the case skips when no LSM labels it).
+    pub own_label: String,
     /// getsockopt(SO_PEERSEC): the context, or the errno name.
     pub socketpair: String,
     pub connected: String,
+    /// A TCP connection over loopback, with no labeled networking: shown, not
+    /// judged (the page makes TCP depend on NetLabel or labeled IPsec).
     pub tcp: String,
 }
 
@@ -469,58 +493,57 @@ fn unix_context(_lab: &mut Lab) -> Result<PeerSecContext> {
     unix::connect(&client, "sockspec-peersec").context("connect AF_UNIX")?;
     let accepted = listener.accept().context("accept AF_UNIX")?;
     let tcp = TcpPair::loopback(Family::V4)?;
+    let (socketpair, connected, tcp) = (peersec(&a), peersec(&accepted), peersec(&tcp.server));
+    let Some(own_label) = own_label() else {
+        return Err(no_labels(format_args!(
+            "SO_PEERSEC on a socketpair: {socketpair}, a connected AF_UNIX stream: {connected}, TCP: {tcp}"
+        )));
+    };
     Ok(PeerSecContext {
         lsms: active_lsms(),
-        own_label: own_label(),
-        socketpair: peersec(&a),
-        connected: peersec(&accepted),
-        tcp: peersec(&tcp.server),
+        own_label,
+        socketpair,
+        connected,
+        tcp,
     })
 }
 
 impl Observation for PeerSecContext {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
-        let lsms = if self.lsms.is_empty() {
-            "unknown".to_string()
-        } else {
-            self.lsms.join(", ")
-        };
-        let verdict = match &self.own_label {
-            Some(label) => {
-                j.expect_eq("SO_PEERSEC of a socketpair", label, &self.socketpair);
-                j.expect_eq(
-                    "SO_PEERSEC of a connected AF_UNIX stream",
-                    label,
-                    &self.connected,
-                );
-                Verdict::holds_if(self.socketpair == *label && self.connected == *label)
-            }
-            None => {
-                for (what, got) in [
-                    ("SO_PEERSEC of a socketpair", &self.socketpair),
-                    ("SO_PEERSEC of a connected AF_UNIX stream", &self.connected),
-                    ("SO_PEERSEC of a TCP connection", &self.tcp),
-                ] {
-                    j.expect_eq(&format!("{what}, no labelling LSM"), "ENOPROTOOPT", got);
-                }
-                // Refused for want of an LSM the page never names: it ties the
-                // option to labeled IPsec or NetLabel, which AF_UNIX never uses.
-                Verdict::Differs
-            }
+        let label = &self.own_label;
+        j.expect_eq("SO_PEERSEC of a socketpair", label, &self.socketpair);
+        j.expect_eq(
+            "SO_PEERSEC of a connected AF_UNIX stream",
+            label,
+            &self.connected,
+        );
+        let right = [&self.socketpair, &self.connected]
+            .iter()
+            .filter(|got| **got == label)
+            .count();
+        // Both: the page. One: a kernel before 4.18 (no socketpair) or one
+        // that labels only one kind. Neither: not the peer's context at all.
+        let verdict = match right {
+            2 => Verdict::Holds,
+            1 => Verdict::Differs,
+            _ => Verdict::Refuted,
         };
         j.verdict(
             verdict,
             format!(
-                "LSMs: {lsms}; own label: {}; SO_PEERSEC on a socketpair: {}, a connected AF_UNIX stream: {}, \
-                 TCP: {}",
-                self.own_label.show(),
+                "LSMs: {}; own label: {label}; SO_PEERSEC on a socketpair: {}, a connected AF_UNIX stream: {}; \
+                 TCP without labeled networking: {}",
+                lsm_list(&self.lsms),
                 self.socketpair,
                 self.connected,
                 self.tcp
             ),
         );
-        j.key(format!("AF_UNIX: {}; TCP: {}", self.connected, self.tcp));
+        j.key(format!(
+            "socketpair: {}; connected: {}",
+            self.socketpair, self.connected
+        ));
         j
     }
 }
@@ -565,20 +588,10 @@ fn peersec_sized(s: &Sock, size: usize) -> (String, usize, Vec<u8>) {
 fn peersec_erange(_lab: &mut Lab) -> Result<PeerSecErange> {
     let (a, _b) = unix::pair(libc::SOCK_STREAM)?;
     let Some(own_label) = own_label() else {
-        let lsms = active_lsms();
-        return Err(Skip::missing(
-            "an LSM that labels sockets (SELinux, Smack or AppArmor)",
-            format!(
-                "active LSMs: {}; /proc/self/attr/current has no label; SO_PEERSEC fails with {}",
-                if lsms.is_empty() {
-                    "unknown".into()
-                } else {
-                    lsms.join(", ")
-                },
-                peersec(&a)
-            ),
-        )
-        .into());
+        return Err(no_labels(format_args!(
+            "SO_PEERSEC fails with {}",
+            peersec(&a)
+        )));
     };
     let (short_errno, short_optlen, _) = peersec_sized(&a, 1);
     let (result, _, bytes) = peersec_sized(&a, short_optlen);
@@ -640,7 +653,8 @@ impl Observation for PeerSecErange {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PassSec {
     pub lsms: Vec<String>,
-    pub own_label: Option<String>,
+    /// The case process's label (the case skips when no LSM labels it).
+    pub own_label: String,
     /// setsockopt(SO_PASSSEC, 1) on the AF_UNIX receiver.
     pub set_result: String,
     /// The SCM_SECURITY a datagram brought, without and with SO_PASSSEC.
@@ -667,13 +681,22 @@ fn scm_security(_lab: &mut Lab) -> Result<PassSec> {
     let set_result = result_name(&rx.set_int(libc::SOL_SOCKET, libc::SO_PASSSEC, 1));
     let on = security_of(&tx, &rx, libc::SOL_SOCKET)?;
     let udp = Sock::udp(Family::V4)?;
+    let udp_set = result_name(&udp.set_int(libc::SOL_SOCKET, libc::SO_PASSSEC, 1));
+    // Without labels the message has nothing to carry: the kernel sends none
+    // (security_secid_to_secctx fails), so the option's effect cannot show.
+    let Some(own_label) = own_label() else {
+        return Err(no_labels(format_args!(
+            "setsockopt(SO_PASSSEC): {set_result}; SCM_SECURITY with it: {}",
+            on.show()
+        )));
+    };
     Ok(PassSec {
         lsms: active_lsms(),
-        own_label: own_label(),
+        own_label,
         set_result,
         off,
         on,
-        udp_set: result_name(&udp.set_int(libc::SOL_SOCKET, libc::SO_PASSSEC, 1)),
+        udp_set,
     })
 }
 
@@ -682,32 +705,32 @@ impl Observation for PassSec {
         let mut j = Judgement::new();
         j.expect_eq("setsockopt(SO_PASSSEC) on AF_UNIX", "ok", &self.set_result);
         j.expect_eq("SCM_SECURITY without SO_PASSSEC", &None, &self.off);
-        j.expect_eq("SCM_SECURITY with SO_PASSSEC", &self.own_label, &self.on);
-        let verdict = match (&self.own_label, &self.on) {
-            (Some(label), Some(got)) if got == label && self.off.is_none() => Verdict::Holds,
-            // Switched on, yet nothing comes for want of an LSM the page does
-            // not mention.
-            (None, None) if self.set_result == "ok" => Verdict::Differs,
-            _ => Verdict::Refuted,
+        j.expect_eq(
+            "SCM_SECURITY with SO_PASSSEC",
+            &Some(self.own_label.clone()),
+            &self.on,
+        );
+        let enabled = self.set_result == "ok" && self.on.as_ref() == Some(&self.own_label);
+        // On, yet also there unasked: the option would switch nothing.
+        let verdict = match (enabled, self.off.is_none()) {
+            (true, true) => Verdict::Holds,
+            (true, false) => Verdict::Differs,
+            (false, _) => Verdict::Refuted,
         };
         j.verdict(
             verdict,
             format!(
                 "LSMs: {}; own label: {}; setsockopt: {}; SCM_SECURITY without the option: {}, with it: {}; on \
                  a UDP socket setsockopt: {}",
-                if self.lsms.is_empty() { "unknown".into() } else { self.lsms.join(", ") },
-                self.own_label.show(),
+                lsm_list(&self.lsms),
+                self.own_label,
                 self.set_result,
                 self.off.show(),
                 self.on.show(),
                 self.udp_set
             ),
         );
-        j.key(format!(
-            "set {}; SCM_SECURITY: {}",
-            self.set_result,
-            self.on.show()
-        ));
+        j.key(format!("off/on: {} / {}", self.off.show(), self.on.show()));
         j
     }
 }
@@ -717,33 +740,52 @@ impl Observation for PassSec {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IpPassSec {
-    pub own_label: Option<String>,
+    /// The case process's label (the case skips when no LSM labels it).
+    pub own_label: String,
     pub udp_set: String,
-    /// The SCM_SECURITY (level SOL_IP) a loopback datagram brought.
+    /// The SCM_SECURITY (level SOL_IP) a loopback datagram brought with
+    /// IP_PASSSEC, and one without it.
     pub udp_security: Option<String>,
+    pub udp_unasked: Option<String>,
+    /// setsockopt(IP_PASSSEC) on a TCP socket: shown, not judged (TCP keeps
+    /// the flag but never delivers IP control messages).
     pub tcp_set: String,
-    /// getsockopt(IP_PASSSEC) on the TCP socket afterwards.
-    pub tcp_reads: i32,
 }
 
 fn udp_only(_lab: &mut Lab) -> Result<IpPassSec> {
     let rx = Sock::udp(Family::V4)?;
     rx.bind(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))
         .context("bind UDP")?;
-    let udp_set = result_name(&rx.set_int(libc::IPPROTO_IP, libc::IP_PASSSEC, 1));
     let tx = Sock::udp(Family::V4)?;
     tx.connect(rx.local_addr()?).context("connect UDP")?;
+    let udp_unasked = security_of(&tx, &rx, libc::IPPROTO_IP)?;
+    let udp_set = result_name(&rx.set_int(libc::IPPROTO_IP, libc::IP_PASSSEC, 1));
     let udp_security = security_of(&tx, &rx, libc::IPPROTO_IP)?;
     let tcp = Sock::tcp(Family::V4)?;
     let tcp_set = result_name(&tcp.set_int(libc::IPPROTO_IP, libc::IP_PASSSEC, 1));
+    let answered = format_args!(
+        "setsockopt(IP_PASSSEC) on UDP: {udp_set}, SCM_SECURITY with it: {}; on TCP: {tcp_set}",
+        udp_security.show()
+    )
+    .to_string();
+    let Some(own_label) = own_label() else {
+        return Err(no_labels(answered));
+    };
+    // With labels but no NetLabel or labeled IPsec (which a case cannot set
+    // up in its own namespace) the datagram has no peer label to carry.
+    if udp_security.is_none() {
+        return Err(Skip::missing(
+            "labeled networking (NetLabel or labeled IPsec)",
+            format!("own label {own_label}; {answered}"),
+        )
+        .into());
+    }
     Ok(IpPassSec {
-        own_label: own_label(),
+        own_label,
         udp_set,
         udp_security,
+        udp_unasked,
         tcp_set,
-        tcp_reads: tcp
-            .get_int(libc::IPPROTO_IP, libc::IP_PASSSEC)
-            .context("getsockopt IP_PASSSEC")?,
     })
 }
 
@@ -751,38 +793,36 @@ impl Observation for IpPassSec {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
         j.expect_eq("setsockopt(IP_PASSSEC) on UDP", "ok", &self.udp_set);
-        if self.own_label.is_none() {
-            j.expect_eq(
-                "SCM_SECURITY on a UDP datagram, no labelling LSM",
-                &None,
-                &self.udp_security,
-            );
-        }
-        j.expect_eq(
-            "setsockopt(IP_PASSSEC) on TCP, and what it reads back",
-            &("ok", 1),
-            &(self.tcp_set.as_str(), self.tcp_reads),
+        j.expect_eq("SCM_SECURITY without IP_PASSSEC", &None, &self.udp_unasked);
+        j.expect(
+            "SCM_SECURITY with IP_PASSSEC carries a context",
+            self.udp_security.as_ref().is_some_and(|c| !c.is_empty()),
+            "a context",
+            self.udp_security.show(),
         );
-        // "Only UDP": a TCP socket that refused the option would bear it out.
-        let verdict = if self.tcp_set == "ok" {
-            Verdict::Differs
-        } else {
-            Verdict::Holds
+        let delivered =
+            self.udp_set == "ok" && self.udp_security.as_ref().is_some_and(|c| !c.is_empty());
+        let verdict = match (delivered, self.udp_unasked.is_none()) {
+            (true, true) => Verdict::Holds,
+            (true, false) => Verdict::Differs,
+            (false, _) => Verdict::Refuted,
         };
         j.verdict(
             verdict,
             format!(
-                "UDP: setsockopt {}, SCM_SECURITY {} (own label: {}); TCP: setsockopt {}, reads back {}",
+                "own label: {}; UDP: setsockopt {}, SCM_SECURITY without the option: {}, with it: {}; TCP: \
+                 setsockopt {}",
+                self.own_label,
                 self.udp_set,
+                self.udp_unasked.show(),
                 self.udp_security.show(),
-                self.own_label.show(),
-                self.tcp_set,
-                self.tcp_reads
+                self.tcp_set
             ),
         );
         j.key(format!(
-            "UDP {}; TCP {} (reads {})",
-            self.udp_set, self.tcp_set, self.tcp_reads
+            "UDP off/on: {} / {}",
+            self.udp_unasked.show(),
+            self.udp_security.show()
         ));
         j
     }
@@ -961,46 +1001,31 @@ mod tests {
 
     const LABEL: &str = "system_u:system_r:unconfined_t:s0";
 
-    fn context_linux() -> PeerSecContext {
+    /// A machine running SELinux (this kernel runs no labelling LSM: the
+    /// case skips there).
+    fn context_selinux() -> PeerSecContext {
         PeerSecContext {
-            lsms: vec![
-                "lockdown".into(),
-                "capability".into(),
-                "landlock".into(),
-                "bpf".into(),
-            ],
-            own_label: None,
-            socketpair: "ENOPROTOOPT".into(),
-            connected: "ENOPROTOOPT".into(),
+            lsms: vec!["capability".into(), "selinux".into()],
+            own_label: LABEL.into(),
+            socketpair: LABEL.into(),
+            connected: LABEL.into(),
             tcp: "ENOPROTOOPT".into(),
         }
     }
 
-    /// A machine running SELinux.
-    fn context_selinux() -> PeerSecContext {
-        PeerSecContext {
-            lsms: vec!["capability".into(), "selinux".into()],
-            own_label: Some(LABEL.into()),
-            socketpair: LABEL.into(),
-            connected: LABEL.into(),
-            ..context_linux()
-        }
-    }
-
     #[rstest]
-    #[case::linux(context_linux(), Verdict::Differs, &[])]
     #[case::selinux(context_selinux(), Verdict::Holds, &[])]
     // Before Linux 4.18 a socketpair had no peer context.
     #[case::old_socketpair(PeerSecContext { socketpair: "ENOPROTOOPT".into(), ..context_selinux() },
-        Verdict::Refuted, &["SO_PEERSEC of a socketpair"])]
+        Verdict::Differs, &["SO_PEERSEC of a socketpair"])]
     #[case::other_connected(PeerSecContext { connected: "kernel".into(), ..context_selinux() },
-        Verdict::Refuted, &["SO_PEERSEC of a connected AF_UNIX stream"])]
-    #[case::unlabelled_pair_answers(PeerSecContext { socketpair: "x".into(), ..context_linux() },
-        Verdict::Differs, &["SO_PEERSEC of a socketpair, no labelling LSM"])]
-    #[case::unlabelled_connected(PeerSecContext { connected: "EINVAL".into(), ..context_linux() },
-        Verdict::Differs, &["SO_PEERSEC of a connected AF_UNIX stream, no labelling LSM"])]
-    #[case::unlabelled_tcp(PeerSecContext { tcp: "EINVAL".into(), ..context_linux() },
-        Verdict::Differs, &["SO_PEERSEC of a TCP connection, no labelling LSM"])]
+        Verdict::Differs, &["SO_PEERSEC of a connected AF_UNIX stream"])]
+    // No labels at all, as on this kernel: ENOPROTOOPT for both.
+    #[case::unlabelled(PeerSecContext { socketpair: "ENOPROTOOPT".into(), connected: "ENOPROTOOPT".into(),
+        ..context_selinux() }, Verdict::Refuted,
+        &["SO_PEERSEC of a socketpair", "SO_PEERSEC of a connected AF_UNIX stream"])]
+    // A labelled TCP peer changes nothing: TCP is shown, not judged.
+    #[case::tcp_labelled(PeerSecContext { tcp: LABEL.into(), ..context_selinux() }, Verdict::Holds, &[])]
     fn context_judgement(
         #[case] o: PeerSecContext,
         #[case] verdict: Verdict,
@@ -1011,22 +1036,46 @@ mod tests {
 
     #[test]
     fn context_words() {
-        let j = context_linux().judge();
-        assert_eq!("AF_UNIX: ENOPROTOOPT; TCP: ENOPROTOOPT", j.key);
+        let j = context_selinux().judge();
+        assert_eq!(format!("socketpair: {LABEL}; connected: {LABEL}"), j.key);
         assert_eq!(
-            "LSMs: lockdown, capability, landlock, bpf; own label: none; SO_PEERSEC on a socketpair: \
-             ENOPROTOOPT, a connected AF_UNIX stream: ENOPROTOOPT, TCP: ENOPROTOOPT",
+            format!(
+                "LSMs: capability, selinux; own label: {LABEL}; SO_PEERSEC on a socketpair: {LABEL}, a \
+                 connected AF_UNIX stream: {LABEL}; TCP without labeled networking: ENOPROTOOPT"
+            ),
             j.because
         );
         let unknown = PeerSecContext {
             lsms: Vec::new(),
-            ..context_linux()
+            ..context_selinux()
         }
         .judge();
         assert!(unknown.because.starts_with("LSMs: unknown; "));
         assert_eq!(
             vec!["capability", "selinux", "ipe", "lsm 114", "lsm 99"],
             [100, 101, 113, 114, 99].map(lsm_name).to_vec()
+        );
+    }
+
+    /// On this kernel (no labelling LSM) the cases that need labels skip and
+    /// say why, with what the kernel answered.
+    #[test]
+    fn no_labels_names_the_facility() {
+        let e = no_labels("SO_PEERSEC fails with ENOPROTOOPT");
+        let skip = e.downcast_ref::<Skip>().expect("a skip");
+        let text = &skip.0;
+        assert!(Skip::is_missing_facility(text), "{text}");
+        assert!(text.contains("an LSM that labels sockets"), "{text}");
+        assert!(
+            text.ends_with(
+                "/proc/self/attr/current has no label; SO_PEERSEC fails with ENOPROTOOPT"
+            ),
+            "{text}"
+        );
+        assert_eq!("unknown", lsm_list(&[]));
+        assert_eq!(
+            "bpf, landlock",
+            lsm_list(&["bpf".into(), "landlock".into()])
         );
     }
 
@@ -1071,83 +1120,76 @@ mod tests {
         );
     }
 
-    fn passsec_linux() -> PassSec {
+    /// A machine running SELinux (this kernel has no labelling LSM: the case
+    /// skips there).
+    fn passsec_selinux() -> PassSec {
         PassSec {
-            lsms: vec!["lockdown".into(), "capability".into()],
-            own_label: None,
+            lsms: vec!["capability".into(), "selinux".into()],
+            own_label: LABEL.into(),
             set_result: "ok".into(),
             off: None,
-            on: None,
+            on: Some(LABEL.into()),
             udp_set: "EOPNOTSUPP".into(),
         }
     }
 
-    fn passsec_selinux() -> PassSec {
-        PassSec {
-            own_label: Some(LABEL.into()),
-            on: Some(LABEL.into()),
-            ..passsec_linux()
-        }
-    }
-
     #[rstest]
-    #[case::linux(passsec_linux(), Verdict::Differs, &[])]
     #[case::selinux(passsec_selinux(), Verdict::Holds, &[])]
-    #[case::labelled_nothing(PassSec { on: None, ..passsec_selinux() }, Verdict::Refuted,
+    // A libc that ignores the option: nothing arrives.
+    #[case::ignored(PassSec { on: None, ..passsec_selinux() }, Verdict::Refuted,
         &["SCM_SECURITY with SO_PASSSEC"])]
-    #[case::labelled_always(PassSec { off: Some(LABEL.into()), ..passsec_selinux() }, Verdict::Refuted,
+    #[case::always(PassSec { off: Some(LABEL.into()), ..passsec_selinux() }, Verdict::Differs,
         &["SCM_SECURITY without SO_PASSSEC"])]
-    #[case::labelled_other(PassSec { on: Some("kernel".into()), ..passsec_selinux() }, Verdict::Refuted,
+    #[case::other_context(PassSec { on: Some("kernel".into()), ..passsec_selinux() }, Verdict::Refuted,
         &["SCM_SECURITY with SO_PASSSEC"])]
-    #[case::refused(PassSec { set_result: "EOPNOTSUPP".into(), ..passsec_linux() }, Verdict::Refuted,
+    #[case::refused(PassSec { set_result: "EOPNOTSUPP".into(), ..passsec_selinux() }, Verdict::Refuted,
         &["setsockopt(SO_PASSSEC) on AF_UNIX"])]
-    #[case::unlabelled_context(PassSec { on: Some("x".into()), ..passsec_linux() }, Verdict::Refuted,
-        &["SCM_SECURITY with SO_PASSSEC"])]
+    // Before 6.16 UDP accepted the option: not judged.
+    #[case::old_udp(PassSec { udp_set: "ok".into(), ..passsec_selinux() }, Verdict::Holds, &[])]
     fn passsec_judgement(#[case] o: PassSec, #[case] verdict: Verdict, #[case] checks: &[&str]) {
         assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
     }
 
     #[test]
     fn passsec_words() {
-        let j = passsec_linux().judge();
-        assert_eq!("set ok; SCM_SECURITY: none", j.key);
+        let j = passsec_selinux().judge();
+        assert_eq!(format!("off/on: none / {LABEL}"), j.key);
         assert_eq!(
-            "LSMs: lockdown, capability; own label: none; setsockopt: ok; SCM_SECURITY without the option: \
-             none, with it: none; on a UDP socket setsockopt: EOPNOTSUPP",
+            format!(
+                "LSMs: capability, selinux; own label: {LABEL}; setsockopt: ok; SCM_SECURITY without the \
+                 option: none, with it: {LABEL}; on a UDP socket setsockopt: EOPNOTSUPP"
+            ),
             j.because
         );
-        let unknown = PassSec {
-            lsms: Vec::new(),
-            ..passsec_linux()
-        }
-        .judge();
-        assert!(unknown.because.starts_with("LSMs: unknown; "));
     }
 
-    fn ip_linux() -> IpPassSec {
+    /// SELinux with NetLabel (this kernel has no labelling LSM: the case
+    /// skips there).
+    fn ip_labelled() -> IpPassSec {
         IpPassSec {
-            own_label: None,
+            own_label: LABEL.into(),
             udp_set: "ok".into(),
-            udp_security: None,
+            udp_security: Some(LABEL.into()),
+            udp_unasked: None,
             tcp_set: "ok".into(),
-            tcp_reads: 1,
         }
     }
 
-    const TCP: &str = "setsockopt(IP_PASSSEC) on TCP, and what it reads back";
+    const WITH: &str = "SCM_SECURITY with IP_PASSSEC carries a context";
 
     #[rstest]
-    #[case::linux(ip_linux(), Verdict::Differs, &[])]
-    // The page's world: TCP refuses the option.
-    #[case::udp_only(IpPassSec { tcp_set: "ENOPROTOOPT".into(), tcp_reads: 0, ..ip_linux() },
-        Verdict::Holds, &[TCP])]
-    #[case::tcp_not_stored(IpPassSec { tcp_reads: 0, ..ip_linux() }, Verdict::Differs, &[TCP])]
-    #[case::udp_refused(IpPassSec { udp_set: "ENOPROTOOPT".into(), ..ip_linux() }, Verdict::Differs,
+    #[case::labelled(ip_labelled(), Verdict::Holds, &[])]
+    // NetLabel passes only the MLS part: another context is still the peer's.
+    #[case::mls_only(IpPassSec { udp_security: Some("system_u:object_r:netlabel_peer_t:s0".into()),
+        ..ip_labelled() }, Verdict::Holds, &[])]
+    #[case::ignored(IpPassSec { udp_security: None, ..ip_labelled() }, Verdict::Refuted, &[WITH])]
+    #[case::empty(IpPassSec { udp_security: Some(String::new()), ..ip_labelled() }, Verdict::Refuted, &[WITH])]
+    #[case::udp_refused(IpPassSec { udp_set: "ENOPROTOOPT".into(), ..ip_labelled() }, Verdict::Refuted,
         &["setsockopt(IP_PASSSEC) on UDP"])]
-    #[case::unlabelled_context(IpPassSec { udp_security: Some("x".into()), ..ip_linux() },
-        Verdict::Differs, &["SCM_SECURITY on a UDP datagram, no labelling LSM"])]
-    #[case::labelled(IpPassSec { own_label: Some(LABEL.into()), udp_security: Some(LABEL.into()),
-        ..ip_linux() }, Verdict::Differs, &[])]
+    #[case::unasked(IpPassSec { udp_unasked: Some(LABEL.into()), ..ip_labelled() }, Verdict::Differs,
+        &["SCM_SECURITY without IP_PASSSEC"])]
+    // The page's "only UDP": a TCP socket that refused would change nothing judged.
+    #[case::tcp_refuses(IpPassSec { tcp_set: "ENOPROTOOPT".into(), ..ip_labelled() }, Verdict::Holds, &[])]
     fn ip_passsec_judgement(
         #[case] o: IpPassSec,
         #[case] verdict: Verdict,
@@ -1158,10 +1200,13 @@ mod tests {
 
     #[test]
     fn ip_passsec_words() {
-        let j = ip_linux().judge();
-        assert_eq!("UDP ok; TCP ok (reads 1)", j.key);
+        let j = ip_labelled().judge();
+        assert_eq!(format!("UDP off/on: none / {LABEL}"), j.key);
         assert_eq!(
-            "UDP: setsockopt ok, SCM_SECURITY none (own label: none); TCP: setsockopt ok, reads back 1",
+            format!(
+                "own label: {LABEL}; UDP: setsockopt ok, SCM_SECURITY without the option: none, with it: \
+                 {LABEL}; TCP: setsockopt ok"
+            ),
             j.because
         );
     }
