@@ -37,7 +37,8 @@ pub static PEERCRED: Case = Case {
             peer process",
     expectation: "both ends of an AF_UNIX socketpair report the process that made the pair; on a \
                   connection the accepted socket reports the process that called connect() (a child that \
-                  has exited since), not the one that created the socket, and the connecting socket reports \
+                  has exited since, running as nobody where the namespace maps it), with its pid, uid and \
+                  gid, not the process that created the socket, and the connecting socket reports \
                   the process that called listen(); a TCP connection has no credentials: pid 0, uid and gid -1",
     run: &Measure(connect_time),
     deadline: DEFAULT_DEADLINE,
@@ -50,7 +51,7 @@ pub static PASSCRED: Case = Case {
     claim: "SO_PASSCRED turns the SCM_CREDENTIALS control message on or off",
     expectation: "a datagram from another process arrives on an AF_UNIX socket without SCM_CREDENTIALS by \
                   default; with SO_PASSCRED set on the receiver each datagram carries the sender's pid, uid \
-                  and gid; cleared again, none. Since Linux 6.16 an AF_INET socket refuses the option \
+                  and gid (a child running as nobody where the namespace maps it); cleared again, none. Since Linux 6.16 an AF_INET socket refuses the option \
                   (EOPNOTSUPP)",
     run: &Measure(scm_credentials),
     deadline: DEFAULT_DEADLINE,
@@ -201,6 +202,52 @@ pub fn own_label() -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------
+// A child process with credentials of its own
+
+/// nobody: the uid and gid a child takes where the namespace maps them, so
+/// that the credentials the kernel reports are the child's own and not
+/// copies of the case's.
+const NOBODY_ID: u32 = 65_534;
+
+/// A child's exit code once its syscall succeeded: this plus 1 if it runs as
+/// gid nobody, plus 2 if as uid nobody. Below it: the errno of the failure.
+const CHILD_OK: i32 = 128;
+
+/// In a forked child: become nobody where allowed (root on the host may; a
+/// user namespace that maps only its own root may not, and the child keeps
+/// the case's ids), run `f`, and say what happened as an exit code.
+fn as_nobody(f: impl FnOnce() -> std::io::Result<()>) -> i32 {
+    // SAFETY: plain syscalls in the forked child; the gid first, while the
+    // uid still allows it.
+    let gid = unsafe { libc::setgid(NOBODY_ID) } == 0;
+    // SAFETY: as above.
+    let uid = unsafe { libc::setuid(NOBODY_ID) } == 0;
+    match f() {
+        Ok(()) => CHILD_OK + i32::from(gid) + 2 * i32::from(uid),
+        Err(e) => e.raw_os_error().unwrap_or(1).min(CHILD_OK - 1),
+    }
+}
+
+/// What a child run by `as_nobody` did ("ok" or the errno name) and the
+/// credentials it ran with.
+fn child_outcome(pid: i32, code: i32, me: Ucred) -> (String, Ucred) {
+    if code < CHILD_OK {
+        let errno = errno_name(&std::io::Error::from_raw_os_error(code));
+        return (errno, Ucred { pid, ..me });
+    }
+    let bits = code - CHILD_OK;
+    let id = |bit: i32, own: u32| if bits & bit != 0 { NOBODY_ID } else { own };
+    (
+        "ok".into(),
+        Ucred {
+            pid,
+            uid: id(2, me.uid),
+            gid: id(1, me.gid),
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------
 // so_peercred.connect_time
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -209,8 +256,9 @@ pub struct PeerCred {
     pub me: Ucred,
     pub pair_a: Ucred,
     pub pair_b: Ucred,
-    /// The child that called connect() on a socket the case created.
-    pub child_pid: i32,
+    /// The child that called connect() on a socket the case created: the
+    /// credentials it ran with (nobody where the namespace allows).
+    pub child: Ucred,
     pub child_connect: String,
     /// SO_PEERCRED of the socket accept() returned, read after the child exited.
     pub accepted_sees: Ucred,
@@ -228,15 +276,9 @@ fn connect_time(_lab: &mut Lab) -> Result<PeerCred> {
     let pair_b = unix::peercred(&b).context("SO_PEERCRED of a socketpair end")?;
     let listener = unix::listener(PEERCRED_NAME, libc::SOCK_STREAM)?;
     let connector = unix::socket(libc::SOCK_STREAM)?;
-    let (child_pid, code) = unix::in_child(|| match unix::connect(&connector, PEERCRED_NAME) {
-        Ok(()) => 0,
-        Err(e) => e.raw_os_error().unwrap_or(1),
-    })?;
-    let child_connect = if code == 0 {
-        "ok".to_string()
-    } else {
-        errno_name(&std::io::Error::from_raw_os_error(code))
-    };
+    let me = Ucred::of_self();
+    let (pid, code) = unix::in_child(|| as_nobody(|| unix::connect(&connector, PEERCRED_NAME)))?;
+    let (child_connect, child) = child_outcome(pid, code, me);
     let accepted = listener.accept().context("accept the child's connection")?;
     let accepted_sees = unix::peercred(&accepted).context("SO_PEERCRED of the accepted socket")?;
     let connector_sees = unix::peercred(&connector).context("SO_PEERCRED of the connector")?;
@@ -246,10 +288,10 @@ fn connect_time(_lab: &mut Lab) -> Result<PeerCred> {
         Err(e) => errno_name(&e),
     };
     Ok(PeerCred {
-        me: Ucred::of_self(),
+        me,
         pair_a,
         pair_b,
-        child_pid,
+        child,
         child_connect,
         accepted_sees,
         connector_sees,
@@ -266,13 +308,9 @@ impl Observation for PeerCred {
             &(self.pair_a, self.pair_b),
         );
         j.expect_eq("the child's connect()", "ok", &self.child_connect);
-        let child = Ucred {
-            pid: self.child_pid,
-            ..self.me
-        };
         j.expect_eq(
             "the accepted socket reports the connecting child",
-            &child,
+            &self.child,
             &self.accepted_sees,
         );
         j.expect_eq(
@@ -281,26 +319,26 @@ impl Observation for PeerCred {
             &self.connector_sees,
         );
         j.expect_eq("a TCP connection", "pid 0 uid -1 gid -1", &self.tcp);
-        let peer =
-            self.accepted_sees.pid == self.child_pid && self.connector_sees.pid == self.me.pid;
+        // The peer's own pid, uid and gid, not the socket creator's.
+        let peer = self.accepted_sees == self.child && self.connector_sees.pid == self.me.pid;
         j.verdict(
             Verdict::holds_if(peer),
             format!(
-                "the case is pid {}; its socketpair reports {} and {}; a socket it created but child {} \
-                 connected reports, once accepted, {} (the child has exited), and the connector reports {}; \
-                 TCP: {}",
-                self.me.pid,
+                "the case is {}; its socketpair reports pids {} and {}; a socket it created but a child \
+                 ({}) connected reports, once accepted, {} (the child has exited), and the connector reports \
+                 {}; TCP: {}",
+                self.me.show(),
                 self.pair_a.pid,
                 self.pair_b.pid,
-                self.child_pid,
+                self.child.show(),
                 self.accepted_sees.show(),
                 self.connector_sees.show(),
                 self.tcp
             ),
         );
         j.key(format!(
-            "connector pid {} -> accepted socket sees pid {}",
-            self.child_pid, self.accepted_sees.pid
+            "child pid {} uid {} -> accepted socket sees pid {} uid {}",
+            self.child.pid, self.child.uid, self.accepted_sees.pid, self.accepted_sees.uid
         ));
         j
     }
@@ -314,7 +352,9 @@ impl Observation for PeerCred {
 pub struct Delivery {
     /// SO_PASSCRED on the receiver while this one was sent and read.
     pub passcred: i32,
-    pub sender_pid: i32,
+    /// The child that sent it, with the ids it ran as (nobody where the
+    /// namespace allows).
+    pub sender: Ucred,
     pub creds: Option<Ucred>,
 }
 
@@ -327,18 +367,16 @@ pub struct PassCred {
 }
 
 /// A datagram sent by a child process through `tx`, read from `rx`.
-fn from_child(tx: &Sock, rx: &Sock, passcred: i32) -> Result<Delivery> {
+fn from_child(tx: &Sock, rx: &Sock, passcred: i32, me: Ucred) -> Result<Delivery> {
     rx.set_int(libc::SOL_SOCKET, libc::SO_PASSCRED, passcred)
         .context("SO_PASSCRED")?;
-    let (sender_pid, code) = unix::in_child(|| match tx.send(b"who", 0) {
-        Ok(_) => 0,
-        Err(e) => e.raw_os_error().unwrap_or(1),
-    })?;
-    anyhow::ensure!(code == 0, "the child's send failed with errno {code}");
+    let (pid, code) = unix::in_child(|| as_nobody(|| tx.send(b"who", 0).map(drop)))?;
+    let (sent, sender) = child_outcome(pid, code, me);
+    anyhow::ensure!(sent == "ok", "the child's send failed: {sent}");
     let got = msg::recv(rx, 64, libc::MSG_DONTWAIT).context("recvmsg the child's datagram")?;
     Ok(Delivery {
         passcred,
-        sender_pid,
+        sender,
         creds: got
             .cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS)
             .and_then(|c| Ucred::from_bytes(&c.data)),
@@ -347,13 +385,14 @@ fn from_child(tx: &Sock, rx: &Sock, passcred: i32) -> Result<Delivery> {
 
 fn scm_credentials(_lab: &mut Lab) -> Result<PassCred> {
     let (rx, tx) = unix::pair(libc::SOCK_DGRAM)?;
+    let me = Ucred::of_self();
     let mut deliveries = Vec::new();
     for passcred in [0, 1, 0] {
-        deliveries.push(from_child(&tx, &rx, passcred)?);
+        deliveries.push(from_child(&tx, &rx, passcred, me)?);
     }
     let udp = Sock::udp(Family::V4)?;
     Ok(PassCred {
-        me: Ucred::of_self(),
+        me,
         deliveries,
         udp_set: result_name(&udp.set_int(libc::SOL_SOCKET, libc::SO_PASSCRED, 1)),
     })
@@ -363,10 +402,7 @@ impl Observation for PassCred {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
         for (i, d) in self.deliveries.iter().enumerate() {
-            let expected = (d.passcred != 0).then_some(Ucred {
-                pid: d.sender_pid,
-                ..self.me
-            });
+            let expected = (d.passcred != 0).then_some(d.sender);
             j.expect_eq(
                 &format!(
                     "datagram {} (SO_PASSCRED {}): SCM_CREDENTIALS",
@@ -379,7 +415,7 @@ impl Observation for PassCred {
         }
         let right = |d: &Delivery| {
             if d.passcred != 0 {
-                d.creds.is_some_and(|c| c.pid == d.sender_pid)
+                d.creds == Some(d.sender)
             } else {
                 d.creds.is_none()
             }
@@ -407,7 +443,10 @@ impl Observation for PassCred {
         let pids: Vec<String> = self
             .deliveries
             .iter()
-            .map(|d| d.creds.map_or("none".into(), |c| format!("pid {}", c.pid)))
+            .map(|d| {
+                d.creds
+                    .map_or("none".into(), |c| format!("pid {} uid {}", c.pid, c.uid))
+            })
             .collect();
         j.key(format!("off/on/off: {}", pids.join(", ")));
         j
@@ -843,7 +882,12 @@ mod tests {
         uid: 0,
         gid: 0,
     };
-    const CHILD: Ucred = Ucred { pid: 2435, ..ME };
+    /// The child as root on the host runs it: nobody.
+    const CHILD: Ucred = Ucred {
+        pid: 2435,
+        uid: NOBODY_ID,
+        gid: NOBODY_ID,
+    };
     const NOBODY: Ucred = Ucred {
         pid: 0,
         uid: u32::MAX,
@@ -856,7 +900,7 @@ mod tests {
             me: ME,
             pair_a: ME,
             pair_b: ME,
-            child_pid: CHILD.pid,
+            child: CHILD,
             child_connect: "ok".into(),
             accepted_sees: CHILD,
             connector_sees: ME,
@@ -864,19 +908,36 @@ mod tests {
         }
     }
 
+    /// The same kernel in a user namespace: the child cannot become nobody.
+    fn peercred_userns() -> PeerCred {
+        let child = Ucred { pid: 2435, ..ME };
+        PeerCred {
+            child,
+            accepted_sees: child,
+            ..peercred_linux()
+        }
+    }
+
+    const ACCEPTED: &str = "the accepted socket reports the connecting child";
+
     #[rstest]
     #[case::linux(peercred_linux(), Verdict::Holds, &[])]
+    #[case::userns(peercred_userns(), Verdict::Holds, &[])]
     // Credentials of the socket's creator, not of the process that connected.
-    #[case::creator(PeerCred { accepted_sees: ME, ..peercred_linux() }, Verdict::Refuted,
-        &["the accepted socket reports the connecting child"])]
+    #[case::creator(PeerCred { accepted_sees: ME, ..peercred_linux() }, Verdict::Refuted, &[ACCEPTED])]
+    // The connecting pid, but the creator's ids.
+    #[case::creator_ids(PeerCred { accepted_sees: Ucred { pid: CHILD.pid, ..ME }, ..peercred_linux() },
+        Verdict::Refuted, &[ACCEPTED])]
+    #[case::other_gid(PeerCred { accepted_sees: Ucred { gid: 0, ..CHILD }, ..peercred_linux() },
+        Verdict::Refuted, &[ACCEPTED])]
     #[case::connector_sees_itself(PeerCred { connector_sees: CHILD, ..peercred_linux() }, Verdict::Refuted,
         &["the connecting socket reports the listening process"])]
+    #[case::connector_other_ids(PeerCred { connector_sees: Ucred { uid: 7, ..ME }, ..peercred_linux() },
+        Verdict::Holds, &["the connecting socket reports the listening process"])]
     #[case::pair_unset(PeerCred { pair_b: NOBODY, ..peercred_linux() }, Verdict::Holds,
         &["both ends of a socketpair"])]
     #[case::child_failed(PeerCred { child_connect: "ECONNREFUSED".into(), ..peercred_linux() },
         Verdict::Holds, &["the child's connect()"])]
-    #[case::other_uid(PeerCred { accepted_sees: Ucred { uid: 65_534, ..CHILD }, ..peercred_linux() },
-        Verdict::Holds, &["the accepted socket reports the connecting child"])]
     #[case::tcp_refused(PeerCred { tcp: "ENOPROTOOPT".into(), ..peercred_linux() }, Verdict::Holds,
         &["a TCP connection"])]
     fn peercred_judgement(#[case] o: PeerCred, #[case] verdict: Verdict, #[case] checks: &[&str]) {
@@ -886,11 +947,15 @@ mod tests {
     #[test]
     fn peercred_words() {
         let j = peercred_linux().judge();
-        assert_eq!("connector pid 2435 -> accepted socket sees pid 2435", j.key);
         assert_eq!(
-            "the case is pid 2376; its socketpair reports 2376 and 2376; a socket it created but child 2435 \
-             connected reports, once accepted, pid 2435 uid 0 gid 0 (the child has exited), and the connector \
-             reports pid 2376 uid 0 gid 0; TCP: pid 0 uid -1 gid -1",
+            "child pid 2435 uid 65534 -> accepted socket sees pid 2435 uid 65534",
+            j.key
+        );
+        assert_eq!(
+            "the case is pid 2376 uid 0 gid 0; its socketpair reports pids 2376 and 2376; a socket it created \
+             but a child (pid 2435 uid 65534 gid 65534) connected reports, once accepted, pid 2435 uid 65534 \
+             gid 65534 (the child has exited), and the connector reports pid 2376 uid 0 gid 0; TCP: pid 0 uid \
+             -1 gid -1",
             j.because
         );
         let mut b = Vec::new();
@@ -908,21 +973,48 @@ mod tests {
         assert_eq!(None, Ucred::from_bytes(&b[..11]));
     }
 
-    fn delivery(passcred: i32, sender_pid: i32, creds: Option<Ucred>) -> Delivery {
+    /// What a child's exit code says: an errno below CHILD_OK, else which
+    /// ids it dropped.
+    #[rstest]
+    #[case::errno(111, "ECONNREFUSED", ME.uid, ME.gid)]
+    #[case::last_errno(CHILD_OK - 1, "EKEYEXPIRED", ME.uid, ME.gid)]
+    #[case::kept(CHILD_OK, "ok", ME.uid, ME.gid)]
+    #[case::gid_only(CHILD_OK + 1, "ok", ME.uid, NOBODY_ID)]
+    #[case::uid_only(CHILD_OK + 2, "ok", NOBODY_ID, ME.gid)]
+    #[case::both(CHILD_OK + 3, "ok", NOBODY_ID, NOBODY_ID)]
+    fn child_outcomes(#[case] code: i32, #[case] what: &str, #[case] uid: u32, #[case] gid: u32) {
+        let me = Ucred {
+            uid: 5,
+            gid: 6,
+            ..ME
+        };
+        let uid = if uid == ME.uid { me.uid } else { uid };
+        let gid = if gid == ME.gid { me.gid } else { gid };
+        assert_eq!(
+            (what.to_string(), Ucred { pid: 9, uid, gid }),
+            child_outcome(9, code, me)
+        );
+    }
+
+    fn delivery(passcred: i32, sender: Ucred, creds: Option<Ucred>) -> Delivery {
         Delivery {
             passcred,
-            sender_pid,
+            sender,
             creds,
         }
+    }
+
+    fn sender(pid: i32) -> Ucred {
+        Ucred { pid, ..CHILD }
     }
 
     fn passcred_linux() -> PassCred {
         PassCred {
             me: ME,
             deliveries: vec![
-                delivery(0, 2443, None),
-                delivery(1, 2444, Some(Ucred { pid: 2444, ..ME })),
-                delivery(0, 2445, None),
+                delivery(0, sender(2443), None),
+                delivery(1, sender(2444), Some(sender(2444))),
+                delivery(0, sender(2445), None),
             ],
             udp_set: "EOPNOTSUPP".into(),
         }
@@ -940,17 +1032,22 @@ mod tests {
 
     #[rstest]
     #[case::linux(passcred_linux(), Verdict::Holds, &[])]
+    // In a user namespace the children keep the case's ids.
+    #[case::userns(PassCred { deliveries: vec![delivery(0, Ucred { pid: 1, ..ME }, None),
+        delivery(1, Ucred { pid: 2, ..ME }, Some(Ucred { pid: 2, ..ME })),
+        delivery(0, Ucred { pid: 3, ..ME }, None)], ..passcred_linux() }, Verdict::Holds, &[])]
     // A libc that ignores the option: nothing ever arrives.
     #[case::never(passcred_with(1, None), Verdict::Refuted, &[D2])]
     // Credentials on every datagram, asked for or not.
-    #[case::always(PassCred { deliveries: vec![delivery(0, 1, Some(Ucred { pid: 1, ..ME })),
-        delivery(1, 2, Some(Ucred { pid: 2, ..ME })), delivery(0, 3, Some(Ucred { pid: 3, ..ME }))],
+    #[case::always(PassCred { deliveries: vec![delivery(0, sender(1), Some(sender(1))),
+        delivery(1, sender(2), Some(sender(2))), delivery(0, sender(3), Some(sender(3)))],
         ..passcred_linux() }, Verdict::Differs, &[D1, D3])]
-    #[case::not_switched_off(passcred_with(2, Some(Ucred { pid: 2445, ..ME })), Verdict::Differs, &[D3])]
+    #[case::not_switched_off(passcred_with(2, Some(sender(2445))), Verdict::Differs, &[D3])]
     // The receiver's own credentials instead of the sender's.
     #[case::receiver(passcred_with(1, Some(ME)), Verdict::Refuted, &[D2])]
-    #[case::other_uid(passcred_with(1, Some(Ucred { pid: 2444, uid: 7, gid: 0 })), Verdict::Holds, &[D2])]
-    #[case::nothing_enabled(PassCred { deliveries: vec![delivery(0, 1, None)], ..passcred_linux() },
+    // The sender's pid with the receiver's ids.
+    #[case::receiver_ids(passcred_with(1, Some(Ucred { pid: 2444, ..ME })), Verdict::Refuted, &[D2])]
+    #[case::nothing_enabled(PassCred { deliveries: vec![delivery(0, sender(1), None)], ..passcred_linux() },
         Verdict::Refuted, &[])]
     fn passcred_judgement(#[case] o: PassCred, #[case] verdict: Verdict, #[case] checks: &[&str]) {
         assert_eq!((Some(verdict), checks.to_vec()), failed(&o.judge()));
@@ -959,10 +1056,10 @@ mod tests {
     #[test]
     fn passcred_words() {
         let j = passcred_linux().judge();
-        assert_eq!("off/on/off: none, pid 2444, none", j.key);
+        assert_eq!("off/on/off: none, pid 2444 uid 65534, none", j.key);
         assert_eq!(
-            "datagrams from child processes, in turn: SO_PASSCRED 0: none; SO_PASSCRED 1: pid 2444 uid 0 gid 0; \
-             SO_PASSCRED 0: none; on a UDP socket setsockopt: EOPNOTSUPP",
+            "datagrams from child processes, in turn: SO_PASSCRED 0: none; SO_PASSCRED 1: pid 2444 uid 65534 \
+             gid 65534; SO_PASSCRED 0: none; on a UDP socket setsockopt: EOPNOTSUPP",
             j.because
         );
     }
