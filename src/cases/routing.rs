@@ -757,11 +757,11 @@ impl Observation for Unbind {
             .iter()
             .map(|st| {
                 format!(
-                    "{} {}: {}, reads '{}' ({} B), then {}",
+                    "{} {}: {}, reads {} ({} B), then {}",
                     st.call,
                     lowered_text(&st.without),
                     st.result,
-                    st.name,
+                    device_text(&st.name),
                     st.optlen,
                     st.sent.left_by.show()
                 )
@@ -790,6 +790,16 @@ pub struct PacketSocket {
     /// The same for a packet socket bind()ed to veth-a.
     pub bound_saw_lo: bool,
     pub bound_saw_veth: bool,
+}
+
+/// A device name as SO_BINDTODEVICE reads it back, for a sentence: an empty
+/// one says so in words.
+fn device_text(name: &str) -> &str {
+    if name.is_empty() {
+        "no device"
+    } else {
+        name
+    }
 }
 
 fn packet_sock() -> Result<Sock> {
@@ -891,10 +901,10 @@ impl Observation for PacketSocket {
         j.verdict(
             Verdict::holds_if(self.option_saw_lo),
             format!(
-                "setsockopt {} and reads back '{}', yet the socket saw lo: {}, veth-a: {}; bind() to veth-a saw \
+                "setsockopt {} and reads back {}, yet the socket saw lo: {}, veth-a: {}; bind() to veth-a saw \
                  lo: {}, veth-a: {}",
                 self.set_result,
-                self.reads_back,
+                device_text(&self.reads_back),
                 self.option_saw_lo,
                 self.option_saw_veth,
                 self.bound_saw_lo,
@@ -1402,12 +1412,12 @@ mod tests {
         let j = unbind_linux().judge();
         assert_eq!("removal without CAP_NET_RAW: EPERM", j.key);
         assert!(j.because.starts_with(
-            "bind veth-ac with every capability: ok, reads 'veth-ac' (8 B), then veth-ac; empty name with every \
-             capability: ok, reads '' (0 B), then veth-ab; "
+            "bind veth-ac with every capability: ok, reads veth-ac (8 B), then veth-ac; empty name with every \
+             capability: ok, reads no device (0 B), then veth-ab; "
         ));
-        assert!(j.because.ends_with(
-            "empty name without CAP_NET_RAW: EPERM, reads 'veth-ac' (8 B), then veth-ac"
-        ));
+        assert!(j
+            .because
+            .ends_with("empty name without CAP_NET_RAW: EPERM, reads veth-ac (8 B), then veth-ac"));
         let none = Unbind { steps: Vec::new() }.judge();
         assert_eq!("removal without CAP_NET_RAW: none", none.key);
         assert_eq!("with every capability", lowered_text("none"));
@@ -1450,7 +1460,7 @@ mod tests {
         let j = packet_linux().judge();
         assert_eq!("set ok; still sees lo: true", j.key);
         assert_eq!(
-            "setsockopt ok and reads back 'veth-a', yet the socket saw lo: true, veth-a: true; bind() to veth-a \
+            "setsockopt ok and reads back veth-a, yet the socket saw lo: true, veth-a: true; bind() to veth-a \
              saw lo: false, veth-a: true",
             j.because
         );
