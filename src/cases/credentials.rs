@@ -51,8 +51,8 @@ pub static PASSCRED: Case = Case {
     claim: "SO_PASSCRED turns the SCM_CREDENTIALS control message on or off",
     expectation: "a datagram from another process arrives on an AF_UNIX socket without SCM_CREDENTIALS by \
                   default; with SO_PASSCRED set on the receiver each datagram carries the sender's pid, uid \
-                  and gid (a child running as nobody where the namespace maps it); cleared again, none. Since Linux 6.16 an AF_INET socket refuses the option \
-                  (EOPNOTSUPP)",
+                  and gid (a child running as nobody where the namespace maps it); cleared again, none. \
+                  Since Linux 6.16 an AF_INET socket refuses the option (EOPNOTSUPP)",
     run: &Measure(scm_credentials),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::SO_PASSCRED],
