@@ -220,6 +220,18 @@ impl Observation for Privilege {
                 &a.result,
             );
         }
+        // Both sides of the page's range, and its edge, with neither capability.
+        let tried: Vec<i32> = self
+            .attempts
+            .iter()
+            .filter(|a| a.without.contains(" and "))
+            .map(|a| a.value)
+            .collect();
+        j.expect_eq(
+            "priorities tried with neither capability",
+            &vec![7, 6, -1],
+            &tried,
+        );
         let result = |without: &str, value: i32| {
             self.attempts
                 .iter()
@@ -346,6 +358,9 @@ mod tests {
     #[case::negative_free(privilege_with(5, "ok"), Verdict::Differs,
         &["SO_PRIORITY -1 without CAP_NET_ADMIN and CAP_NET_RAW"])]
     #[case::raw_needed(privilege_with(2, "EPERM"), Verdict::Differs, &["SO_PRIORITY 7 without CAP_NET_RAW"])]
+    // A plan that never tries a negative priority.
+    #[case::no_negative(Privilege { attempts: privilege_linux().attempts[..5].to_vec() }, Verdict::Differs,
+        &["priorities tried with neither capability"])]
     #[case::root_refused(privilege_with(0, "EPERM"), Verdict::Differs,
         &["SO_PRIORITY 7 with every capability"])]
     fn privilege_judgement(
