@@ -40,6 +40,8 @@ pub mod close;
 pub mod filter;
 pub mod incoming;
 pub mod errqueue;
+pub mod credentials;
+pub mod identity;
 pub mod ip;
 pub mod iphdr;
 pub mod keepalive;
@@ -48,8 +50,11 @@ pub mod multicast;
 pub mod nagle;
 pub mod pmtu;
 pub mod ralert;
+pub mod obsolete;
+pub mod priority;
 pub mod recv_flags;
 pub mod reuse;
+pub mod routing;
 pub mod selftest;
 pub mod sockopt;
 pub mod tcp;
@@ -78,6 +83,11 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("errqueue", errqueue::CASES),
         ("iphdr", iphdr::CASES),
         ("ralert", ralert::CASES),
+        ("identity", identity::CASES),
+        ("credentials", credentials::CASES),
+        ("routing", routing::CASES),
+        ("priority", priority::CASES),
+        ("obsolete", obsolete::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -21,6 +21,7 @@ pub mod record;
 pub mod router;
 pub mod sock;
 pub mod topo;
+pub mod unix;
 pub mod wait;
 pub mod wire;
 

@@ -204,6 +204,27 @@ impl Sock {
         })
     }
 
+    /// socket(domain, kind, protocol) for any domain (AF_UNIX, AF_PACKET,
+    /// raw sockets...): the kernel's answer, errno included.
+    pub fn open(domain: i32, kind: i32, protocol: i32) -> io::Result<Sock> {
+        // SAFETY: plain socket(2); checked below.
+        let fd = cvt(unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) })?;
+        match domain {
+            libc::AF_INET => super::record::socket_family("ipv4"),
+            libc::AF_INET6 => super::record::socket_family("ipv6"),
+            _ => {}
+        }
+        // SAFETY: fd is fresh and owned by us.
+        Ok(Sock {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Takes ownership of a socket descriptor made elsewhere (socketpair).
+    pub fn adopt(fd: OwnedFd) -> Sock {
+        Sock { fd }
+    }
+
     pub fn set_int(&self, level: i32, opt: i32, val: i32) -> io::Result<()> {
         self.set_raw(level, opt, &val.to_ne_bytes())
     }
