@@ -45,6 +45,8 @@ pub mod nagle;
 pub mod recv_flags;
 pub mod reuse;
 pub mod selftest;
+pub mod so_buffers;
+pub mod so_bufforce;
 pub mod sockopt;
 pub mod tcp;
 
@@ -64,6 +66,8 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("so_buffers", so_buffers::CASES),
+        ("so_bufforce", so_bufforce::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
