@@ -53,37 +53,42 @@ fn datagram_for(limit: u32) -> usize {
     }
 }
 
+/// Sends `payload` from `tx` to `rx` (a UDP socket on this host) and waits
+/// until the kernel has queued it (rmem_alloc grew: returns what rmem_alloc
+/// grew to) or dropped it (the socket's drop counter grew: returns None).
+pub fn send_datagram(tx: &Sock, rx: &Sock, payload: &[u8]) -> Result<Option<u32>> {
+    let before = meminfo(rx)?;
+    tx.send_to(payload, 0, rx.local_addr()?).context("sendto")?;
+    wait::until(
+        "the datagram queued or dropped at the receiver",
+        Duration::from_secs(2),
+        || {
+            let m = meminfo(rx)?;
+            Ok(if m.drops > before.drops {
+                Some(None)
+            } else if m.rmem_alloc > before.rmem_alloc {
+                Some(Some(m.rmem_alloc))
+            } else {
+                None
+            })
+        },
+    )
+}
+
 /// Fills the UDP socket `rx` (bound, nobody reading) one datagram at a time
-/// until the kernel drops one; each datagram is either queued (rmem_alloc
-/// grows) or dropped (the socket's drop counter grows).
+/// until the kernel drops one.
 pub fn udp_intake(rx: &Sock) -> Result<Intake> {
     let limit = meminfo(rx)?.rcvbuf;
     let payload = vec![0x5au8; datagram_for(limit)];
-    let to = rx.local_addr()?;
     let tx = Sock::udp(Family::V4)?;
     let most = limit as usize / payload.len() * 4 + 64;
     let (mut charged, mut step) = (0, 0);
     phase("sending datagrams into a receive buffer nobody reads");
     for taken in 0..most {
-        let before = meminfo(rx)?;
-        tx.send_to(&payload, 0, to).context("sendto")?;
-        let queued = wait::until(
-            "the datagram queued or dropped at the receiver",
-            Duration::from_secs(2),
-            || {
-                let m = meminfo(rx)?;
-                Ok(if m.drops > before.drops {
-                    Some(None)
-                } else if m.rmem_alloc > before.rmem_alloc {
-                    Some(Some(m.rmem_alloc))
-                } else {
-                    None
-                })
-            },
-        )?;
-        match queued {
+        let before = meminfo(rx)?.rmem_alloc;
+        match send_datagram(&tx, rx, &payload)? {
             Some(now) => {
-                step = step.max(now - before.rmem_alloc);
+                step = step.max(now - before);
                 charged = now;
             }
             None => {
