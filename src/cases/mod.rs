@@ -47,6 +47,7 @@ pub mod reuse;
 pub mod selftest;
 pub mod so_buffers;
 pub mod so_bufforce;
+pub mod so_lowat;
 pub mod so_rcvqueue;
 pub mod sockopt;
 pub mod tcp;
@@ -70,6 +71,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_buffers", so_buffers::CASES),
         ("so_bufforce", so_bufforce::CASES),
         ("so_rcvqueue", so_rcvqueue::CASES),
+        ("so_lowat", so_lowat::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
