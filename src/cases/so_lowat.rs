@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::lab::intake::send_datagram;
 use crate::lab::readiness::{self, Sets};
 use crate::lab::sock::{result_name, Returned};
+use crate::lab::timed::Timed;
 use crate::lab::{flow, opt, wait, Family, Lab, Sock, TcpPair};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
@@ -428,20 +429,6 @@ impl Observation for Readiness {
 /// SO_RCVTIMEO bounding the blocking read.
 const READ_TIMEOUT: Duration = Duration::from_millis(150);
 
-/// A recv() and how long it took.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Timed {
-    pub returned: Returned,
-    #[serde(with = "crate::model::millis")]
-    pub took: Duration,
-}
-
-impl Show for Timed {
-    fn show(&self) -> String {
-        format!("{} after {}", self.returned.show(), self.took.show())
-    }
-}
-
 /// A blocking read under and at the mark on one kind of stream socket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnderMark {
@@ -465,12 +452,7 @@ pub struct ReadBlocks {
 
 fn timed_recv(s: &Sock, flags: i32) -> Timed {
     let mut buf = vec![0u8; 4096];
-    let t = Instant::now();
-    let r = s.recv(&mut buf, flags);
-    Timed {
-        returned: Returned::of(&r),
-        took: t.elapsed(),
-    }
+    Timed::of(|| s.recv(&mut buf, flags))
 }
 
 fn under_mark(kind: Kind) -> Result<UnderMark> {

@@ -20,6 +20,7 @@ pub mod readiness;
 pub mod record;
 pub mod sock;
 pub mod stall;
+pub mod timed;
 pub mod topo;
 pub mod wait;
 pub mod wire;
