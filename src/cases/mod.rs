@@ -49,6 +49,7 @@ pub mod so_buffers;
 pub mod so_bufforce;
 pub mod so_lowat;
 pub mod so_rcvqueue;
+pub mod so_timeouts;
 pub mod sockopt;
 pub mod tcp;
 
@@ -72,6 +73,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_bufforce", so_bufforce::CASES),
         ("so_rcvqueue", so_rcvqueue::CASES),
         ("so_lowat", so_lowat::CASES),
+        ("so_timeouts", so_timeouts::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
