@@ -47,6 +47,7 @@ pub mod reuse;
 pub mod selftest;
 pub mod so_buffers;
 pub mod so_bufforce;
+pub mod so_conn;
 pub mod so_lowat;
 pub mod so_rcvqueue;
 pub mod so_timeouts;
@@ -74,6 +75,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_rcvqueue", so_rcvqueue::CASES),
         ("so_lowat", so_lowat::CASES),
         ("so_timeouts", so_timeouts::CASES),
+        ("so_conn", so_conn::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
