@@ -50,6 +50,7 @@ pub mod so_bufforce;
 pub mod so_conn;
 pub mod so_lowat;
 pub mod so_rcvqueue;
+pub mod so_stamps;
 pub mod so_timeouts;
 pub mod sockopt;
 pub mod tcp;
@@ -76,6 +77,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_lowat", so_lowat::CASES),
         ("so_timeouts", so_timeouts::CASES),
         ("so_conn", so_conn::CASES),
+        ("so_stamps", so_stamps::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
