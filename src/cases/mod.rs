@@ -48,6 +48,7 @@ pub mod selftest;
 pub mod so_buffers;
 pub mod so_bufforce;
 pub mod so_conn;
+pub mod so_errqueue;
 pub mod so_lowat;
 pub mod so_rcvqueue;
 pub mod so_stamps;
@@ -78,6 +79,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_timeouts", so_timeouts::CASES),
         ("so_conn", so_conn::CASES),
         ("so_stamps", so_stamps::CASES),
+        ("so_errqueue", so_errqueue::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
