@@ -50,6 +50,7 @@ pub mod so_bufforce;
 pub mod so_conn;
 pub mod so_errqueue;
 pub mod so_lowat;
+pub mod so_oob;
 pub mod so_rcvqueue;
 pub mod so_stamps;
 pub mod so_timeouts;
@@ -80,6 +81,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_conn", so_conn::CASES),
         ("so_stamps", so_stamps::CASES),
         ("so_errqueue", so_errqueue::CASES),
+        ("so_oob", so_oob::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
