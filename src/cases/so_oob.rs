@@ -84,7 +84,7 @@ fn exchange(inline: bool) -> Result<Read> {
     pair.client.shutdown(libc::SHUT_WR).context("shutdown")?;
     // Everything is in once the FIN is.
     let fd = pair.server.as_raw_fd();
-    let rdhup = libc::POLLRDHUP as i16;
+    let rdhup = libc::POLLRDHUP;
     if readiness::poll(fd, rdhup, Duration::from_secs(2))? & rdhup == 0 {
         anyhow::bail!("the sender's FIN never arrived");
     }
