@@ -45,6 +45,7 @@ pub mod nagle;
 pub mod recv_flags;
 pub mod reuse;
 pub mod selftest;
+pub mod so_bind;
 pub mod so_buffers;
 pub mod so_bufforce;
 pub mod so_conn;
@@ -82,6 +83,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_stamps", so_stamps::CASES),
         ("so_errqueue", so_errqueue::CASES),
         ("so_oob", so_oob::CASES),
+        ("so_bind", so_bind::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
