@@ -25,8 +25,22 @@ pub static CASES: &[&Case] = &[
     &PEEK_OFF_EXAMPLE,
     &PEEK_OFF_SOCKET_TYPES,
     &PEEK_OFF_DATAGRAM_TRUNC,
+    &PEEK_OFF_NEGATIVE,
     &RXQ_OVFL_DROP_COUNT,
 ];
+
+pub static PEEK_OFF_NEGATIVE: Case = Case {
+    id: "so_peek_off.negative",
+    source: Source::ManPage("man-pages 6.20 socket(7) SO_PEEK_OFF"),
+    claim: "setting the peek offset to a negative value gives back the traditional behaviour: MSG_PEEK reads \
+            from the front of the queue",
+    expectation: "on AF_UNIX stream and TCP sockets holding aabbccddeeff, with the offset at 4 a peek returns cc \
+                  and moves it to 6; set to -1, two peeks both return aa and the offset stays -1; set to -5, \
+                  accepted, a peek returns aa and the offset stays -5",
+    run: &Measure(negative),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::SO_PEEK_OFF],
+};
 
 pub static PEEK_OFF_EXAMPLE: Case = Case {
     id: "so_peek_off.example",
@@ -751,6 +765,136 @@ impl Observation for DropCount {
     }
 }
 
+// ---------------------------------------------------------------------------
+// so_peek_off.negative
+
+/// One socket kind's run: an offset in use, then set negative.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NegativeRun {
+    pub kind: Kind,
+    /// A peek with the offset at 4.
+    pub advanced: Step,
+    /// setsockopt(SO_PEEK_OFF, -1), then two peeks.
+    pub reset: String,
+    pub after_reset: [Step; 2],
+    /// setsockopt(SO_PEEK_OFF, -5), then a peek.
+    pub other_negative: String,
+    pub after_other: Step,
+}
+
+impl Show for NegativeRun {
+    /// "AF_UNIX stream: peek cc -> 6; -1 ok: peek aa -> -1, peek aa -> -1; -5 ok: peek aa -> -5".
+    fn show(&self) -> String {
+        format!(
+            "{}: {}; -1 {}: {}, {}; -5 {}: {}",
+            self.kind.show(),
+            self.advanced.show(),
+            self.reset,
+            self.after_reset[0].show(),
+            self.after_reset[1].show(),
+            self.other_negative,
+            self.after_other.show()
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Negative {
+    pub runs: Vec<NegativeRun>,
+}
+
+fn set_peek_off(s: &Sock, v: i32) -> String {
+    result_name(&s.set_int(libc::SOL_SOCKET, libc::SO_PEEK_OFF, v))
+}
+
+fn negative_run(kind: Kind) -> Result<NegativeRun> {
+    let p = pair(kind)?;
+    p.queue(kind, &[EXAMPLE])?;
+    let set = set_peek_off(&p.rx, 4);
+    if set != "ok" {
+        bail!("setsockopt(SO_PEEK_OFF, 4) on {}: {set}", kind.show());
+    }
+    let advanced = step(&p.rx, true)?;
+    let reset = set_peek_off(&p.rx, -1);
+    let after_reset = [step(&p.rx, true)?, step(&p.rx, true)?];
+    let other_negative = set_peek_off(&p.rx, -5);
+    let after_other = step(&p.rx, true)?;
+    Ok(NegativeRun {
+        kind,
+        advanced,
+        reset,
+        after_reset,
+        other_negative,
+        after_other,
+    })
+}
+
+fn negative(_lab: &mut Lab) -> Result<Negative> {
+    Ok(Negative {
+        runs: [Kind::UnixStream, Kind::Tcp]
+            .into_iter()
+            .map(negative_run)
+            .collect::<Result<_>>()?,
+    })
+}
+
+impl Observation for Negative {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        let peek = |data: &str, offset: i32| Step {
+            peek: true,
+            data: data.into(),
+            offset,
+        };
+        let mut from_front = true;
+        let mut any_negative = true;
+        for r in &self.runs {
+            let k = r.kind.show();
+            j.expect_eq(
+                &format!("{k}: a peek at offset 4"),
+                &peek("cc", 6),
+                &r.advanced,
+            );
+            j.expect_eq(&format!("{k}: setting -1"), "ok", r.reset.as_str());
+            j.expect_eq(
+                &format!("{k}: two peeks after -1"),
+                &[peek("aa", -1), peek("aa", -1)],
+                &r.after_reset,
+            );
+            j.expect_eq(&format!("{k}: setting -5"), "ok", r.other_negative.as_str());
+            j.expect_eq(
+                &format!("{k}: a peek after -5"),
+                &peek("aa", -5),
+                &r.after_other,
+            );
+            from_front &= r.after_reset.iter().all(|s| s.data == "aa");
+            any_negative &= r.other_negative == "ok" && r.after_other.data == "aa";
+        }
+        let verdict = match (from_front, any_negative) {
+            (true, true) => Verdict::Holds,
+            (true, false) => Verdict::Differs,
+            (false, _) => Verdict::Refuted,
+        };
+        let runs: Vec<String> = self.runs.iter().map(Show::show).collect();
+        j.verdict(verdict, runs.join("; "));
+        j.key(
+            self.runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} -1: {} {}",
+                        r.kind.show(),
+                        r.after_reset[0].data,
+                        r.after_reset[1].data
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        j
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1017,6 +1161,77 @@ mod tests {
         assert_eq!(
             "8 datagrams into a one-datagram buffer: 7 dropped; the queued ones read [#0 none]; the next #8 7; \
              after 7 more drops (total 14), [#9 7] then #17 14; without the option: 7 drops, count none",
+            j.because
+        );
+    }
+
+    fn neg_run(kind: Kind) -> NegativeRun {
+        NegativeRun {
+            kind,
+            advanced: s(true, "cc", 6),
+            reset: "ok".into(),
+            after_reset: [s(true, "aa", -1), s(true, "aa", -1)],
+            other_negative: "ok".into(),
+            after_other: s(true, "aa", -5),
+        }
+    }
+
+    /// This kernel, from a run.
+    fn negative_linux() -> Negative {
+        Negative {
+            runs: vec![neg_run(Kind::UnixStream), neg_run(Kind::Tcp)],
+        }
+    }
+
+    fn with_tcp(f: impl FnOnce(&mut NegativeRun)) -> Negative {
+        let mut o = negative_linux();
+        f(&mut o.runs[1]);
+        o
+    }
+
+    const UNIX_AT_4: &str = "AF_UNIX stream: a peek at offset 4";
+    const TCP_AT_4: &str = "TCP: a peek at offset 4";
+    const TCP_SET_1: &str = "TCP: setting -1";
+    const TCP_AFTER_1: &str = "TCP: two peeks after -1";
+    const TCP_SET_5: &str = "TCP: setting -5";
+    const TCP_AFTER_5: &str = "TCP: a peek after -5";
+
+    #[rstest]
+    #[case::linux(negative_linux(), Verdict::Holds, &[])]
+    // A libc that ignores SO_PEEK_OFF and echoes it: the offset never moves the peek.
+    #[case::ignored(Negative { runs: [Kind::UnixStream, Kind::Tcp].into_iter().map(|k| NegativeRun {
+        advanced: s(true, "aa", 4), after_reset: [s(true, "aa", -1), s(true, "aa", -1)], ..neg_run(k) }).collect() },
+        Verdict::Holds, &[UNIX_AT_4, TCP_AT_4])]
+    // Only -1 resets: other negative values refused.
+    #[case::only_minus_one(with_tcp(|r| { r.other_negative = "EINVAL".into(); r.after_other = s(true, "aa", -1); }),
+        Verdict::Differs, &[TCP_SET_5, TCP_AFTER_5])]
+    #[case::minus_five_kept_offset(with_tcp(|r| r.after_other = s(true, "cc", 6)), Verdict::Differs, &[TCP_AFTER_5])]
+    // -1 ignored: the peeks go on from the offset.
+    #[case::reset_ignored(with_tcp(|r| r.after_reset = [s(true, "dd", 8), s(true, "ee", 10)]), Verdict::Refuted,
+        &[TCP_AFTER_1])]
+    #[case::reset_refused(with_tcp(|r| { r.reset = "EINVAL".into(); r.after_reset = [s(true, "dd", 8),
+        s(true, "ee", 10)]; }), Verdict::Refuted, &[TCP_SET_1, TCP_AFTER_1])]
+    // A kernel where negative values are refused on AF_UNIX too.
+    #[case::unix_refuses(Negative { runs: vec![NegativeRun { reset: "EINVAL".into(),
+        after_reset: [s(true, "dd", 8), s(true, "ee", 10)], other_negative: "EINVAL".into(),
+        after_other: s(true, "ff", 12), ..neg_run(Kind::UnixStream) }, neg_run(Kind::Tcp)] }, Verdict::Refuted,
+        &["AF_UNIX stream: setting -1", "AF_UNIX stream: two peeks after -1", "AF_UNIX stream: setting -5",
+          "AF_UNIX stream: a peek after -5"])]
+    // From the front, but the offset moves on from -1.
+    #[case::offset_moves(with_tcp(|r| r.after_reset = [s(true, "aa", -1), s(true, "aa", 1)]), Verdict::Holds,
+        &[TCP_AFTER_1])]
+    fn negative_judgement(#[case] o: Negative, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), (j.verdict, j.failed()));
+    }
+
+    #[test]
+    fn negative_words() {
+        let j = negative_linux().judge();
+        assert_eq!("AF_UNIX stream -1: aa aa; TCP -1: aa aa", j.key);
+        assert_eq!(
+            "AF_UNIX stream: peek cc -> 6; -1 ok: peek aa -> -1, peek aa -> -1; -5 ok: peek aa -> -5; TCP: peek cc \
+             -> 6; -1 ok: peek aa -> -1, peek aa -> -1; -5 ok: peek aa -> -5",
             j.because
         );
     }
