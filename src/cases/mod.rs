@@ -37,6 +37,8 @@ use crate::model::Case;
 
 pub mod buffers;
 pub mod close;
+pub mod filter;
+pub mod incoming;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
@@ -57,6 +59,7 @@ pub mod so_stamps;
 pub mod so_timeouts;
 pub mod sockopt;
 pub mod tcp;
+pub mod udp;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
 /// in catalogue order (plus the harness self-test cases when
@@ -84,6 +87,9 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_errqueue", so_errqueue::CASES),
         ("so_oob", so_oob::CASES),
         ("so_bind", so_bind::CASES),
+        ("filter", filter::CASES),
+        ("udp", udp::CASES),
+        ("incoming", incoming::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

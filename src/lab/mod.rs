@@ -3,9 +3,12 @@
 //! Knows nothing about claims.
 
 pub mod bridge;
+pub mod caps;
 pub mod capture;
+pub mod dgram;
 pub mod diag;
 pub mod flow;
+pub mod genl;
 pub mod headers;
 pub mod intake;
 pub mod msg;
