@@ -56,6 +56,16 @@ pub mod recv_flags;
 pub mod reuse;
 pub mod routing;
 pub mod selftest;
+pub mod so_bind;
+pub mod so_buffers;
+pub mod so_bufforce;
+pub mod so_conn;
+pub mod so_errqueue;
+pub mod so_lowat;
+pub mod so_oob;
+pub mod so_rcvqueue;
+pub mod so_stamps;
+pub mod so_timeouts;
 pub mod sockopt;
 pub mod tcp;
 pub mod udp;
@@ -76,6 +86,16 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("so_buffers", so_buffers::CASES),
+        ("so_bufforce", so_bufforce::CASES),
+        ("so_rcvqueue", so_rcvqueue::CASES),
+        ("so_lowat", so_lowat::CASES),
+        ("so_timeouts", so_timeouts::CASES),
+        ("so_conn", so_conn::CASES),
+        ("so_stamps", so_stamps::CASES),
+        ("so_errqueue", so_errqueue::CASES),
+        ("so_oob", so_oob::CASES),
+        ("so_bind", so_bind::CASES),
         ("filter", filter::CASES),
         ("udp", udp::CASES),
         ("incoming", incoming::CASES),

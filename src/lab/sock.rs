@@ -585,3 +585,25 @@ pub fn peer_addr(s: &Sock) -> Result<SocketAddr> {
     .context("getpeername")?;
     from_raw(&ss).context("getpeername: unexpected family")
 }
+
+impl Sock {
+    /// A connected pair of AF_UNIX sockets of `kind` (SOCK_STREAM or SOCK_DGRAM).
+    pub fn unix_pair(kind: libc::c_int) -> Result<(Sock, Sock)> {
+        let mut fds = [0i32; 2];
+        // SAFETY: socketpair fills two descriptors, owned below.
+        cvt(unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                kind | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        })
+        .with_context(|| format!("socketpair(AF_UNIX, {kind})"))?;
+        // SAFETY: both descriptors are fresh and owned by us.
+        let own = |fd| Sock {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        };
+        Ok((own(fds[0]), own(fds[1])))
+    }
+}
