@@ -7,6 +7,7 @@ pub mod capture;
 pub mod diag;
 pub mod flow;
 pub mod headers;
+pub mod mcast;
 pub mod msg;
 pub mod netlink;
 pub mod ns;
