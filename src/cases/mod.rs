@@ -40,6 +40,7 @@ pub mod close;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
+pub mod mcast_groups;
 pub mod multicast;
 pub mod nagle;
 pub mod recv_flags;
@@ -64,6 +65,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("mcast_groups", mcast_groups::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
