@@ -41,6 +41,7 @@ pub mod ip;
 pub mod keepalive;
 pub mod linger;
 pub mod mcast_groups;
+pub mod mcast_sources;
 pub mod multicast;
 pub mod nagle;
 pub mod recv_flags;
@@ -66,6 +67,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
         ("mcast_groups", mcast_groups::CASES),
+        ("mcast_sources", mcast_sources::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
