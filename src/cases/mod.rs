@@ -42,6 +42,7 @@ pub mod keepalive;
 pub mod linger;
 pub mod mcast_groups;
 pub mod mcast_sources;
+pub mod mcast_v6;
 pub mod multicast;
 pub mod nagle;
 pub mod recv_flags;
@@ -68,6 +69,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("multicast", multicast::CASES),
         ("mcast_groups", mcast_groups::CASES),
         ("mcast_sources", mcast_sources::CASES),
+        ("mcast_v6", mcast_v6::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
