@@ -12,9 +12,11 @@ use clap::FromArgMatches;
 
 use cli::output::Sink;
 use cli::usage::Usage;
-use cli::{interrupt, Baseline, Cli, Command, Format, ListFormat, MatrixFormat, RunArgs, Shell};
+use cli::{
+    interrupt, Baseline, Cli, ColorWhen, Command, Format, ListFormat, MatrixFormat, RunArgs, Shell,
+};
 use sockspec::cases;
-use sockspec::model::{CaseResult, Outcome};
+use sockspec::model::{Case, CaseResult, Outcome};
 use sockspec::report::{self, baseline, json::Report, Tally};
 use sockspec::runner::{self, RunOptions};
 
@@ -31,9 +33,13 @@ fn main() -> ExitCode {
         Err(e) => return parse_error(&e, &args),
     };
     let r = match cli.command {
-        Command::List { format } => cmd_list(format),
+        Command::List {
+            format,
+            exclude,
+            patterns,
+        } => cmd_list(format, &patterns, &exclude),
         Command::Run(args) => cmd_run(args),
-        Command::Explain { id } => cmd_explain(&id),
+        Command::Explain { id, report } => cmd_explain(&id, report.as_deref()),
         Command::Diff { a, b } => cmd_diff(&a, &b),
         Command::Errata { report } => cmd_errata(report.as_deref()),
         Command::Matrix {
@@ -75,6 +81,43 @@ fn print(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// The size of the terminal on `fd`, if it is one.
+fn tty_columns(fd: i32) -> Option<usize> {
+    // SAFETY: TIOCGWINSZ fills a winsize; the result is checked.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+/// The width to lay text out for: COLUMNS, else the terminal's (standard
+/// output's, else standard error's: `sockspec run | less` is read there),
+/// else the table's default.
+fn columns() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+        .or_else(|| tty_columns(1))
+        .or_else(|| tty_columns(2))
+        .unwrap_or(report::table::DEFAULT_WIDTH)
+}
+
+/// Whether the table is coloured: --color, else a terminal on standard
+/// output that is not dumb, unless NO_COLOR is set and not empty
+/// (https://no-color.org).
+fn use_color(when: ColorWhen, to_file: bool) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            !to_file
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").as_deref() != Ok("dumb")
+        }
+    }
+}
+
 /// One status line on a terminal's stderr, rewritten as cases finish; nothing
 /// when stderr is a pipe or a file (CI logs stay clean).
 fn progress_line(p: &runner::Progress) {
@@ -85,13 +128,39 @@ fn progress_line(p: &runner::Progress) {
             line.push_str(&format!(" (+{} more)", p.running.len() - 1));
         }
     }
-    let line: String = line.chars().take(100).collect();
+    // A line longer than the terminal would wrap, and \r would then rewrite
+    // only its last part.
+    let width = tty_columns(2).unwrap_or(80).saturating_sub(1);
+    let line: String = line.chars().take(width).collect();
     let end = if p.done == p.total { "\r\x1b[2K" } else { "" };
     eprint!("\r\x1b[2K{line}{end}");
 }
 
-fn cmd_list(format: ListFormat) -> Result<ExitCode, Usage> {
+/// The cases of `patterns` (all when none) less those of `exclude`; a
+/// pattern of either that matches no case is a mistake, said as such.
+fn select(patterns: &[String], exclude: &[String]) -> Result<Vec<&'static Case>, Usage> {
+    let selected = cases::select(patterns).map_err(Usage)?;
     let all = cases::all();
+    if let Some(p) = exclude
+        .iter()
+        .find(|p| !all.iter().any(|c| cases::glob(p, c.id)))
+    {
+        return Err(Usage(format!(
+            "no case matches --exclude '{p}' (see `sockspec list` for the ids)"
+        )));
+    }
+    Ok(selected
+        .into_iter()
+        .filter(|c| !exclude.iter().any(|p| cases::glob(p, c.id)))
+        .collect())
+}
+
+fn cmd_list(
+    format: ListFormat,
+    patterns: &[String],
+    exclude: &[String],
+) -> Result<ExitCode, Usage> {
+    let all = select(patterns, exclude)?;
     let text = match format {
         ListFormat::Json => {
             let items: Vec<_> = all
@@ -170,13 +239,88 @@ fn load_baseline(b: &Baseline) -> Result<(String, Report), Usage> {
     Ok((found.recorded.to_string(), base))
 }
 
+/// The cases `run` runs: its patterns less --exclude, and with --failed
+/// only those that failed in the last report written with --output. None
+/// when --failed finds nothing to run (said on stderr).
+fn run_selection(args: &RunArgs) -> Result<Option<Vec<&'static Case>>, Usage> {
+    let selected = select(&args.patterns, &args.exclude)?;
+    if !args.failed {
+        return Ok(Some(selected));
+    }
+    let (report, ids) = cli::state::last_failed().map_err(Usage)?;
+    let again: Vec<&'static Case> = selected
+        .into_iter()
+        .filter(|c| ids.iter().any(|id| id == c.id))
+        .collect();
+    if again.is_empty() {
+        let which = if ids.is_empty() { "" } else { " of these" };
+        eprintln!("sockspec: no case{which} failed in the last report written with --output ({report}): nothing to run");
+        return Ok(None);
+    }
+    eprintln!(
+        "sockspec: running again the {} cases that failed in {report}",
+        again.len()
+    );
+    Ok(Some(again))
+}
+
+/// The results --outcome and --verdict keep (all without them).
+fn shown(args: &RunArgs, results: &[CaseResult]) -> Vec<CaseResult> {
+    results
+        .iter()
+        .filter(|r| {
+            args.outcome.is_empty() || args.outcome.iter().any(|o| o.outcome() == r.outcome)
+        })
+        .filter(|r| {
+            args.verdict.is_empty()
+                || args
+                    .verdict
+                    .iter()
+                    .any(|v| Some(v.verdict()) == r.shown_verdict())
+        })
+        .cloned()
+        .collect()
+}
+
+/// How the table says what --outcome and --verdict left out.
+fn filter_note(args: &RunArgs) -> Option<String> {
+    let names = |v: Vec<String>| v.join(",");
+    let mut parts = Vec::new();
+    if !args.outcome.is_empty() {
+        parts.push(format!(
+            "--outcome {}",
+            names(
+                args.outcome
+                    .iter()
+                    .map(|o| o.outcome().to_string())
+                    .collect()
+            )
+        ));
+    }
+    if !args.verdict.is_empty() {
+        parts.push(format!(
+            "--verdict {}",
+            names(
+                args.verdict
+                    .iter()
+                    .map(|v| v.verdict().to_string())
+                    .collect()
+            )
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
 fn cmd_run(args: RunArgs) -> Result<ExitCode, Usage> {
-    let selected = cases::select(&args.patterns).map_err(Usage)?;
+    let Some(selected) = run_selection(&args)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     // Everything that can be wrong with the command line is found before any
     // case runs: the baseline is read, the output file's place is checked.
     let baseline = args.baseline.as_ref().map(load_baseline).transpose()?;
     let mut opts = run_options(&args.artifacts)?;
     opts.repeat = args.repeat;
+    opts.pcap.clone_from(&args.pcap);
     if let Err(e) = interrupt::watch() {
         return Ok(fatal(&e));
     }
@@ -186,16 +330,30 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, Usage> {
     } else {
         runner::run_all(&selected, &opts)
     };
+    let shown = shown(&args, &results);
     let text = match args.format {
-        Format::Table => report::table::render(&results),
-        Format::Json => report::json::render(&results),
-        Format::Ktap => report::ktap::render(&results),
-        Format::Junit => report::junit::render(&results),
+        Format::Table => {
+            let o = report::table::Options {
+                width: columns(),
+                color: use_color(args.color, args.output.is_some()),
+                verbose: args.verbose,
+                filtered: filter_note(&args).map(|n| (results.len(), n)),
+            };
+            report::table::render(&shown, &o)
+        }
+        Format::Json => report::json::render(&shown),
+        Format::Ktap => report::ktap::render(&shown),
+        Format::Junit => report::junit::render(&shown),
     };
     match sink.write(&text) {
         Ok(true) => {}
         Ok(false) => interrupt::wait_for_exit(),
         Err(e) => return Ok(fatal(&e)),
+    }
+    if let Some(path) = &args.output {
+        if let Err(e) = cli::state::remember(path, &results) {
+            eprintln!("sockspec: warning: --failed will not know this run's failures: {e}");
+        }
     }
     let code = exit_for(&results);
     Ok(match baseline {
@@ -315,18 +473,41 @@ fn exit_for(results: &[CaseResult]) -> ExitCode {
     }
 }
 
-fn cmd_explain(id: &str) -> Result<ExitCode, Usage> {
-    let case = cases::find(id)
-        .ok_or_else(|| Usage(format!("unknown case id '{id}' (see `sockspec list`)")))?;
-    let opts = run_options(runner::default_artifacts())?;
-    if let Err(e) = interrupt::watch() {
-        return Ok(fatal(&e));
+/// A case of a saved report: what `explain --report` shows. Nothing runs.
+fn saved_result(path: &Path, id: &str) -> Result<CaseResult, Usage> {
+    let saved = report::diff::load(path).map_err(Usage)?;
+    let mut r = saved
+        .cases
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| Usage(format!("{} has no case '{id}'", path.display())))?;
+    // Reports written before they carried the claim: the registry's.
+    if let Some(case) = cases::find(id).filter(|_| r.claim.is_empty()) {
+        r.source = case.source.to_string();
+        r.claim = case.claim.to_string();
+        r.expectation = case.expectation.to_string();
     }
-    let r = runner::run_one(case, &opts);
-    if interrupt::interrupted() {
-        interrupt::wait_for_exit();
-    }
-    print(&report::explain::render(case, &r));
+    Ok(r)
+}
+
+fn cmd_explain(id: &str, saved: Option<&Path>) -> Result<ExitCode, Usage> {
+    let r = match saved {
+        Some(path) => saved_result(path, id)?,
+        None => {
+            let case = cases::find(id)
+                .ok_or_else(|| Usage(format!("unknown case id '{id}' (see `sockspec list`)")))?;
+            let opts = run_options(runner::default_artifacts())?;
+            if let Err(e) = interrupt::watch() {
+                return Ok(fatal(&e));
+            }
+            let r = runner::run_one(case, &opts);
+            if interrupt::interrupted() {
+                interrupt::wait_for_exit();
+            }
+            r
+        }
+    };
+    print(&report::explain::render(&r, columns()));
     Ok(if matches!(r.outcome, Outcome::Fail | Outcome::Error) {
         ExitCode::from(1)
     } else {

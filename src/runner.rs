@@ -183,6 +183,9 @@ pub struct RunOptions {
     pub exe: PathBuf,
     /// Where pcaps of failing cases go.
     pub artifacts: PathBuf,
+    /// Where every case's capture goes, passing or not (`--pcap DIR`); the
+    /// pcaps of failing cases then go there too.
+    pub pcap: Option<PathBuf>,
     /// Extra environment for the children (used by tests: LD_PRELOAD shims).
     pub env: Vec<(String, String)>,
     /// Scales every case's deadline (slow emulated machines).
@@ -197,6 +200,7 @@ impl RunOptions {
         RunOptions {
             exe: exe.into(),
             artifacts: PathBuf::from("sockspec-artifacts"),
+            pcap: None,
             env: Vec::new(),
             deadline_scale: deadline_scale(std::env::var(DEADLINE_SCALE_ENV).ok().as_deref()),
             repeat: 1,
@@ -344,9 +348,18 @@ pub fn run_one(case: &Case, opts: &RunOptions) -> CaseResult {
             CaseResult::without_evidence(case, Outcome::Error, format!("{e:#}"), start.elapsed())
         }
     };
-    if matches!(result.outcome, Outcome::Fail | Outcome::Error) && !result.frames.is_empty() {
-        let name = format!("{}.pcap", result.id.replace(['/', '@', '#'], "_"));
-        match crate::artifacts::write(&opts.artifacts, &name, &lab::pcap::encode(&result.frames)) {
+    let failed = matches!(result.outcome, Outcome::Fail | Outcome::Error);
+    let dir = match &opts.pcap {
+        Some(all) => Some(all),
+        None if failed => Some(&opts.artifacts),
+        None => None,
+    };
+    if let Some(dir) = dir.filter(|_| !result.frames.is_empty()) {
+        match crate::artifacts::write(
+            dir,
+            &pcap_name(&result.id),
+            &lab::pcap::encode(&result.frames),
+        ) {
             Ok(path) => result.pcap = Some(path.display().to_string()),
             Err(e) => result
                 .reason
@@ -354,6 +367,13 @@ pub fn run_one(case: &Case, opts: &RunOptions) -> CaseResult {
         }
     }
     result
+}
+
+/// The file a case's capture is written to: its id, with the characters a
+/// file name should not carry replaced ("linger.zero_rst@v6" ->
+/// "linger.zero_rst_v6.pcap").
+pub fn pcap_name(id: &str) -> String {
+    format!("{}.pcap", id.replace(['/', '@', '#'], "_"))
 }
 
 fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {

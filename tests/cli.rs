@@ -40,6 +40,20 @@ fn help_documents_every_command() {
         "verdict",
         "Exit status",
         "completions",
+        "--pcap <DIR>",
+        "--exclude <PATTERN>",
+        "--outcome <OUTCOME>",
+        "--verdict <VERDICT>",
+        "--failed",
+        "sockspec/last-failed",
+        "--color <WHEN>",
+        "--verbose",
+        "NO_COLOR",
+        "holds    Linux does what the source claims",
+        "differs  Linux does it only partly",
+        "refuted  Linux does the opposite of what the source claims",
+        "Only a passing",
+        "no\n           verdict",
     ] {
         assert!(text.contains(word), "--help does not mention {word}");
     }
@@ -91,7 +105,13 @@ fn list_names_every_case_with_its_claim() {
 #[case::unknown_shell(&["completions", "powershell"], "unknown shell 'powershell' (use bash, zsh or fish)")]
 #[case::child_unknown_id(&["__case", "nosuch.case"], "unknown case id 'nosuch.case'")]
 #[case::empty_pattern(&["run", ""], "no case matches ''")]
-#[case::list_extra(&["list", "foo"], "unexpected argument 'foo' for list")]
+#[case::list_no_match(&["list", "foo"], "no case matches 'foo'")]
+#[case::exclude_no_match(&["list", "--exclude", "nosuch.*"], "no case matches --exclude 'nosuch.*'")]
+#[case::run_exclude_no_match(&["run", "--exclude", "nosuch.*"], "no case matches --exclude 'nosuch.*'")]
+#[case::bad_outcome(&["run", "--outcome", "pass,maybe"], "unknown outcome 'maybe' (use pass, fail, skip or error)")]
+#[case::bad_verdict(&["run", "--verdict", "false"], "unknown verdict 'false' (use holds, differs or refuted)")]
+#[case::bad_color(&["run", "--color", "sometimes"], "unknown when 'sometimes' (use auto, always or never)")]
+#[case::explain_missing_report(&["explain", "linger.zero_rst", "--report", "/nonexistent/r.json"], "cannot read /nonexistent/r.json")]
 #[case::baseline_missing(&["run", "--baseline", "/nonexistent/base.json"], "cannot read /nonexistent/base.json")]
 #[case::diff_one_file(&["diff", "a.json"], "missing <B.json> (usage: sockspec diff <A.json> <B.json>)")]
 #[case::diff_missing(&["diff", "/nonexistent/a.json", "/nonexistent/b.json"], "cannot read /nonexistent/a.json")]
@@ -145,13 +165,17 @@ fn run_json_has_the_documented_shape() {
 fn run_writes_the_report_to_output_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("report.json");
-    let o = sockspec(&[
-        "run",
-        "waitall.fills_buffer",
-        "--format=json",
-        "--output",
-        path.to_str().expect("utf-8"),
-    ]);
+    let o = Command::new(common::exe())
+        .env("XDG_STATE_HOME", dir.path())
+        .args([
+            "run",
+            "waitall.fills_buffer",
+            "--format=json",
+            "--output",
+            path.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("run");
     assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
     assert_eq!("", stdout(&o));
     let v: serde_json::Value =
@@ -186,11 +210,79 @@ fn explain_draws_the_ladder_with_the_rst() {
     );
     let rst = text
         .lines()
-        .find(|l| l.contains("[R"))
+        .find(|l| l.contains(" R. "))
         .expect("an RST in the ladder");
     assert!(
-        rst.contains("->|"),
-        "the RST goes from the closer (left) to the peer: {rst}"
+        rst.contains("client |-- R. --->| server"),
+        "the RST goes from the closer (the client, left) to the peer: {rst}"
+    );
+    // close() is marked on the same time line, before the RST it causes.
+    let close = text
+        .find("* close() called")
+        .expect("close() on the time line");
+    assert!(close < text.find(rst).unwrap_or(0), "{text}");
+}
+
+/// `list` selects as `run` does: patterns, less --exclude.
+#[test]
+fn list_takes_patterns_and_exclusions() {
+    let o = sockspec(&[
+        "list",
+        "--format",
+        "json",
+        "linger.*",
+        "--exclude",
+        "*@v6",
+        "--exclude",
+        "linger.nonblocking",
+    ]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let ids: Vec<&str> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(
+        vec![
+            "linger.zero_rst",
+            "linger.timeout_blocks",
+            "linger.default_off"
+        ],
+        ids
+    );
+}
+
+/// --outcome and --verdict choose what the report shows; the exit status
+/// still covers every case run.
+#[test]
+fn run_reports_only_the_outcomes_and_verdicts_asked_for() {
+    let ids = |args: &[&str]| -> Vec<String> {
+        let o = sockspec(&[&["run", "--format", "json", "waitall.*"], args].concat());
+        assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        vec!["waitall.short_on_eof", "waitall.timeout"],
+        ids(&["--verdict", "refuted"])
+    );
+    assert_eq!(
+        vec!["waitall.fills_buffer", "waitall.fills_buffer@v6"],
+        ids(&["--verdict", "holds", "--exclude", "*.timeout"])
+    );
+    assert_eq!(Vec::<String>::new(), ids(&["--outcome", "fail,error"]));
+    let o = sockspec(&["run", "waitall.*", "--outcome", "fail", "--color", "never"]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("; 0 of the 4 cases run are shown (--outcome fail)"),
+        "{text}"
     );
 }
 
@@ -322,4 +414,89 @@ fn errata_of_a_saved_report() {
         "{text}"
     );
     assert!(!text.contains("linger.zero_rst"), "{text}");
+}
+
+/// `run --failed` runs again what failed in the last report written with
+/// --output, whatever its format; it says so when nothing did, and when no
+/// report was written yet. A failing case that captured left its pcap.
+#[test]
+fn failed_runs_again_what_failed_in_the_last_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let run = |args: &[&str], env: &[(&str, &std::ffi::OsStr)]| {
+        Command::new(common::exe())
+            .env("XDG_STATE_HOME", &state)
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let o = run(&["run", "--failed"], &[]);
+    let err = stderr(&o);
+    assert_eq!(
+        (Some(2), 1),
+        (o.status.code(), err.lines().count()),
+        "{err}"
+    );
+    assert!(
+        err.contains("--failed: no report has been written with --output yet"),
+        "{err}"
+    );
+
+    // TCP_NODELAY ignored: nagle.nodelay_segments fails, waitall does not.
+    let shim = common::build_shim(dir.path());
+    let report = dir.path().join("r.ktap");
+    let artifacts = dir.path().join("artifacts");
+    let o = run(
+        &[
+            "run",
+            "nagle.nodelay_segments",
+            "waitall.fills_buffer",
+            "--format",
+            "ktap",
+            "--output",
+            report.to_str().expect("utf-8"),
+            "--artifacts",
+            artifacts.to_str().expect("utf-8"),
+        ],
+        &[
+            ("LD_PRELOAD", shim.as_os_str()),
+            ("SOCKSPEC_SHIM_IGNORE", std::ffi::OsStr::new("6:1")),
+        ],
+    );
+    assert_eq!(Some(1), o.status.code(), "{}", stderr(&o));
+    assert!(
+        artifacts.join("nagle.nodelay_segments.pcap").is_file(),
+        "a failing case that captured writes its pcap"
+    );
+    let remembered = std::fs::read_to_string(state.join("sockspec/last-failed")).expect("state");
+    assert!(
+        remembered.contains("nagle.nodelay_segments\n"),
+        "{remembered}"
+    );
+
+    let o = run(&["run", "--failed", "--format", "json"], &[]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let ids: Vec<&str> = v["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(vec!["nagle.nodelay_segments"], ids);
+    assert!(
+        stderr(&o).contains(&format!(
+            "running again the 1 cases that failed in {}",
+            report.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    // With patterns: only the failed cases among them; none here.
+    let o = run(&["run", "--failed", "waitall.*"], &[]);
+    assert_eq!(Some(0), o.status.code(), "{}", stderr(&o));
+    assert_eq!("", stdout(&o));
+    assert!(stderr(&o).contains("nothing to run"), "{}", stderr(&o));
 }

@@ -138,7 +138,9 @@ fn a_finished_run_replaces_the_report_and_leaves_no_temporary_file() {
     let report = dir.path().join("report.json");
     std::fs::write(&report, "the previous report\n").expect("write");
     std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let state = tempfile::tempdir().expect("tempdir");
     let o = Command::new(common::exe())
+        .env("XDG_STATE_HOME", state.path())
         .args([
             "run",
             "waitall.fills_buffer",

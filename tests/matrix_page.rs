@@ -91,6 +91,25 @@ fn same_kernel(base: &Path, dir: &Path) -> PathBuf {
     p
 }
 
+/// A report's frame (time, length, interface, hex): a SYN, or a SYN-ACK.
+fn frame(t_ns: i64, src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, ack: bool) -> String {
+    let mut b = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, 1000, 512)
+        .syn();
+    if ack {
+        b = b.ack(1001);
+    }
+    let mut data = Vec::new();
+    b.write(&mut data, &[]).expect("frame");
+    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{} {} lo {hex}",
+        1_700_000_000_000_000_000 + t_ns,
+        data.len()
+    )
+}
+
 /// A copy of `base` from a made-up kernel on which `id` fails.
 fn changed_kernel(base: &Path, id: &str, dir: &Path) -> PathBuf {
     let mut r: Value =
@@ -105,6 +124,11 @@ fn changed_kernel(base: &Path, id: &str, dir: &Path) -> PathBuf {
     case["outcome"] = "fail".into();
     case["checks"][0]["ok"] = false.into();
     case["checks"][0]["observed"] = "something else".into();
+    // The frames a report keeps for the packet ladder: a SYN and its SYN-ACK.
+    case["frames"] = serde_json::json!([
+        frame(0, [10, 0, 0, 1], 40000, [10, 0, 0, 2], 80, false),
+        frame(50_000, [10, 0, 0, 2], 80, [10, 0, 0, 1], 40000, true),
+    ]);
     let p = dir.join("7.3-test-amd64.json");
     std::fs::write(&p, r.to_string()).expect("write");
     p
@@ -194,6 +218,8 @@ fn the_matrix_page_renders_in_chromium() {
         "<td class=\"bad\">FAIL</td>".to_string(),
         format!("<b>differs from {}:</b>", kernels[0]),
         "<li>outcome: pass -&gt; fail</li>".to_string(),
+        "<b>packet ladder</b>".to_string(),
+        "client |-- S ----&gt;| server".to_string(),
     ] {
         assert!(panel.contains(&needle), "panel lacks {needle}: {panel}");
     }

@@ -177,7 +177,9 @@ fn run_json(
     extra: &[&str],
 ) -> (std::path::PathBuf, Option<i32>, String) {
     let path = dir.join(name);
+    // What --failed would run again is remembered here, not in the user's state.
     let o = Command::new(common::exe())
+        .env("XDG_STATE_HOME", dir)
         .args([
             "run",
             "--format",

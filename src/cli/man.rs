@@ -18,6 +18,15 @@ const FILES: &[(&str, &str)] = &[
         "the packets captured by a failing case (--artifacts), for tcpdump -r or Wireshark",
     ),
     (
+        "<DIR>/<case id>.pcap",
+        "every case's capture with run --pcap DIR",
+    ),
+    (
+        "$XDG_STATE_HOME/sockspec/last-failed",
+        "the cases that failed in the last report written with run --output, for run --failed \
+         (~/.local/state/sockspec/last-failed when XDG_STATE_HOME is unset)",
+    ),
+    (
         "fixtures/report.schema.json",
         "the JSON Schema of the report (--format json), in the source tree",
     ),
@@ -109,6 +118,8 @@ pub fn page() -> String {
     description.control("SH", ["DESCRIPTION"]);
     description.text([roman(INTRO)]);
     items(&mut description, TERMS);
+    description.text([roman("The verdicts:")]);
+    items(&mut description, &super::verdicts());
     page.push_str(&lines(|w| description.to_writer(w), false));
 
     page.push_str(".SH COMMANDS\n");

@@ -9,6 +9,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 pub mod interrupt;
 pub mod man;
 pub mod output;
+pub mod state;
 pub mod usage;
 
 /// One line: what sockspec is (NAME in the man page).
@@ -29,9 +30,20 @@ pub const TERMS: &[(&str, &str)] = &[
     (
         "verdict",
         "holds | differs | refuted: how does the source's claim compare with what Linux did? \
-         A refuted claim is a passing case.",
+         A refuted claim is a passing case. Only a passing case gives a verdict: when a check \
+         fails, the measurement contradicts the expectation the claim is judged against, and \
+         the report says no verdict.",
     ),
 ];
+
+/// The three verdicts and what each says of a claim (from the model, as the
+/// run's closing summary says them).
+pub fn verdicts() -> Vec<(&'static str, &'static str)> {
+    sockspec::model::Verdict::ALL
+        .iter()
+        .map(|v| (v.name(), v.meaning()))
+        .collect()
+}
 
 /// A titled list of (term, meaning), in `--help` and in the man page.
 pub struct Section {
@@ -72,6 +84,19 @@ pub const ENVIRONMENT: Section = Section {
             "multiply every case's watchdog deadline (slow emulated machines), e.g. 4",
         ),
         (
+            "COLUMNS",
+            "the width the table is laid out for (default: the terminal's, else 100)",
+        ),
+        (
+            "NO_COLOR",
+            "when set and not empty, no colour with --color auto",
+        ),
+        (
+            "XDG_STATE_HOME",
+            "where run --output remembers the cases that failed, for --failed: \
+             $XDG_STATE_HOME/sockspec/last-failed (~/.local/state/sockspec/last-failed when unset)",
+        ),
+        (
             "SOCKSPEC_BASELINES",
             "a directory of <kernel release>.json reports for --baseline auto, instead of the \
              baselines built into sockspec (fixtures/baselines)",
@@ -90,6 +115,22 @@ pub const EXAMPLES: Section = Section {
         (
             "sockspec explain linger.zero_rst",
             "one case, with its packet ladder",
+        ),
+        (
+            "sockspec run --format json --output now.json --pcap caps",
+            "a report that stands alone, and every case's capture in caps/",
+        ),
+        (
+            "sockspec explain linger.zero_rst --report now.json",
+            "the same case as that report saw it, without running anything",
+        ),
+        (
+            "sockspec run --failed",
+            "run again what failed in the last report written with --output",
+        ),
+        (
+            "sockspec run --exclude 'mcast.*' --verdict refuted",
+            "the refuted claims outside multicast",
         ),
         (
             "sockspec run --baseline auto",
@@ -124,12 +165,18 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print every case id with its source and claim
+    /// Print every case id (or those matching a PATTERN) with its source and claim
     #[command(args_override_self = true)]
     List {
         /// table, or json (an array of id, source, claim, expectation)
         #[arg(long, value_enum, default_value_t = ListFormat::Table, hide_possible_values = true)]
         format: ListFormat,
+        /// Leave out the cases whose id matches PATTERN (repeatable)
+        #[arg(long, value_name = "PATTERN")]
+        exclude: Vec<String>,
+        /// Case ids or shell globs ('linger.*')
+        #[arg(value_name = "PATTERN")]
+        patterns: Vec<String>,
     },
     /// Run the cases whose id matches a PATTERN (all cases when none is given)
     ///
@@ -140,11 +187,21 @@ pub enum Command {
     /// Run one case and show what Linux did, the verdict and the packet ladder
     ///
     /// Prints the case's claim, what Linux did, the verdict with its numbers,
-    /// every check, and the captured packets as a ladder.
+    /// every check, what was observed, and the captured packets as a ladder:
+    /// each TCP connection with its client on the left and its server on the
+    /// right, seq and ack relative to each side's first, other frames (UDP,
+    /// IGMP, MLD, ICMP, ARP) with the fields cases judge (group, TTL or hop
+    /// limit, TOS, MAC), and the case's own syscalls (close() called) on the
+    /// same time line. A case that puts nothing it judges on the wire says so.
+    /// With --report, the case as a saved JSON report recorded it: nothing
+    /// runs, and no privilege is needed.
     Explain {
         /// A case id, as `sockspec list` prints it
         #[arg(value_name = "ID")]
         id: String,
+        /// Explain the case as this JSON report (`sockspec run --format json`) recorded it, without running it
+        #[arg(long, value_name = "REPORT.json", value_hint = clap::ValueHint::FilePath)]
+        report: Option<PathBuf>,
     },
     /// Compare two JSON reports (two kernels, or two runs)
     ///
@@ -229,6 +286,39 @@ pub struct RunArgs {
     /// Where pcaps of failing cases go
     #[arg(long, value_name = "DIR", default_value = "sockspec-artifacts", value_hint = clap::ValueHint::DirPath)]
     pub artifacts: PathBuf,
+    /// Write every case's capture to DIR/<case id>.pcap, passing or not (failing cases' pcaps go there too); DIR is created, mode 0700
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub pcap: Option<PathBuf>,
+    /// Leave out the cases whose id matches PATTERN (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Run the cases that failed or errored in the last report written with --output (remembered in $XDG_STATE_HOME/sockspec/last-failed, ~/.local/state/sockspec/last-failed when XDG_STATE_HOME is unset); with PATTERNs, those of them that match
+    #[arg(long)]
+    pub failed: bool,
+    /// Report only the cases with one of these outcomes (pass, fail, skip, error; comma-separated); the exit status still covers every case run
+    #[arg(
+        long,
+        value_name = "OUTCOME",
+        value_enum,
+        value_delimiter = ',',
+        hide_possible_values = true
+    )]
+    pub outcome: Vec<OutcomeArg>,
+    /// Report only the cases with one of these verdicts (holds, differs, refuted; comma-separated): only passing cases have one
+    #[arg(
+        long,
+        value_name = "VERDICT",
+        value_enum,
+        value_delimiter = ',',
+        hide_possible_values = true
+    )]
+    pub verdict: Vec<VerdictArg>,
+    /// Table: the reasons of every case (not only of those that did not pass), and each key observation whole
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Table colours: auto (on a terminal, unless NO_COLOR is set), always or never
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorWhen::Auto, hide_possible_values = true)]
+    pub color: ColorWhen,
     /// Run every case N times, all at once (ids suffixed #1..#N): the load of a catalogue N times larger
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]
     pub repeat: usize,
@@ -243,6 +333,51 @@ pub enum Format {
     Json,
     Ktap,
     Junit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutcomeArg {
+    Pass,
+    Fail,
+    Skip,
+    Error,
+}
+
+impl OutcomeArg {
+    pub fn outcome(self) -> sockspec::model::Outcome {
+        use sockspec::model::Outcome;
+        match self {
+            OutcomeArg::Pass => Outcome::Pass,
+            OutcomeArg::Fail => Outcome::Fail,
+            OutcomeArg::Skip => Outcome::Skip,
+            OutcomeArg::Error => Outcome::Error,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VerdictArg {
+    Holds,
+    Differs,
+    Refuted,
+}
+
+impl VerdictArg {
+    pub fn verdict(self) -> sockspec::model::Verdict {
+        use sockspec::model::Verdict;
+        match self {
+            VerdictArg::Holds => Verdict::Holds,
+            VerdictArg::Differs => Verdict::Differs,
+            VerdictArg::Refuted => Verdict::Refuted,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -294,6 +429,8 @@ fn parse_repeat(v: &str) -> Result<usize, String> {
 pub fn long_about() -> String {
     let mut s = format!("{ABOUT}\n\n{}\n", wrap(INTRO, 80).join("\n"));
     s.push_str(&render_items(TERMS, 80));
+    s.push_str("\nVerdicts:\n");
+    s.push_str(&render_items(&verdicts(), 80));
     s.trim_end().to_string()
 }
 
@@ -379,6 +516,9 @@ pub fn completion_command() -> clap::Command {
                 .clone()
                 .mut_arg("patterns", |a| a.value_parser(ids.clone())),
             "explain" => sub.clone().mut_arg("id", |a| a.value_parser(ids.clone())),
+            "list" => sub
+                .clone()
+                .mut_arg("patterns", |a| a.value_parser(ids.clone())),
             _ => sub.clone(),
         };
         visible = visible.subcommand(sub);

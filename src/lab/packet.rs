@@ -341,6 +341,26 @@ impl Frame {
         }
     }
 
+    /// The frame cut after its transport header when it is TCP or UDP (whose
+    /// lengths are read from the IP header, not from the bytes kept): what a
+    /// report keeps of it. Other frames (ICMP with its quote, IGMP and MLD
+    /// with their records, ARP) are kept whole.
+    pub fn headers_only(&self) -> Frame {
+        let keep = parse_ip(&self.data).and_then(|ip| {
+            let l4 = self.data.len() - ip.body.len();
+            match ip.proto {
+                6 => Some(l4 + ((*ip.body.get(12)? >> 4) as usize) * 4),
+                17 => Some(l4 + 8),
+                _ => None,
+            }
+        });
+        let end = keep.unwrap_or(self.data.len()).min(self.data.len());
+        Frame {
+            data: self.data[..end].to_vec(),
+            ..self.clone()
+        }
+    }
+
     pub fn segment(&self) -> Option<Segment> {
         match self.decode() {
             Packet::Tcp(s) => Some(s),

@@ -93,6 +93,31 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in the order reports count them.
+    pub const ALL: [Verdict; 3] = [Verdict::Holds, Verdict::Differs, Verdict::Refuted];
+
+    /// The verdict as reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Differs => "differs",
+            Verdict::Refuted => "refuted",
+        }
+    }
+
+    /// What the verdict says about the source's claim, for `--help`, the
+    /// manual page and the run's closing summary.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Verdict::Holds => "Linux does what the source claims",
+            Verdict::Differs => {
+                "Linux does it only partly, or in its own way: the claim needs a qualification \
+                 (a limit, a doubled value, another errno)"
+            }
+            Verdict::Refuted => "Linux does the opposite of what the source claims",
+        }
+    }
+
     /// For claims that either hold or are refuted, nothing in between.
     pub fn holds_if(holds: bool) -> Verdict {
         if holds {
@@ -105,11 +130,7 @@ impl Verdict {
 
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Holds => "holds",
-            Verdict::Differs => "differs",
-            Verdict::Refuted => "refuted",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -254,6 +275,25 @@ pub struct Mark {
     pub what: String,
 }
 
+/// A name the case gave an address on its time line (`lab::record::endpoint`,
+/// `lab::record::address`): "closer", "h2", "a".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Endpoint {
+    /// An IP address with a port ("127.0.0.1:41392", "[::1]:80"), or an IP
+    /// address alone for every port at it ("198.51.100.12").
+    pub address: String,
+    pub name: String,
+}
+
+/// Frames a report leaves out of a long capture (a bulk transfer): `count`
+/// frames of the same connection or flow as the kept frame `after` (an index
+/// into the report's `frames`) were captured after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FrameGap {
+    pub after: u32,
+    pub count: u32,
+}
+
 /// The result of one case, as the runner reports it.
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseResult {
@@ -291,16 +331,92 @@ pub struct CaseResult {
     #[serde(default)]
     #[schemars(schema_with = "privilege_schema")]
     pub privilege: Option<crate::lab::Privilege>,
-    /// Path of the pcap written for a failing case.
+    /// Path of the pcap written for the case (every failing case that
+    /// captured, every capturing case with `--pcap`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcap: Option<String>,
-    /// Captured frames: sent by the case process to the runner, never part of
-    /// a report (they go to pcap files).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
+    /// Captured frames. The case process hands the runner all of them (for
+    /// the pcap); a report keeps those the packet ladder shows, headers only
+    /// (`frames_captured` says how many there were, `frame_gaps` where some
+    /// were left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "frames_text")]
+    #[schemars(schema_with = "frames_schema")]
     pub frames: Vec<Frame>,
+    /// How many frames the case captured, when a report kept only some.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub frames_captured: u32,
+    /// Where a report left frames out of `frames`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_gaps: Vec<FrameGap>,
+    /// The case's own syscalls on the frames' time line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<Mark>,
+    /// Names the case gave addresses, for the packet ladder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Endpoint>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The JSON Schema of `CaseResult::frames` (lab/ knows nothing of schemas).
+fn frames_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "Captured Ethernet frames in time order, one string each: the kernel's \
+            receive time stamp (nanoseconds since the Unix epoch), the length on the wire, the \
+            interface, and the bytes kept (the headers), in hexadecimal.",
+        "type": "array",
+        "items": {"type": "string", "pattern": "^-?[0-9]+ [0-9]+ [^ ]+ ([0-9a-f]{2})*$"}
+    })
+}
+
+/// Frames as one line of text each ("1795773958409924092 74 lo 0000..."):
+/// a report keeps dozens per case, and a JSON object per frame would take
+/// six lines and twice the bytes.
+mod frames_text {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::lab::packet::Frame;
+
+    pub fn serialize<S: Serializer>(frames: &[Frame], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(frames.iter().map(|f| {
+            let hex: String = f.data.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{} {} {} {hex}", f.t_ns, f.len, f.iface)
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Frame>, D::Error> {
+        let lines = Vec::<String>::deserialize(d)?;
+        lines
+            .iter()
+            .map(|l| parse(l).map_err(D::Error::custom))
+            .collect()
+    }
+
+    fn parse(line: &str) -> Result<Frame, String> {
+        let bad = || format!("not a frame: {line}");
+        let mut parts = line.split(' ');
+        let mut next = || parts.next().ok_or_else(bad);
+        let t_ns = next()?.parse().map_err(|_| bad())?;
+        let len = next()?.parse().map_err(|_| bad())?;
+        let iface = next()?.to_string();
+        let hex = next()?;
+        if hex.len() % 2 != 0 {
+            return Err(bad());
+        }
+        let data = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("x"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| bad())?;
+        Ok(Frame {
+            t_ns,
+            len,
+            iface,
+            data,
+        })
+    }
 }
 
 /// The JSON Schema of `CaseResult::privilege`: the names `Privilege`
@@ -370,6 +486,7 @@ impl CaseResult {
         r.hosts = m.record.hosts;
         r.frames = m.record.frames;
         r.marks = m.record.marks;
+        r.endpoints = m.record.endpoints;
         r
     }
 
@@ -399,8 +516,24 @@ impl CaseResult {
             privilege: None,
             pcap: None,
             frames: Vec::new(),
+            frames_captured: 0,
+            frame_gaps: Vec::new(),
             marks: Vec::new(),
+            endpoints: Vec::new(),
         }
+    }
+
+    /// The verdict a report presents: only a passing case gives one. When a
+    /// check fails, the measurement contradicts the expectation the verdict
+    /// is judged against, so the judged verdict (kept in `verdict` for the
+    /// record) is not shown as the case's.
+    pub fn shown_verdict(&self) -> Option<Verdict> {
+        self.verdict.filter(|_| self.outcome == Outcome::Pass)
+    }
+
+    /// How many frames the case captured (a report may keep fewer).
+    pub fn captured(&self) -> usize {
+        (self.frames_captured as usize).max(self.frames.len())
     }
 
     pub fn failed_checks(&self) -> Vec<Check> {

@@ -36,14 +36,16 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report of `results` on this kernel; captured frames are left out
-    /// (they go to pcap files and `explain`).
+    /// A report of `results` on this kernel. Of each capture it keeps the
+    /// frames the packet ladder shows, headers only (`ladder::keep`): a
+    /// saved report is explained without the run, and stays small; whole
+    /// captures go to pcap files.
     pub fn new(results: &[CaseResult]) -> Report {
         let cases = results
             .iter()
             .cloned()
             .map(|mut r| {
-                r.frames.clear();
+                super::ladder::for_report(&mut r);
                 r
             })
             .collect();

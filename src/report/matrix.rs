@@ -258,7 +258,7 @@ fn labels(reports: &[&Report]) -> Vec<String> {
 fn cell_text(c: Option<&CaseResult>) -> String {
     match c {
         None => "—".into(),
-        Some(c) => match c.verdict {
+        Some(c) => match c.shown_verdict() {
             Some(v) => format!("{} · {v}", c.outcome),
             None => c.outcome.to_string(),
         },
@@ -545,7 +545,7 @@ fn row_html(out: &mut String, m: &Matrix, kind: Kind, r: &Row) {
             out.push_str("<td class=\"absent\" title=\"not in this report\">—</td>");
             continue;
         };
-        let verdict = c.verdict.map(|v| v.to_string());
+        let verdict = c.shown_verdict().map(|v| v.to_string());
         let _ = write!(
             out,
             "<td class=\"cell {}\" id=\"cell-{k}-{}\" tabindex=\"0\" data-kernel=\"{}\"><span class=\"o\">{}</span>",
@@ -592,9 +592,9 @@ fn detail_html(
     field(out, "claim", &r.claim);
     field(out, "linux does", &c.expectation);
     let verdict = c
-        .verdict
+        .shown_verdict()
         .map(|v| v.to_string())
-        .unwrap_or_else(|| "—".into());
+        .unwrap_or_else(|| super::explain::no_verdict(c).to_string());
     let _ = write!(
         out,
         "<p><b>outcome:</b> <span class=\"{}\">{}</span>, <b>verdict:</b> {verdict} ({} ms)</p>",
@@ -623,11 +623,11 @@ fn detail_html(
         }
         out.push_str("</ul>");
     }
-    let ladder = super::explain::ladder(&c.frames);
+    let ladder = super::ladder::render(c, 100);
     if !ladder.is_empty() {
         let _ = write!(
             out,
-            "<p><b>packet ladder</b> (time since first packet):</p><pre>{}</pre>",
+            "<p><b>packet ladder</b></p><pre>{}</pre>",
             esc(&ladder)
         );
     }
@@ -665,7 +665,10 @@ mod tests {
             privilege: None,
             pcap: None,
             frames: vec![],
+            frames_captured: 0,
+            frame_gaps: vec![],
             marks: vec![],
+            endpoints: vec![],
         }
     }
 
@@ -975,7 +978,7 @@ mod tests {
 | | **linger** | man | | | |
 | | `linger.man_rst` | man | pass · holds | pass · holds | pass · holds |
 | | **nagle** | seed | | | |
-| ≠ | `nagle.coalesce` | seed | pass · holds | pass · holds | **fail · refuted** |
+| ≠ | `nagle.coalesce` | seed | pass · holds | pass · holds | **fail** |
 
 ### What differs
 
@@ -1064,7 +1067,9 @@ mod tests {
         assert_eq!(cells.len(), 3);
         assert!(cells[0].starts_with("pass\" id=\"cell-0-nagle.coalesce\" tabindex=\"0\" data-kernel=\"6.1.0-56-cloud-amd64\"><span class=\"o\">pass</span><span class=\"v holds\">holds</span>"));
         assert!(cells[2].starts_with("fail\""));
-        assert!(cells[2].contains("<span class=\"v refuted\">refuted</span>"));
+        // A failing case gives no verdict, whatever its judgement said.
+        assert!(!cells[2].contains("<span class=\"v "));
+        assert!(cells[2].contains("<b>verdict:</b> no verdict: the measurement contradicts"));
         assert!(cells[2].contains("<b>reason:</b> reason of nagle.coalesce"));
         assert!(cells[2].contains(
             "<td class=\"bad\">FAIL</td><td>rst on wire</td><td>true</td><td>false</td>"
@@ -1138,12 +1143,12 @@ mod tests {
     fn a_report_with_frames_shows_the_packet_ladder() {
         let mut c = pass("nagle.coalesce", SEED);
         c.frames = vec![syn(1_000_000, true), syn(1_500_000, false)];
-        let ladder = crate::report::explain::ladder(&c.frames);
-        assert!(ladder.contains("10.0.0.1:1000"), "{ladder}");
+        let ladder = crate::report::ladder::render(&c, 100);
+        assert!(ladder.contains("client  10.0.0.1:1000"), "{ladder}");
         let reports = [report("6.1", vec![c])];
         let refs: Vec<&Report> = reports.iter().collect();
         let page = html(&Matrix::new(&refs, &catalogue()));
-        assert!(page.contains("<b>packet ladder</b> (time since first packet):</p><pre>"));
+        assert!(page.contains("<b>packet ladder</b></p><pre>"));
         assert!(page.contains(&esc(&ladder)));
     }
 }

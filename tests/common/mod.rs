@@ -100,3 +100,21 @@ pub fn default_signals(cmd: &mut std::process::Command) -> &mut std::process::Co
         })
     }
 }
+
+/// Builds the sabotage shim (fixtures/shim/ignore_setsockopt.c) into `dir`:
+/// LD_PRELOADed, setsockopt ignores the options listed in
+/// SOCKSPEC_SHIM_IGNORE ("level:option,...") and getsockopt echoes them.
+pub fn build_shim(dir: &std::path::Path) -> PathBuf {
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shim/ignore_setsockopt.c");
+    let out = dir.join("libignore_setsockopt.so");
+    let status = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .expect("a C compiler (cc) is needed to build the sabotage shim: apt-get install gcc");
+    assert!(status.success(), "building {} failed", src.display());
+    out
+}
