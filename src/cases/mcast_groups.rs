@@ -1320,3 +1320,430 @@ impl Observation for TtlRange {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+    use serde_json::json;
+
+    /// An observation from its JSON report form (as `sockspec run --format
+    /// json` printed it on Linux 6.18), changed by `change`.
+    fn from<T: serde::de::DeserializeOwned>(
+        v: serde_json::Value,
+        change: impl FnOnce(&mut T),
+    ) -> T {
+        let mut o: T = serde_json::from_value(v).unwrap();
+        change(&mut o);
+        o
+    }
+
+    fn outcome(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    const SENTINEL_H1_ETH1: &str =
+        "later datagrams reach h1's eth1 (nothing earlier is still coming)";
+
+    fn forms(change: impl FnOnce(&mut StructForms)) -> StructForms {
+        from(
+            json!({"joins": [
+                {"bytes": 12, "form": "ip_mreqn, eth1 by index (eth0 by address)", "group": "239.11.1.1",
+                 "on_eth0": false, "on_eth1": true, "received": "ip_mreqn, eth1 by index (eth0 by address)",
+                 "report_by_eth1": true, "result": "ok"},
+                {"bytes": 12, "form": "ip_mreqn, eth1 by address", "group": "239.11.1.2", "on_eth0": false,
+                 "on_eth1": true, "received": "ip_mreqn, eth1 by address", "report_by_eth1": true,
+                 "result": "ok"},
+                {"bytes": 8, "form": "ip_mreq, eth1's address", "group": "239.11.1.3", "on_eth0": false,
+                 "on_eth1": true, "received": "ip_mreq, eth1's address", "report_by_eth1": true,
+                 "result": "ok"}],
+              "sentinel_at_h1": "sentinel"}),
+            change,
+        )
+    }
+
+    const JOINS: &str = "each form joins on eth1 only";
+    const REPORTS: &str = "an IGMPv3 report for each group leaves by eth1";
+    const RECEIVES: &str = "each joined socket receives h4's datagram";
+
+    #[rstest]
+    #[case::linux(forms(|_| ()), Verdict::Holds, &[])]
+    // A kernel that took imr_address over imr_ifindex: the first join lands on eth0.
+    #[case::address_over_index(forms(|o| {
+        let f = &mut o.joins[0];
+        (f.on_eth0, f.on_eth1, f.report_by_eth1, f.received) = (true, false, false, None);
+    }), Verdict::Refuted, &[JOINS, REPORTS, RECEIVES])]
+    #[case::listed_for_both(forms(|o| o.joins[1].on_eth0 = true), Verdict::Refuted, &[JOINS])]
+    #[case::listed_for_none(forms(|o| o.joins[1].on_eth1 = false), Verdict::Refuted, &[JOINS])]
+    // A kernel without the old ip_mreq form.
+    #[case::ip_mreq_refused(forms(|o| o.joins[2].result = "EINVAL".into()), Verdict::Refuted, &[JOINS])]
+    #[case::no_report(forms(|o| o.joins[2].report_by_eth1 = false), Verdict::Holds, &[REPORTS])]
+    #[case::another_groups_datagram(forms(|o| o.joins[0].received = Some("ip_mreq, eth1's address".into())),
+        Verdict::Refuted, &[RECEIVES])]
+    #[case::two_forms_only(forms(|o| { o.joins.pop(); }), Verdict::Refuted, &[JOINS, REPORTS, RECEIVES])]
+    #[case::sentinel_lost(forms(|o| o.sentinel_at_h1 = None), Verdict::Holds, &[SENTINEL_H1_ETH1])]
+    fn struct_forms_judgement(#[case] o: StructForms, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn struct_forms_says_which_forms_worked() {
+        let j = forms(|_| ()).judge();
+        assert_eq!("joins that worked on eth1: 12 B, 12 B, 8 B", j.key);
+        let f = forms(|o| (o.joins[0].on_eth0, o.joins[0].on_eth1) = (true, true));
+        assert_eq!("eth0 and eth1", f.joins[0].listed_for());
+        let f = forms(|o| (o.joins[0].on_eth0, o.joins[0].on_eth1) = (true, false));
+        assert_eq!("eth0", f.joins[0].listed_for());
+        let f = forms(|o| o.joins[0].on_eth1 = false);
+        assert_eq!("no interface", f.joins[0].listed_for());
+        assert!(j.because.starts_with(
+            "ip_mreqn, eth1 by index (eth0 by address) (12 B) ok, listed for eth1, ip_mreqn, eth1 by \
+             address (12 B) ok, listed for eth1"
+        ));
+    }
+
+    fn errors(change: impl FnOnce(&mut JoinErrors)) -> JoinErrors {
+        from(
+            json!({"first_join": "ok", "no_such_address": "ENODEV", "no_such_index": "ENODEV",
+                   "same_group_again": "EADDRINUSE", "short_option": "EINVAL", "tcp_socket": "EPROTO",
+                   "unicast_group": "EINVAL"}),
+            change,
+        )
+    }
+
+    #[rstest]
+    #[case::linux(errors(|_| ()), Verdict::Differs, &[])]
+    // ip(7)'s world: a nonexistent interface gives EADDRNOTAVAIL.
+    #[case::ip7(errors(|o| (o.no_such_index, o.no_such_address) = ("EADDRNOTAVAIL".into(), "EADDRNOTAVAIL".into())),
+        Verdict::Holds, &["a nonexistent interface index", "an address no interface has"])]
+    #[case::one_of_two(errors(|o| o.no_such_index = "EADDRNOTAVAIL".into()), Verdict::Differs,
+        &["a nonexistent interface index"])]
+    #[case::unicast_taken(errors(|o| o.unicast_group = "ok".into()), Verdict::Refuted, &["a unicast group"])]
+    #[case::first_join_refused(errors(|o| o.first_join = "ENOBUFS".into()), Verdict::Differs,
+        &["the same group twice"])]
+    #[case::twice_taken(errors(|o| o.same_group_again = "ok".into()), Verdict::Differs, &["the same group twice"])]
+    #[case::short_taken(errors(|o| o.short_option = "ok".into()), Verdict::Differs, &["a 4-byte option"])]
+    #[case::tcp_other(errors(|o| o.tcp_socket = "ENOPROTOOPT".into()), Verdict::Differs, &["a TCP socket"])]
+    fn errors_judgement(#[case] o: JoinErrors, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn errors_name_the_errnos() {
+        let j = errors(|_| ()).judge();
+        assert_eq!(
+            "unicast group EINVAL; no such interface ENODEV / ENODEV",
+            j.key
+        );
+        assert_eq!(
+            "a unicast group gave EINVAL, as the page says; a nonexistent interface gave ENODEV by index \
+             and ENODEV by address, where ip(7) names EADDRNOTAVAIL; a second join EADDRINUSE, a 4-byte \
+             option EINVAL, a TCP socket EPROTO",
+            j.because
+        );
+    }
+
+    fn max(change: impl FnOnce(&mut MaxMemberships)) -> MaxMemberships {
+        from(
+            json!({"default_limit": 20, "first_socket": ["ok", "ok", "ENOBUFS"],
+                   "joined_on_lo": ["239.11.3.3", "239.11.3.2", "239.11.3.1"], "limit": 2,
+                   "second_socket": "ok"}),
+            change,
+        )
+    }
+
+    const WITHIN: &str = "one socket: the joins within the limit, then the one beyond";
+
+    #[rstest]
+    #[case::linux(max(|_| ()), Verdict::Differs, &[])]
+    // The page's world: no limit on a socket's groups.
+    #[case::no_limit(max(|o| o.first_socket[2] = "ok".into()), Verdict::Holds, &[WITHIN])]
+    #[case::one_below(max(|o| o.first_socket[1] = "ENOBUFS".into()), Verdict::Differs, &[WITHIN])]
+    #[case::another_default(max(|o| o.default_limit = 21), Verdict::Differs, &["igmp_max_memberships default"])]
+    // Memory short for everyone: the other socket is refused too.
+    #[case::second_refused(max(|o| { o.second_socket = "ENOBUFS".into(); o.joined_on_lo.pop(); }),
+        Verdict::Differs, &["another socket joins the group the first could not", "groups joined on the interface"])]
+    fn max_memberships_judgement(
+        #[case] o: MaxMemberships,
+        #[case] v: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn max_memberships_says_whose_limit() {
+        let j = max(|_| ()).judge();
+        assert_eq!("limit 2: joins ok, ok, ENOBUFS; another socket ok", j.key);
+        assert_eq!(
+            "with net.ipv4.igmp_max_memberships 2 (default 20) one socket's joins gave ok, ok, ENOBUFS; \
+             another socket then joined the last group (ok): the refusal counts the socket's groups, it \
+             is not a lack of memory",
+            j.because
+        );
+        let short = max(|o| o.second_socket = "ENOBUFS".into()).judge();
+        assert!(short.because.ends_with("joined the last group (ENOBUFS)"));
+        let none = max(|o| o.first_socket[2] = "ok".into()).judge();
+        assert!(none.because.ends_with("joined the last group (ok)"));
+    }
+
+    fn drop4(change: impl FnOnce(&mut DropLeaves)) -> DropLeaves {
+        from(
+            json!({"after_drop": [], "before_drop": "datagram 1", "drop_again": "EADDRNOTAVAIL",
+                   "drop_result": "ok", "leave_record": true, "listed_after_drop": false,
+                   "sentinel_at_h2": "sentinel"}),
+            change,
+        )
+    }
+
+    const DROP: &str = "IP_DROP_MEMBERSHIP with an ip_mreq";
+    const LEAVE_RECORD: &str = "a CHANGE_TO_INCLUDE record with no sources leaves";
+    const LISTED: &str = "/proc/net/igmp lists the group after the drop";
+    const AFTER: &str = "nothing after the drop";
+
+    #[rstest]
+    #[case::linux(drop4(|_| ()), Verdict::Holds, &[])]
+    // A kernel that took only an ip_mreqn to leave: the 8-byte drop fails, the membership stays.
+    #[case::short_form_refused(drop4(|o| {
+        o.drop_result = "EINVAL".into(); o.leave_record = false; o.listed_after_drop = true;
+        o.after_drop = vec![SECOND.into()]; o.drop_again = "EINVAL".into();
+    }), Verdict::Refuted, &[DROP, LEAVE_RECORD, LISTED, AFTER, "dropping it again"])]
+    #[case::nothing_before(drop4(|o| o.before_drop = None), Verdict::Refuted, &["received before the drop"])]
+    #[case::drop_fails(drop4(|o| o.drop_result = "EINVAL".into()), Verdict::Refuted, &[DROP])]
+    #[case::still_listed(drop4(|o| o.listed_after_drop = true), Verdict::Refuted, &[LISTED])]
+    #[case::still_receives(drop4(|o| o.after_drop = vec![SECOND.into()]), Verdict::Refuted, &[AFTER])]
+    #[case::silent_leave(drop4(|o| o.leave_record = false), Verdict::Holds, &[LEAVE_RECORD])]
+    #[case::sentinel_lost(drop4(|o| o.sentinel_at_h2 = None), Verdict::Holds,
+        &["later datagrams reach h2 (nothing earlier is still coming)"])]
+    fn drop_judgement(#[case] o: DropLeaves, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn drop_says_what_left() {
+        let j = drop4(|_| ()).judge();
+        assert_eq!(
+            "drop by ip_mreq ok; after it received nothing; again EADDRNOTAVAIL",
+            j.key
+        );
+        assert_eq!(
+            "joined by index, h2 received datagram 1; IP_DROP_MEMBERSHIP with an 8-byte ip_mreq gave ok, \
+             the group was gone in /proc/net/igmp, a leave record left and the socket received nothing \
+             after it; dropping again gave EADDRNOTAVAIL",
+            j.because
+        );
+        let kept = drop4(|o| (o.listed_after_drop, o.leave_record) = (true, false)).judge();
+        assert!(kept
+            .because
+            .contains("was still listed in /proc/net/igmp, a leave record never left"));
+    }
+
+    fn all(change: impl FnOnce(&mut AllScope)) -> AllScope {
+        from(
+            json!({"default": 1, "member_of_g": ["G by eth1", "G2 by eth1"], "own_g2_all_0": ["G2 by eth1"],
+                   "sentinels": ["sentinel", "sentinel"], "unjoined_all_0": [],
+                   "unjoined_all_1": ["G by eth1", "G2 by eth1"]}),
+            change,
+        )
+    }
+
+    const MEMBER_G: &str = "the member of G (IP_MULTICAST_ALL 1) gets G and G2 from segment B";
+    const OWN_G2: &str = "a socket with 0 gets its own group G2 only";
+    const UNJOINED_1: &str = "an unjoined socket with 1 gets G and G2 from segment B";
+    const UNJOINED_0: &str = "an unjoined socket with 0 gets nothing";
+
+    #[rstest]
+    #[case::linux(all(|_| ()), Verdict::Differs, &[])]
+    // The page's world: G joined anywhere on the system, so G by eth0 reaches the sockets with 1 too.
+    #[case::system_wide(all(|o| {
+        o.member_of_g.push(G_BY_ETH0.into()); o.unjoined_all_1.push(G_BY_ETH0.into());
+    }), Verdict::Holds, &[MEMBER_G, UNJOINED_1])]
+    // A kernel before 2.6.31, or one that ignores 0: every socket on the port gets everything.
+    #[case::zero_ignored(all(|o| {
+        o.own_g2_all_0 = texts(&[G_BY_ETH1, G2_BY_ETH1]); o.unjoined_all_0 = texts(&[G_BY_ETH1, G2_BY_ETH1]);
+    }), Verdict::Refuted, &[OWN_G2, UNJOINED_0])]
+    #[case::default_zero(all(|o| o.default = 0), Verdict::Refuted, &["IP_MULTICAST_ALL default"])]
+    #[case::one_own_groups_only(all(|o| o.unjoined_all_1 = texts(&[G2_BY_ETH1])), Verdict::Refuted, &[UNJOINED_1])]
+    #[case::one_gets_nothing(all(|o| o.unjoined_all_1 = texts(&[G_BY_ETH1])), Verdict::Refuted, &[UNJOINED_1])]
+    #[case::zero_gets_others(all(|o| o.own_g2_all_0.insert(0, G_BY_ETH1.into())), Verdict::Refuted, &[OWN_G2])]
+    #[case::zero_gets_none(all(|o| o.own_g2_all_0.clear()), Verdict::Refuted, &[OWN_G2])]
+    #[case::zero_unjoined_gets_one(all(|o| o.unjoined_all_0 = texts(&[G2_BY_ETH1])), Verdict::Refuted, &[UNJOINED_0])]
+    #[case::member_misses(all(|o| { o.member_of_g.pop(); }), Verdict::Differs, &[MEMBER_G])]
+    #[case::sentinel_lost(all(|o| o.sentinels[1] = None), Verdict::Differs,
+        &["later datagrams reach h1's eth1 and eth0 (nothing earlier is still coming)"])]
+    fn all_judgement(#[case] o: AllScope, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn all_says_the_scope() {
+        let j = all(|_| ()).judge();
+        assert_eq!(
+            "unjoined with 1: G by eth1, G2 by eth1; with 0: nothing",
+            j.key
+        );
+        assert!(j.because.ends_with(
+            "coming in by eth0 it reached no socket: the scope is the interface, not the system"
+        ));
+        let wide = all(|o| o.unjoined_all_1.push(G_BY_ETH0.into())).judge();
+        assert!(wide
+            .because
+            .ends_with("coming in by eth0 it still reached the unjoined socket"));
+    }
+
+    fn if_forms(change: impl FnOnce(&mut IfStructForms)) -> IfStructForms {
+        from(
+            json!({"eth1_addr": "203.0.113.1", "sends": [
+                {"bytes": 0, "form": "none (the route)", "left_by": ["eth0"], "reached": ["h2"],
+                 "reads": "0.0.0.0", "result": "ok", "source": "198.51.100.11"},
+                {"bytes": 4, "form": "in_addr", "left_by": ["eth1"], "reached": ["h4"], "reads": "203.0.113.1",
+                 "result": "ok", "source": "203.0.113.1"},
+                {"bytes": 8, "form": "ip_mreq", "left_by": ["eth1"], "reached": ["h4"], "reads": "203.0.113.1",
+                 "result": "ok", "source": "203.0.113.1"},
+                {"bytes": 12, "form": "ip_mreqn by index", "left_by": ["eth1"], "reached": ["h4"],
+                 "reads": "0.0.0.0", "result": "ok", "source": "203.0.113.1"}],
+              "sentinels": ["sentinel", "sentinel"], "unknown_address": "EADDRNOTAVAIL"}),
+            change,
+        )
+    }
+
+    const ROUTE: &str = "without it: by eth0 to h2";
+    const BY_ETH1: &str = "each form: by eth1 only, to h4 only";
+    const SOURCE: &str = "each form's datagram comes from eth1's address";
+    const READS: &str = "getsockopt reads: the route, in_addr, ip_mreq, ip_mreqn by index";
+
+    #[rstest]
+    #[case::linux(if_forms(|_| ()), Verdict::Holds, &[])]
+    // Before Linux 3.5: no 8-byte ip_mreq; the socket keeps the route.
+    #[case::before_3_5(if_forms(|o| {
+        let s = &mut o.sends[2];
+        s.result = "EINVAL".into(); s.left_by = vec!["eth0".into()]; s.reached = vec!["h2".into()];
+        s.source = Some("198.51.100.11".parse().unwrap()); s.reads = Some(Ipv4Addr::UNSPECIFIED);
+    }), Verdict::Refuted, &[BY_ETH1, SOURCE, READS])]
+    #[case::refused_yet_sent(if_forms(|o| o.sends[3].result = "EINVAL".into()), Verdict::Refuted, &[BY_ETH1])]
+    #[case::by_both(if_forms(|o| o.sends[1].left_by.push("eth0".into())), Verdict::Refuted, &[BY_ETH1])]
+    #[case::reached_both(if_forms(|o| o.sends[1].reached.push("h2".into())), Verdict::Refuted, &[BY_ETH1])]
+    #[case::route_by_eth1(if_forms(|o| o.sends[0].left_by = vec!["eth1".into()]), Verdict::Holds, &[ROUTE])]
+    #[case::nothing_sent(if_forms(|o| o.sends.clear()), Verdict::Refuted, &[ROUTE, BY_ETH1, SOURCE, READS])]
+    #[case::eth0_source(if_forms(|o| o.sends[3].source = Some("198.51.100.11".parse().unwrap())),
+        Verdict::Holds, &[SOURCE])]
+    #[case::index_read_back(if_forms(|o| o.sends[3].reads = Some("203.0.113.1".parse().unwrap())),
+        Verdict::Holds, &[READS])]
+    #[case::unknown_taken(if_forms(|o| o.unknown_address = "ok".into()), Verdict::Holds,
+        &["an address no interface has"])]
+    #[case::sentinel_lost(if_forms(|o| o.sentinels[0] = None), Verdict::Holds,
+        &["later datagrams reach h2 and h4 (nothing earlier is still coming)"])]
+    fn if_judgement(#[case] o: IfStructForms, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn if_says_what_left_by_eth1() {
+        let j = if_forms(|_| ()).judge();
+        assert_eq!(
+            "sent by eth1: in_addr (4 B), ip_mreq (8 B), ip_mreqn by index (12 B)",
+            j.key
+        );
+        assert!(j.because.starts_with(
+            "none (the route): ok, left by eth0, reached h2, in_addr: ok, left by eth1, reached h4"
+        ));
+        assert!(j
+            .because
+            .ends_with("IP_MULTICAST_IF with an unknown address gave EADDRNOTAVAIL"));
+    }
+
+    fn loop4(change: impl FnOnce(&mut LoopLocal)) -> LoopLocal {
+        from(
+            json!({"default": 1, "h2_with_0": "datagram 2", "h2_with_1": "datagram 1", "local_with_0": [],
+                   "local_with_1": "datagram 1", "sentinel_at_h1": "sentinel"}),
+            change,
+        )
+    }
+
+    #[rstest]
+    #[case::linux(loop4(|_| ()), Verdict::Holds, &[])]
+    #[case::zero_ignored(loop4(|o| o.local_with_0 = vec![SECOND.into()]), Verdict::Refuted,
+        &["no local member gets it with 0"])]
+    // A system whose default is no loopback.
+    #[case::off_by_default(loop4(|o| (o.default, o.local_with_1) = (0, None)), Verdict::Refuted,
+        &["IP_MULTICAST_LOOP default", "another local member gets it with 1"])]
+    #[case::h2_misses(loop4(|o| o.h2_with_0 = None), Verdict::Holds, &["h2 gets both"])]
+    #[case::sentinel_lost(loop4(|o| o.sentinel_at_h1 = None), Verdict::Holds,
+        &["later datagrams reach h1 through the loopback (nothing earlier is still coming)"])]
+    fn loop_judgement(#[case] o: LoopLocal, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn loop_says_who_got_what() {
+        let j = loop4(|_| ()).judge();
+        assert_eq!(
+            "default 1; local member got datagram 1 with 1, nothing with 0",
+            j.key
+        );
+        assert_eq!(
+            "IP_MULTICAST_LOOP reads 1 on a new socket; another socket on the sender's host received \
+             datagram 1 with 1 and nothing with 0; h2 received datagram 1 and datagram 2",
+            j.because
+        );
+    }
+
+    fn ttl(change: impl FnOnce(&mut TtlRange)) -> TtlRange {
+        from(
+            json!({"after_minus_one": 1, "default": 1, "h2_received": ["ttl default", "ttl -1", "ttl 255"],
+                   "local_received": ["ttl default", "ttl -1", "ttl 0", "ttl 255"], "set_256": "EINVAL",
+                   "set_minus_2": "EINVAL", "set_results": ["ok", "ok", "ok"], "wire": [1, 1, null, 255]}),
+            change,
+        )
+    }
+
+    const WIRE: &str = "TTL on the wire: default, -1, 0, 255";
+
+    #[rstest]
+    #[case::linux(ttl(|_| ()), Verdict::Holds, &[])]
+    // A system whose multicast TTL defaults to the unicast 64.
+    #[case::default_64(ttl(|o| { o.default = 64; o.after_minus_one = 64; o.wire[0] = Some(64); o.wire[1] = Some(64); }),
+        Verdict::Refuted, &["IP_MULTICAST_TTL default", "reads after -1", WIRE])]
+    #[case::reads_1_sends_64(ttl(|o| o.wire[0] = Some(64)), Verdict::Refuted, &[WIRE])]
+    #[case::reads_2(ttl(|o| o.default = 2), Verdict::Refuted, &["IP_MULTICAST_TTL default"])]
+    #[case::never_on_the_wire(ttl(|o| o.wire[0] = None), Verdict::Refuted, &[WIRE])]
+    #[case::zero_on_the_wire(ttl(|o| o.wire[2] = Some(0)), Verdict::Holds, &[WIRE])]
+    #[case::zero_reaches_h2(ttl(|o| o.h2_received.insert(2, "ttl 0".into())), Verdict::Holds,
+        &["h2 receives all but the TTL 0 one"])]
+    #[case::zero_not_looped(ttl(|o| { o.local_received.remove(2); }), Verdict::Holds,
+        &["h1's own member receives all four, TTL 0 too"])]
+    #[case::zero_refused(ttl(|o| o.set_results[1] = "EINVAL".into()), Verdict::Holds, &["setting -1, 0, 255"])]
+    #[case::wide_taken(ttl(|o| o.set_256 = "ok".into()), Verdict::Holds, &["256 and -2"])]
+    fn ttl_judgement(#[case] o: TtlRange, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn ttl_says_what_left() {
+        let j = ttl(|_| ()).judge();
+        assert_eq!(
+            "default 1, TTL 1 on the wire; TTL 0 stays on the host",
+            j.key
+        );
+        assert_eq!(
+            "IP_MULTICAST_TTL reads 1 on a new socket and datagrams left with TTL 1; after -1 it read 1; \
+             TTLs on the wire for default, -1, 0, 255: 1, 1, none, 255",
+            j.because
+        );
+        let zero = ttl(|o| (o.wire[0], o.wire[2]) = (None, Some(0))).judge();
+        assert_eq!(
+            "default 1, TTL none on the wire; TTL 0 left with 0",
+            zero.key
+        );
+    }
+
+    #[test]
+    fn helpers_for_reports() {
+        assert_eq!("nothing", listed::<String>(&[]));
+        assert_eq!("a, b", listed(&["a", "b"]));
+        assert_eq!("nothing", said(&None));
+        assert_eq!(Ipv4Addr::new(239, 11, 7, 250), sentinel_group(7));
+        assert_eq!((41_072, 42_071), (port(7, 2), sentinel_port(7, 1)));
+    }
+}
