@@ -1154,3 +1154,411 @@ impl Observation for MaxMsf {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+    use serde_json::json;
+
+    /// An observation from its JSON report form (as `sockspec run --format
+    /// json` printed it on Linux 6.18), changed by `change`.
+    fn from<T: serde::de::DeserializeOwned>(
+        v: serde_json::Value,
+        change: impl FnOnce(&mut T),
+    ) -> T {
+        let mut o: T = serde_json::from_value(v).unwrap();
+        change(&mut o);
+        o
+    }
+
+    fn outcome(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    fn record(kind: u8, sources: &[&str]) -> Option<GroupRecord> {
+        Some(GroupRecord {
+            kind,
+            group: "239.11.21.1".parse().unwrap(),
+            sources: sources.iter().map(|s| s.parse().unwrap()).collect(),
+        })
+    }
+
+    const H1_ADDR: &str = "198.51.100.11";
+    const H3_ADDR: &str = "198.51.100.13";
+    const SENTINEL_H2: &str = "later datagrams reach h2 (nothing earlier is still coming)";
+
+    fn listed_sources(change: impl FnOnce(&mut ListedSources)) -> ListedSources {
+        from(
+            json!({"add_h1": "ok", "add_h3": "ok", "h1": "198.51.100.11", "h3": "198.51.100.13",
+                   "record_h1": {"group": "239.11.21.1", "kind": 5, "sources": ["198.51.100.11"]},
+                   "record_h3": {"group": "239.11.21.1", "kind": 5, "sources": ["198.51.100.11", "198.51.100.13"]},
+                   "sentinels": ["sentinel", "sentinel", "sentinel", "sentinel"], "with_both": ["h1", "h3"],
+                   "with_h1": ["h1"]}),
+            change,
+        )
+    }
+
+    const ANNOUNCES_H1: &str = "the join announces h1";
+    const ANNOUNCES_H3: &str = "adding h3 announces h3";
+
+    #[rstest]
+    #[case::linux(listed_sources(|_| ()), Verdict::Holds, &[])]
+    // A stack that joins any-source: h3 comes from the start.
+    #[case::any_source(listed_sources(|o| o.with_h1 = names(&[H1, H3])), Verdict::Refuted,
+        &["with h1: h1's datagram only"])]
+    // A second call that replaces the source instead of adding one.
+    #[case::replaces(listed_sources(|o| o.with_both = names(&[H3])), Verdict::Refuted, &["with h1 and h3: both"])]
+    #[case::second_refused(listed_sources(|o| o.add_h3 = "EADDRINUSE".into()), Verdict::Holds,
+        &["IP_ADD_SOURCE_MEMBERSHIP h1, then h3"])]
+    #[case::no_record(listed_sources(|o| o.record_h1 = None), Verdict::Holds, &[ANNOUNCES_H1])]
+    #[case::exclude_record(listed_sources(|o| o.record_h1 = record(TO_EXCLUDE, &[H1_ADDR])), Verdict::Holds,
+        &[ANNOUNCES_H1])]
+    #[case::record_too_wide(listed_sources(|o| o.record_h1 = record(ALLOW, &[H1_ADDR, H3_ADDR])), Verdict::Holds,
+        &[ANNOUNCES_H1])]
+    #[case::h3_alone(listed_sources(|o| o.record_h3 = record(ALLOW, &[H3_ADDR])), Verdict::Holds, &[])]
+    #[case::h3_blocked(listed_sources(|o| o.record_h3 = record(BLOCK, &[H3_ADDR])), Verdict::Holds, &[ANNOUNCES_H3])]
+    #[case::h3_unnamed(listed_sources(|o| o.record_h3 = record(ALLOW, &[H1_ADDR])), Verdict::Holds, &[ANNOUNCES_H3])]
+    #[case::h3_silent(listed_sources(|o| o.record_h3 = None), Verdict::Holds, &[ANNOUNCES_H3])]
+    #[case::sentinel_lost(listed_sources(|o| o.sentinels[3] = None), Verdict::Holds, &[SENTINEL_H2])]
+    fn listed_judgement(#[case] o: ListedSources, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn listed_says_the_records() {
+        let j = listed_sources(|_| ()).judge();
+        assert_eq!("source h1: from h1; h1 and h3: from h1, h3", j.key);
+        assert_eq!(
+            "with h1 (198.51.100.11) as the source h2 received from h1; with h3 added too, from h1, h3; \
+             the records: ALLOW_NEW_SOURCES 198.51.100.11, then ALLOW_NEW_SOURCES 198.51.100.11, \
+             198.51.100.13",
+            j.because
+        );
+        assert_eq!("no record", record_text(&None));
+        assert_eq!(
+            "CHANGE_TO_EXCLUDE with no sources",
+            record_text(&record(TO_EXCLUDE, &[]))
+        );
+    }
+
+    fn over_any(change: impl FnOnce(&mut OverAnySource)) -> OverAnySource {
+        from(
+            json!({"after": ["h1"], "any_then_source": "ok", "before": ["h1", "h3"],
+                   "blocked_then_source": "EINVAL", "filter_after": {"mode": 1, "sources": ["198.51.100.11"]},
+                   "h1": "198.51.100.11", "sentinels": ["sentinel", "sentinel", "sentinel", "sentinel"],
+                   "source_then_any": "EADDRINUSE"}),
+            change,
+        )
+    }
+
+    const ON_IT: &str = "IP_ADD_SOURCE_MEMBERSHIP on it";
+    const THEN_H1: &str = "then h1's only";
+    const FILTER: &str = "the filter then";
+
+    #[rstest]
+    #[case::linux(over_any(|_| ()), Verdict::Holds, &[])]
+    // A kernel that refuses a source on an any-source group and keeps the group as it was.
+    #[case::refused(over_any(|o| {
+        o.any_then_source = "EINVAL".into(); o.after = names(&[H1, H3]);
+        o.filter_after = Some(Filter { mode: libc::MCAST_EXCLUDE, sources: vec![] });
+    }), Verdict::Differs, &[ON_IT, THEN_H1, FILTER])]
+    #[case::taken_but_ignored(over_any(|o| o.after = names(&[H1, H3])), Verdict::Refuted, &[THEN_H1])]
+    #[case::before_h1_only(over_any(|o| o.before = names(&[H1])), Verdict::Holds, &["any-source: both arrive"])]
+    #[case::filter_unread(over_any(|o| o.filter_after = None), Verdict::Holds, &[FILTER])]
+    #[case::filter_exclude(over_any(|o| o.filter_after = Some(Filter { mode: libc::MCAST_EXCLUDE,
+        sources: vec![H1_ADDR.parse().unwrap()] })), Verdict::Holds, &[FILTER])]
+    #[case::blocked_taken(over_any(|o| o.blocked_then_source = "ok".into()), Verdict::Holds,
+        &["with a source blocked first"])]
+    #[case::any_over_specific(over_any(|o| o.source_then_any = "ok".into()), Verdict::Holds,
+        &["IP_ADD_MEMBERSHIP on a source-specific group"])]
+    #[case::sentinel_lost(over_any(|o| o.sentinels[0] = None), Verdict::Holds, &[SENTINEL_H2])]
+    fn over_any_judgement(#[case] o: OverAnySource, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn over_any_says_the_filter() {
+        let j = over_any(|_| ()).judge();
+        assert_eq!("on an any-source join: ok, then from h1", j.key);
+        assert_eq!(
+            "joined any-source, h2 received from h1, h3; IP_ADD_SOURCE_MEMBERSHIP h1 gave ok, and then \
+             from h1 (filter INCLUDE 198.51.100.11); with a source blocked first it gave EINVAL; \
+             IP_ADD_MEMBERSHIP on a source-specific group gave EADDRINUSE",
+            j.because
+        );
+        assert_eq!("no filter", filter_text(&None));
+        let exclude = Filter {
+            mode: libc::MCAST_EXCLUDE,
+            sources: vec![],
+        };
+        assert_eq!("EXCLUDE nothing", filter_text(&Some(exclude)));
+    }
+
+    fn remaining(change: impl FnOnce(&mut RemainingSources)) -> RemainingSources {
+        from(
+            json!({"after_drop": ["h3"], "after_leave": [], "drop_h1": "ok", "drop_h1_again": "EADDRNOTAVAIL",
+                   "drop_membership": "ok", "h1": "198.51.100.11", "listed_after_leave": false,
+                   "record": {"group": "239.11.23.1", "kind": 6, "sources": ["198.51.100.11"]},
+                   "sentinels": ["sentinel", "sentinel", "sentinel", "sentinel"]}),
+            change,
+        )
+    }
+
+    const THEN_H3: &str = "then h3's only";
+    const NOTHING_AFTER_LEAVE: &str = "nothing after IP_DROP_MEMBERSHIP";
+
+    #[rstest]
+    #[case::linux(remaining(|_| ()), Verdict::Holds, &[])]
+    // A stack that ignores the drop of one source.
+    #[case::drop_ignored(remaining(|o| { o.after_drop = names(&[H1, H3]); o.record = None; }), Verdict::Refuted,
+        &["the drop announces h1", THEN_H3])]
+    // One that drops every source with the first.
+    #[case::drops_all(remaining(|o| o.after_drop = vec![]), Verdict::Refuted, &[THEN_H3])]
+    #[case::leave_ignored(remaining(|o| { o.after_leave = names(&[H3]); o.listed_after_leave = true; }),
+        Verdict::Refuted, &["/proc/net/igmp lists the group after IP_DROP_MEMBERSHIP", NOTHING_AFTER_LEAVE])]
+    #[case::drop_refused(remaining(|o| o.drop_h1 = "EINVAL".into()), Verdict::Holds, &["dropping h1"])]
+    #[case::wrong_record(remaining(|o| o.record = record(BLOCK, &[H3_ADDR])), Verdict::Holds,
+        &["the drop announces h1"])]
+    #[case::again_taken(remaining(|o| o.drop_h1_again = "ok".into()), Verdict::Holds, &["dropping h1 again"])]
+    #[case::leave_refused(remaining(|o| o.drop_membership = "EADDRNOTAVAIL".into()), Verdict::Holds,
+        &["IP_DROP_MEMBERSHIP"])]
+    #[case::sentinel_lost(remaining(|o| o.sentinels[2] = None), Verdict::Holds, &[SENTINEL_H2])]
+    fn remaining_judgement(
+        #[case] o: RemainingSources,
+        #[case] v: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn remaining_says_what_came() {
+        let j = remaining(|_| ()).judge();
+        assert_eq!("h1 dropped: from h3; all dropped: from nothing", j.key);
+        assert_eq!(
+            "subscribed to h1 and h3, after dropping h1 (ok, BLOCK_OLD_SOURCES 198.51.100.11) h2 received \
+             from h3; after IP_DROP_MEMBERSHIP (ok) from nothing",
+            j.because
+        );
+    }
+
+    fn block(change: impl FnOnce(&mut BlockAfterJoin)) -> BlockAfterJoin {
+        from(
+            json!({"after_any_join": "ok", "after_source_join": "EINVAL", "h3": "198.51.100.13",
+                   "heard": ["h1"], "not_joined": "EINVAL",
+                   "record": {"group": "239.11.24.1", "kind": 4, "sources": ["198.51.100.13"]},
+                   "sentinels": ["sentinel", "sentinel"]}),
+            change,
+        )
+    }
+
+    const AFTER_SOURCE: &str = "after IP_ADD_SOURCE_MEMBERSHIP";
+    const BLOCK_ANNOUNCED: &str = "the block announces h3";
+
+    #[rstest]
+    #[case::linux(block(|_| ()), Verdict::Differs, &[])]
+    // The page's world: a block after a source join is taken.
+    #[case::page(block(|o| o.after_source_join = "ok".into()), Verdict::Holds, &[AFTER_SOURCE])]
+    #[case::no_join_needed(block(|o| (o.after_source_join, o.not_joined) = ("ok".into(), "ok".into())),
+        Verdict::Differs, &["on a group not joined", AFTER_SOURCE])]
+    #[case::block_ignored(block(|o| o.heard = names(&[H1, H3])), Verdict::Refuted, &["then h1's only"])]
+    #[case::block_refused(block(|o| o.after_any_join = "EINVAL".into()), Verdict::Refuted,
+        &["blocking h3 after IP_ADD_MEMBERSHIP"])]
+    #[case::block_old_sources(block(|o| o.record = record(BLOCK, &[H3_ADDR])), Verdict::Differs, &[])]
+    #[case::names_h1(block(|o| o.record = record(BLOCK, &[H1_ADDR])), Verdict::Differs, &[BLOCK_ANNOUNCED])]
+    #[case::allows_h3(block(|o| o.record = record(ALLOW, &[H3_ADDR])), Verdict::Differs, &[BLOCK_ANNOUNCED])]
+    #[case::silent(block(|o| o.record = None), Verdict::Differs, &[BLOCK_ANNOUNCED])]
+    #[case::sentinel_lost(block(|o| o.sentinels[1] = None), Verdict::Differs, &[SENTINEL_H2])]
+    fn block_judgement(#[case] o: BlockAfterJoin, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn block_says_both_joins() {
+        let j = block(|_| ()).judge();
+        assert_eq!(
+            "after an any-source join: from h1; after a source join: EINVAL",
+            j.key
+        );
+        assert_eq!(
+            "after IP_ADD_MEMBERSHIP blocking h3 gave ok (CHANGE_TO_EXCLUDE 198.51.100.13) and h2 received \
+             from h1; on a group not joined it gave EINVAL; after IP_ADD_SOURCE_MEMBERSHIP, which the page \
+             names as the other way to join first, EINVAL",
+            j.because
+        );
+    }
+
+    fn unblock(change: impl FnOnce(&mut UnblockNotBlocked)) -> UnblockNotBlocked {
+        from(
+            json!({"again": "EADDRNOTAVAIL", "blocked": ["h1"], "h3": "198.51.100.13",
+                   "never_blocked": "EADDRNOTAVAIL", "not_joined": "EINVAL",
+                   "record": {"group": "239.11.25.1", "kind": 4, "sources": []},
+                   "sentinels": ["sentinel", "sentinel", "sentinel", "sentinel"], "unblock": "ok",
+                   "unblocked": ["h1", "h3"]}),
+            change,
+        )
+    }
+
+    const NOT_BLOCKED: &str = "unblocking h3 again, and h1 never blocked";
+    const UNBLOCK_ANNOUNCED: &str = "the unblock announces h3";
+
+    #[rstest]
+    #[case::linux(unblock(|_| ()), Verdict::Differs, &[])]
+    // The page's world: EADDRNOTAVAIL whenever the source is not blocked, joined or not.
+    #[case::page(unblock(|o| o.not_joined = "EADDRNOTAVAIL".into()), Verdict::Holds, &["on a group not joined"])]
+    #[case::never_blocked_taken(unblock(|o| o.never_blocked = "ok".into()), Verdict::Refuted, &[NOT_BLOCKED])]
+    #[case::again_taken(unblock(|o| o.again = "ok".into()), Verdict::Refuted, &[NOT_BLOCKED])]
+    #[case::still_blocked(unblock(|o| o.unblocked = names(&[H1])), Verdict::Refuted, &["then both"])]
+    #[case::block_ignored(unblock(|o| o.blocked = names(&[H1, H3])), Verdict::Differs, &["h3 blocked: h1's only"])]
+    #[case::unblock_refused(unblock(|o| o.unblock = "EINVAL".into()), Verdict::Differs, &["unblocking h3"])]
+    #[case::allow_record(unblock(|o| o.record = record(ALLOW, &[H3_ADDR])), Verdict::Differs, &[])]
+    #[case::allow_other(unblock(|o| o.record = record(ALLOW, &[H1_ADDR])), Verdict::Differs, &[UNBLOCK_ANNOUNCED])]
+    #[case::still_excluded(unblock(|o| o.record = record(TO_EXCLUDE, &[H3_ADDR])), Verdict::Differs,
+        &[UNBLOCK_ANNOUNCED])]
+    #[case::block_record(unblock(|o| o.record = record(BLOCK, &[])), Verdict::Differs, &[UNBLOCK_ANNOUNCED])]
+    #[case::silent(unblock(|o| o.record = None), Verdict::Differs, &[UNBLOCK_ANNOUNCED])]
+    #[case::sentinel_lost(unblock(|o| o.sentinels[1] = None), Verdict::Differs, &[SENTINEL_H2])]
+    fn unblock_judgement(
+        #[case] o: UnblockNotBlocked,
+        #[case] v: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn unblock_says_the_errnos() {
+        let j = unblock(|_| ()).judge();
+        assert_eq!(
+            "not blocked: EADDRNOTAVAIL; group not joined: EINVAL",
+            j.key
+        );
+        assert_eq!(
+            "with h3 blocked h2 received from h1; unblocking it gave ok (CHANGE_TO_EXCLUDE with no \
+             sources), then from h1, h3; a source not blocked: EADDRNOTAVAIL (h3 again), EADDRNOTAVAIL \
+             (h1); on a group the socket did not join: EINVAL",
+            j.because
+        );
+    }
+
+    fn modes(change: impl FnOnce(&mut MsfilterModes)) -> MsfilterModes {
+        from(
+            json!({"after_empty": {"filter": null, "result": "EADDRNOTAVAIL"}, "empty_include": "ok",
+                   "exclude": "ok",
+                   "exclude_read": {"filter": {"mode": 0, "sources": ["198.51.100.11"]}, "result": "ok"},
+                   "exclude_record": {"group": "239.11.26.1", "kind": 4, "sources": ["198.51.100.11"]},
+                   "h1": "198.51.100.11", "include": "ok",
+                   "include_read": {"filter": {"mode": 1, "sources": ["198.51.100.11"]}, "result": "ok"},
+                   "include_record": {"group": "239.11.26.1", "kind": 3, "sources": ["198.51.100.11"]},
+                   "listed_after_empty": false, "not_joined": "EINVAL",
+                   "sentinels": ["sentinel", "sentinel", "sentinel", "sentinel"], "with_exclude": ["h3"],
+                   "with_include": ["h1"]}),
+            change,
+        )
+    }
+
+    const WITH_INCLUDE: &str = "INCLUDE h1: h1's only";
+    const WITH_EXCLUDE: &str = "EXCLUDE h1: h3's only";
+    const EMPTY_LEAVES: &str = "INCLUDE nothing leaves: getsockopt, /proc/net/igmp";
+
+    #[rstest]
+    #[case::linux(modes(|_| ()), Verdict::Holds, &[])]
+    // A stack that stores the filter and filters nothing.
+    #[case::not_applied(modes(|o| (o.with_include, o.with_exclude) = (names(&[H1, H3]), names(&[H1, H3]))),
+        Verdict::Refuted, &[WITH_INCLUDE, WITH_EXCLUDE])]
+    // Modes swapped (MCAST_INCLUDE read as exclude).
+    #[case::swapped(modes(|o| (o.with_include, o.with_exclude) = (names(&[H3]), names(&[H1]))),
+        Verdict::Refuted, &[WITH_INCLUDE, WITH_EXCLUDE])]
+    #[case::exclude_only_wrong(modes(|o| o.with_exclude = names(&[H1, H3])), Verdict::Refuted, &[WITH_EXCLUDE])]
+    #[case::refused(modes(|o| o.empty_include = "EINVAL".into()), Verdict::Holds,
+        &["IP_MSFILTER INCLUDE h1, EXCLUDE h1, INCLUDE nothing"])]
+    #[case::include_silent(modes(|o| o.include_record = None), Verdict::Holds, &["INCLUDE announces its sources"])]
+    #[case::exclude_as_include(modes(|o| o.exclude_record = record(TO_INCLUDE, &[H1_ADDR])), Verdict::Holds,
+        &["EXCLUDE announces its sources"])]
+    #[case::include_reads_exclude(modes(|o| o.include_read.filter = Some(Filter { mode: libc::MCAST_EXCLUDE,
+        sources: vec![H1_ADDR.parse().unwrap()] })), Verdict::Holds, &["INCLUDE reads back"])]
+    #[case::exclude_unread(modes(|o| o.exclude_read = FilterRead { result: "EADDRNOTAVAIL".into(), filter: None }),
+        Verdict::Holds, &["EXCLUDE reads back"])]
+    #[case::empty_kept(modes(|o| o.after_empty = FilterRead { result: "ok".into(),
+        filter: Some(Filter { mode: libc::MCAST_INCLUDE, sources: vec![] }) }), Verdict::Holds, &[EMPTY_LEAVES])]
+    #[case::empty_listed(modes(|o| o.listed_after_empty = true), Verdict::Holds, &[EMPTY_LEAVES])]
+    #[case::not_joined_taken(modes(|o| o.not_joined = "ok".into()), Verdict::Holds, &["on a group not joined"])]
+    #[case::sentinel_lost(modes(|o| o.sentinels[0] = None), Verdict::Holds, &[SENTINEL_H2])]
+    fn modes_judgement(#[case] o: MsfilterModes, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn modes_say_the_filters() {
+        let j = modes(|_| ()).judge();
+        assert_eq!("INCLUDE h1: from h1; EXCLUDE h1: from h3", j.key);
+        assert_eq!(
+            "INCLUDE h1 (CHANGE_TO_INCLUDE 198.51.100.11, read back INCLUDE 198.51.100.11): h2 received \
+             from h1; EXCLUDE h1 (CHANGE_TO_EXCLUDE 198.51.100.11, read back EXCLUDE 198.51.100.11): from \
+             h3; INCLUDE with no sources ok and left the group (read back EADDRNOTAVAIL)",
+            j.because
+        );
+    }
+
+    fn max_msf(change: impl FnOnce(&mut MaxMsf)) -> MaxMsf {
+        from(
+            json!({"at_limit": "ok", "default_limit": 10, "limit": 2, "over_limit": "ENOBUFS", "read_back": 2,
+                   "source_joins": ["ok", "ok", "ENOBUFS"]}),
+            change,
+        )
+    }
+
+    const BEYOND: &str = "IP_MSFILTER beyond the limit, then at it";
+    const JOINS: &str = "IP_ADD_SOURCE_MEMBERSHIP up to the limit, then beyond";
+
+    #[rstest]
+    #[case::linux(max_msf(|_| ()), Verdict::Differs, &[])]
+    // The page's world: no limit on n.
+    #[case::no_limit(max_msf(|o| { o.over_limit = "ok".into(); o.source_joins[2] = "ok".into(); }),
+        Verdict::Holds, &[BEYOND, JOINS])]
+    #[case::filter_unlimited(max_msf(|o| o.over_limit = "ok".into()), Verdict::Differs, &[BEYOND])]
+    #[case::joins_unlimited(max_msf(|o| o.source_joins[2] = "ok".into()), Verdict::Differs, &[JOINS])]
+    #[case::at_limit_refused(max_msf(|o| { o.at_limit = "ENOBUFS".into(); o.read_back = 0; }), Verdict::Differs,
+        &[BEYOND, "sources read back"])]
+    #[case::one_below(max_msf(|o| o.source_joins[1] = "ENOBUFS".into()), Verdict::Differs, &[JOINS])]
+    #[case::another_default(max_msf(|o| o.default_limit = 64), Verdict::Differs, &["igmp_max_msf default"])]
+    fn max_msf_judgement(#[case] o: MaxMsf, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn max_msf_says_the_limit() {
+        let j = max_msf(|_| ()).judge();
+        assert_eq!(
+            "limit 2: 3 sources ENOBUFS; source joins ok, ok, ENOBUFS",
+            j.key
+        );
+        assert_eq!(
+            "with net.ipv4.igmp_max_msf 2 (default 10), IP_MSFILTER with 3 sources gave ENOBUFS and with 2 \
+             gave ok; IP_ADD_SOURCE_MEMBERSHIP of 3 sources gave ok, ok, ENOBUFS",
+            j.because
+        );
+    }
+
+    #[test]
+    fn records_that_keep_out_and_let_in() {
+        let (h1, h3) = (H1_ADDR.parse().unwrap(), H3_ADDR.parse().unwrap());
+        let r = |kind, s: &[&str]| record(kind, s).unwrap();
+        assert!(keeps_out(&r(BLOCK, &[H3_ADDR]), h3));
+        assert!(keeps_out(&r(TO_EXCLUDE, &[H3_ADDR]), h3));
+        assert!(!keeps_out(&r(TO_EXCLUDE, &[H1_ADDR]), h3));
+        assert!(!keeps_out(&r(ALLOW, &[H3_ADDR]), h3));
+        assert!(lets_in(&r(ALLOW, &[H3_ADDR]), h3));
+        assert!(lets_in(&r(TO_EXCLUDE, &[H1_ADDR]), h3));
+        assert!(!lets_in(&r(TO_EXCLUDE, &[H3_ADDR]), h3));
+        assert!(!lets_in(&r(ALLOW, &[H1_ADDR]), h3));
+        assert!(!lets_in(&r(BLOCK, &[]), h1));
+        assert!(is_record(
+            &record(ALLOW, &[H3_ADDR, H1_ADDR]),
+            ALLOW,
+            &[h1, h3]
+        ));
+    }
+}
