@@ -929,3 +929,336 @@ impl Observation for LoopBoolean {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+    use serde_json::json;
+
+    /// An observation from its JSON report form (as `sockspec run --format
+    /// json` printed it on Linux 6.18), changed by `change`.
+    fn from<T: serde::de::DeserializeOwned>(
+        v: serde_json::Value,
+        change: impl FnOnce(&mut T),
+    ) -> T {
+        let mut o: T = serde_json::from_value(v).unwrap();
+        change(&mut o);
+        o
+    }
+
+    fn outcome(j: &Judgement) -> (Option<Verdict>, Vec<&str>) {
+        (j.verdict, j.failed())
+    }
+
+    fn record(kind: u8, sources: &[&str]) -> Option<GroupRecord> {
+        Some(GroupRecord {
+            kind,
+            group: "ff0e::41:1".parse().unwrap(),
+            sources: sources.iter().map(|s| s.parse().unwrap()).collect(),
+        })
+    }
+
+    const SENTINEL_H2: &str = "later datagrams reach h2 (nothing earlier is still coming)";
+
+    fn joins(change: impl FnOnce(&mut AddJoins)) -> AddJoins {
+        from(
+            json!({"again": "EADDRINUSE", "group": "ff0e::41:1", "join": "ok", "listed": true,
+                   "no_such_index": "ENODEV", "received": "the datagram",
+                   "record": {"group": "ff0e::41:1", "kind": 4, "sources": []}, "tcp_socket": "EPROTO",
+                   "unicast_group": "EINVAL"}),
+            change,
+        )
+    }
+
+    const JOIN: &str = "IPV6_ADD_MEMBERSHIP by index";
+    const ANNOUNCES: &str = "the join announces the group";
+    const LISTS: &str = "/proc/net/igmp6 lists it";
+    const ARRIVES: &str = "h3's datagram arrives";
+    const ERRORS: &str = "a unicast group, the same group again, index 999, a TCP socket";
+
+    #[rstest]
+    #[case::linux(joins(|_| ()), Verdict::Holds, &[])]
+    // A stack without the option: nothing joined, nothing announced, nothing received.
+    #[case::ignored(joins(|o| {
+        o.join = "ENOPROTOOPT".into(); o.record = None; o.listed = false; o.received = None;
+    }), Verdict::Refuted, &[JOIN, ANNOUNCES, LISTS, ARRIVES])]
+    #[case::joined_yet_deaf(joins(|o| o.received = None), Verdict::Refuted, &[ARRIVES])]
+    #[case::refused_yet_hears(joins(|o| o.join = "EINVAL".into()), Verdict::Refuted, &[JOIN])]
+    #[case::leave_record(joins(|o| o.record = record(TO_INCLUDE, &[])), Verdict::Holds, &[ANNOUNCES])]
+    #[case::with_sources(joins(|o| o.record = record(TO_EXCLUDE, &["2001:db8:a::13"])), Verdict::Holds, &[ANNOUNCES])]
+    #[case::unlisted(joins(|o| o.listed = false), Verdict::Holds, &[LISTS])]
+    #[case::something_else(joins(|o| o.received = Some("another".into())), Verdict::Holds, &[ARRIVES])]
+    #[case::unicast_taken(joins(|o| o.unicast_group = "ok".into()), Verdict::Holds, &[ERRORS])]
+    #[case::twice_taken(joins(|o| o.again = "ok".into()), Verdict::Holds, &[ERRORS])]
+    #[case::index_taken(joins(|o| o.no_such_index = "ok".into()), Verdict::Holds, &[ERRORS])]
+    #[case::tcp_taken(joins(|o| o.tcp_socket = "ok".into()), Verdict::Holds, &[ERRORS])]
+    fn joins_judgement(#[case] o: AddJoins, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn joins_say_the_record() {
+        let j = joins(|_| ()).judge();
+        assert_eq!(
+            "join ok: CHANGE_TO_EXCLUDE with no sources; received the datagram",
+            j.key
+        );
+        assert_eq!(
+            "joining ff0e::41:1 gave ok, CHANGE_TO_EXCLUDE with no sources, and h2 received the datagram; \
+             a unicast group gave EINVAL, the same group again EADDRINUSE, index 999 ENODEV, a TCP socket \
+             EPROTO",
+            j.because
+        );
+        assert_eq!("no record", record_text(&None));
+        assert_eq!(
+            "CHANGE_TO_EXCLUDE 2001:db8:a::13",
+            record_text(&record(TO_EXCLUDE, &["2001:db8:a::13"]))
+        );
+    }
+
+    fn drop6(change: impl FnOnce(&mut DropLeaves)) -> DropLeaves {
+        from(
+            json!({"after_drop": [], "before_drop": "datagram 1", "drop_again": "EADDRNOTAVAIL",
+                   "drop_result": "ok", "listed_after_drop": false,
+                   "record": {"group": "ff0e::42:1", "kind": 3, "sources": []}, "sentinel_at_h2": "sentinel"}),
+            change,
+        )
+    }
+
+    const DROP: &str = "IPV6_DROP_MEMBERSHIP";
+    const LEAVE: &str = "the drop announces the leave";
+    const LISTED: &str = "/proc/net/igmp6 lists the group after the drop";
+    const AFTER: &str = "nothing after the drop";
+
+    #[rstest]
+    #[case::linux(drop6(|_| ()), Verdict::Holds, &[])]
+    // A stack that ignores the drop: the membership stays.
+    #[case::ignored(drop6(|o| {
+        o.record = None; o.listed_after_drop = true; o.after_drop = vec![SECOND.into()]; o.drop_again = "ok".into();
+    }), Verdict::Refuted, &[LEAVE, LISTED, AFTER, "dropping it again"])]
+    #[case::nothing_before(drop6(|o| o.before_drop = None), Verdict::Refuted, &["received before the drop"])]
+    #[case::drop_fails(drop6(|o| o.drop_result = "EINVAL".into()), Verdict::Refuted, &[DROP])]
+    #[case::still_listed(drop6(|o| o.listed_after_drop = true), Verdict::Refuted, &[LISTED])]
+    #[case::still_receives(drop6(|o| o.after_drop = vec![SECOND.into()]), Verdict::Refuted, &[AFTER])]
+    #[case::wrong_record(drop6(|o| o.record = record(TO_EXCLUDE, &[])), Verdict::Holds, &[LEAVE])]
+    #[case::sentinel_lost(drop6(|o| o.sentinel_at_h2 = None), Verdict::Holds, &[SENTINEL_H2])]
+    fn drop_judgement(#[case] o: DropLeaves, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn drop_says_what_left() {
+        let j = drop6(|_| ()).judge();
+        assert_eq!(
+            "drop ok; after it received nothing; again EADDRNOTAVAIL",
+            j.key
+        );
+        assert_eq!(
+            "h2 received datagram 1 before IPV6_DROP_MEMBERSHIP (ok, CHANGE_TO_INCLUDE with no sources), \
+             the group was gone in /proc/net/igmp6 and the socket received nothing after it; dropping \
+             again gave EADDRNOTAVAIL",
+            j.because
+        );
+        let kept = drop6(|o| o.listed_after_drop = true).judge();
+        assert!(kept
+            .because
+            .contains("the group was still listed in /proc/net/igmp6"));
+    }
+
+    fn hops(change: impl FnOnce(&mut HopsMinusOne)) -> HopsMinusOne {
+        from(
+            json!({"after_minus_one": 1, "default": 1,
+                   "h2_received": ["hops default", "hops 5", "hops -1", "hops 255"],
+                   "local_received": ["hops default", "hops 5", "hops -1", "hops 0", "hops 255"],
+                   "route_default": 64, "set_256": "EINVAL", "set_minus_2": "EINVAL",
+                   "set_results": ["ok", "ok", "ok", "ok"], "wire": [1, 5, 1, null, 255]}),
+            change,
+        )
+    }
+
+    const WIRE: &str = "hop limit on the wire: default, 5, -1, 0, 255";
+    const READS: &str = "reads after -1";
+
+    #[rstest]
+    #[case::linux(hops(|_| ()), Verdict::Differs, &[])]
+    // The page's world: -1 takes the route's hop limit.
+    #[case::page(hops(|o| { o.after_minus_one = 64; o.wire[2] = Some(64); }), Verdict::Holds, &[READS, WIRE])]
+    // -1 taken but the value before it kept.
+    #[case::kept_five(hops(|o| { o.after_minus_one = 5; o.wire[2] = Some(5); }), Verdict::Refuted, &[READS, WIRE])]
+    #[case::never_sent(hops(|o| o.wire[2] = None), Verdict::Refuted, &[WIRE])]
+    #[case::default_unseen(hops(|o| o.wire[0] = None), Verdict::Refuted, &[WIRE])]
+    // The route's default is the option's: -1 gives both.
+    #[case::route_of_one(hops(|o| o.route_default = Some(1)), Verdict::Holds, &["the route's default (unicast)"])]
+    #[case::no_unicast_seen(hops(|o| o.route_default = None), Verdict::Differs, &["the route's default (unicast)"])]
+    #[case::default_64(hops(|o| o.default = 64), Verdict::Differs, &["IPV6_MULTICAST_HOPS default"])]
+    #[case::refused(hops(|o| o.set_results[1] = "EINVAL".into()), Verdict::Differs, &["setting 5, -1, 0, 255"])]
+    #[case::zero_reaches_h2(hops(|o| o.h2_received.insert(3, "hops 0".into())), Verdict::Differs,
+        &["h2 receives all but the hop limit 0 one"])]
+    #[case::zero_not_looped(hops(|o| { o.local_received.remove(3); }), Verdict::Differs,
+        &["h1's own member receives all five, hop limit 0 too"])]
+    #[case::wide_taken(hops(|o| o.set_minus_2 = "ok".into()), Verdict::Differs, &["256 and -2"])]
+    fn hops_judgement(#[case] o: HopsMinusOne, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn hops_say_what_left() {
+        let j = hops(|_| ()).judge();
+        assert_eq!("-1 sends with 1; the route's default is 64", j.key);
+        assert_eq!(
+            "after -1 the option read 1 and multicast left with hop limit 1, as with the default (1), while \
+             the route's default, what unicast left with, is 64; hop limits on the wire for default, 5, -1, \
+             0, 255: 1, 5, 1, none, 255",
+            j.because
+        );
+    }
+
+    fn by_index(change: impl FnOnce(&mut IfByIndex)) -> IfByIndex {
+        from(
+            json!({"no_such_index": "ENODEV", "sends": [
+                {"given": "none", "index": 0, "left_by": ["eth0"], "reached": ["h2"], "reads": 0, "result": "ok"},
+                {"given": "eth1", "index": 3, "left_by": ["eth1"], "reached": ["h4"], "reads": 3, "result": "ok"},
+                {"given": "eth0", "index": 2, "left_by": ["eth0"], "reached": ["h2"], "reads": 2, "result": "ok"}],
+              "sentinels": ["sentinel", "sentinel"], "tcp_socket": "ENOPROTOOPT"}),
+            change,
+        )
+    }
+
+    const ROUTE: &str = "without it: by eth0 to h2";
+    const ETH1: &str = "eth1's index: by eth1 to h4 only";
+    const ETH0: &str = "eth0's index: by eth0 to h2 only";
+    const INDEX_READ: &str = "getsockopt reads the index given";
+    const BAD: &str = "index 999, a TCP socket";
+
+    #[rstest]
+    #[case::linux(by_index(|_| ()), Verdict::Holds, &[])]
+    // A stack that lets a TCP socket set it.
+    #[case::tcp_taken(by_index(|o| o.tcp_socket = "ok".into()), Verdict::Differs, &[BAD])]
+    // A stack that ignores the index: the route decides.
+    #[case::ignored(by_index(|o| {
+        let s = &mut o.sends[1];
+        (s.left_by, s.reached) = (vec!["eth0".into()], vec!["h2".into()]);
+    }), Verdict::Refuted, &[ETH1])]
+    #[case::refused_yet_sent(by_index(|o| o.sends[2].result = "EINVAL".into()), Verdict::Refuted, &[ETH0])]
+    #[case::by_both(by_index(|o| o.sends[2].left_by.push("eth1".into())), Verdict::Refuted, &[ETH0])]
+    #[case::nothing_sent(by_index(|o| o.sends.clear()), Verdict::Refuted, &[ROUTE, ETH1, ETH0, INDEX_READ])]
+    #[case::route_by_eth1(by_index(|o| o.sends[0].left_by = vec!["eth1".into()]), Verdict::Holds, &[ROUTE])]
+    #[case::reads_zero(by_index(|o| o.sends[1].reads = 0), Verdict::Holds, &[INDEX_READ])]
+    #[case::unknown_taken(by_index(|o| o.no_such_index = "ok".into()), Verdict::Holds, &[BAD])]
+    #[case::sentinel_lost(by_index(|o| o.sentinels[1] = None), Verdict::Holds,
+        &["later datagrams reach h2 and h4 (nothing earlier is still coming)"])]
+    fn by_index_judgement(#[case] o: IfByIndex, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn by_index_says_the_interface() {
+        let j = by_index(|_| ()).judge();
+        assert_eq!("eth1's index: left by eth1; TCP socket ENOPROTOOPT", j.key);
+        assert_eq!(
+            "none: ok, reads 0, left by eth0, reached h2, eth1: ok, reads 3, left by eth1, reached h4, \
+             eth0: ok, reads 2, left by eth0, reached h2; index 999 gave ENODEV; on a TCP socket ENOPROTOOPT",
+            j.because
+        );
+        let none = by_index(|o| o.sends.clear()).judge();
+        assert_eq!(
+            "eth1's index: left by nothing; TCP socket ENOPROTOOPT",
+            none.key
+        );
+    }
+
+    fn loop6(change: impl FnOnce(&mut LoopLocal)) -> LoopLocal {
+        from(
+            json!({"default": 1, "h2_with_0": "datagram 2", "h2_with_1": "datagram 1", "other_with_0": [],
+                   "other_with_1": "datagram 1", "own_with_0": [], "own_with_1": "datagram 1",
+                   "sentinel_at_h1": "sentinel"}),
+            change,
+        )
+    }
+
+    const OTHER_0: &str = "with 0: nor does the other member on h1";
+    const OWN_0: &str = "with 0: the sender does not";
+    const WITH_1: &str = "with 1: the sender and the other member on h1 get it";
+
+    #[rstest]
+    #[case::linux(loop6(|_| ()), Verdict::Differs, &[])]
+    // The page's world: 0 stops only the sender's own copy.
+    #[case::page(loop6(|o| o.other_with_0 = vec![SECOND.into()]), Verdict::Holds, &[OTHER_0])]
+    #[case::ignored(loop6(|o| (o.own_with_0, o.other_with_0) = (vec![SECOND.into()], vec![SECOND.into()])),
+        Verdict::Refuted, &[OWN_0, OTHER_0])]
+    #[case::own_still(loop6(|o| o.own_with_0 = vec![SECOND.into()]), Verdict::Refuted, &[OWN_0])]
+    #[case::never_own(loop6(|o| o.own_with_1 = None), Verdict::Refuted, &[WITH_1])]
+    #[case::other_never(loop6(|o| o.other_with_1 = None), Verdict::Differs, &[WITH_1])]
+    #[case::default_zero(loop6(|o| o.default = 0), Verdict::Differs, &["IPV6_MULTICAST_LOOP default"])]
+    #[case::h2_misses(loop6(|o| o.h2_with_1 = None), Verdict::Differs, &["h2 gets both"])]
+    #[case::sentinel_lost(loop6(|o| o.sentinel_at_h1 = None), Verdict::Differs,
+        &["later datagrams reach h1 through the loopback (nothing earlier is still coming)"])]
+    fn loop_judgement(#[case] o: LoopLocal, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn loop_says_who_got_what() {
+        let j = loop6(|_| ()).judge();
+        assert_eq!(
+            "with 0: sender got nothing, other local member nothing",
+            j.key
+        );
+        assert_eq!(
+            "IPV6_MULTICAST_LOOP reads 1; with 1 the sender received datagram 1 and another member on its \
+             host datagram 1; with 0 the sender received nothing and the other member nothing: the option \
+             decides for every socket on the host, not for the sender alone; h2 received datagram 1 and \
+             datagram 2",
+            j.because
+        );
+        let page = loop6(|o| o.other_with_0 = vec![SECOND.into()]).judge();
+        assert!(page
+            .because
+            .contains("the other member datagram 2; h2 received"));
+    }
+
+    fn boolean(change: impl FnOnce(&mut LoopBoolean)) -> LoopBoolean {
+        from(
+            json!({"ipv4_reads": 1, "ipv4_two": "ok", "ipv6": ["ok", "ok", "EINVAL", "EINVAL"]}),
+            change,
+        )
+    }
+
+    const V6: &str = "IPV6_MULTICAST_LOOP 1, 0, 2, -1";
+    const V4: &str = "IP_MULTICAST_LOOP 2 on IPv4, and what it reads";
+
+    #[rstest]
+    #[case::linux(boolean(|_| ()), Verdict::Refuted, &[])]
+    // The page's world: any nonzero value is true.
+    #[case::page(boolean(|o| o.ipv6 = vec!["ok".into(); 4]), Verdict::Holds, &[V6])]
+    #[case::two_only(boolean(|o| o.ipv6[2] = "ok".into()), Verdict::Refuted, &[V6])]
+    #[case::nothing_tried(boolean(|o| o.ipv6.clear()), Verdict::Refuted, &[V6])]
+    #[case::zero_refused(boolean(|o| o.ipv6[1] = "EINVAL".into()), Verdict::Refuted, &[V6])]
+    #[case::v4_refuses(boolean(|o| o.ipv4_two = "EINVAL".into()), Verdict::Refuted, &[V4])]
+    #[case::v4_keeps_two(boolean(|o| o.ipv4_reads = 2), Verdict::Refuted, &[V4])]
+    fn boolean_judgement(#[case] o: LoopBoolean, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
+    }
+
+    #[test]
+    fn boolean_says_the_errnos() {
+        let j = boolean(|_| ()).judge();
+        assert_eq!(
+            "IPV6_MULTICAST_LOOP 1, 0, 2, -1: ok, ok, EINVAL, EINVAL",
+            j.key
+        );
+        assert_eq!(
+            "IPV6_MULTICAST_LOOP with 1, 0, 2, -1 gave ok, ok, EINVAL, EINVAL; IPv4's IP_MULTICAST_LOOP \
+             took 2 (ok) and read 1",
+            j.because
+        );
+    }
+
+    #[test]
+    fn groups_by_case() {
+        assert_eq!("ff0e::41:2".parse::<Ipv6Addr>().unwrap(), group(41, 2));
+        assert_eq!("none", hop_text(&None));
+    }
+}
