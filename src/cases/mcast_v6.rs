@@ -163,9 +163,10 @@ fn record_text(r: &Option<GroupRecord>) -> String {
     }
 }
 
-fn is_record(r: &Option<GroupRecord>, kind: u8) -> bool {
+/// Whether `r` is a record of `kind` for `group` with no sources.
+fn is_record(r: &Option<GroupRecord>, kind: u8, group: Ipv6Addr) -> bool {
     r.as_ref()
-        .is_some_and(|r| r.kind == kind && r.sources.is_empty())
+        .is_some_and(|r| r.kind == kind && r.group == IpAddr::V6(group) && r.sources.is_empty())
 }
 
 const TO_INCLUDE: u8 = 3;
@@ -232,7 +233,7 @@ impl Observation for AddJoins {
         j.expect_eq("IPV6_ADD_MEMBERSHIP by index", "ok", self.join.as_str());
         j.expect(
             "the join announces the group",
-            is_record(&self.record, TO_EXCLUDE),
+            is_record(&self.record, TO_EXCLUDE, self.group),
             format!("{} with no sources", record_name(TO_EXCLUDE)),
             record_text(&self.record),
         );
@@ -294,8 +295,11 @@ pub struct DropLeaves {
     pub drop_again: String,
 }
 
+/// The case number of ipv6_drop_membership.leaves: its group is ff0e::42:1.
+const DROP_CASE: u8 = 42;
+
 fn drop_leaves(lab: &mut Lab) -> Result<DropLeaves> {
-    const N: u8 = 42;
+    const N: u8 = DROP_CASE;
     let lan = lan(lab)?;
     let h2 = lan.h(2);
     let (g, p) = (group(N, 1), port(N, 0));
@@ -335,7 +339,7 @@ impl Observation for DropLeaves {
         j.expect_eq("IPV6_DROP_MEMBERSHIP", "ok", self.drop_result.as_str());
         j.expect(
             "the drop announces the leave",
-            is_record(&self.record, TO_INCLUDE),
+            is_record(&self.record, TO_INCLUDE, group(DROP_CASE, 1)),
             format!("{} with no sources", record_name(TO_INCLUDE)),
             record_text(&self.record),
         );
@@ -988,6 +992,9 @@ mod tests {
     #[case::refused_yet_hears(joins(|o| o.join = "EINVAL".into()), Verdict::Refuted, &[JOIN])]
     #[case::leave_record(joins(|o| o.record = record(TO_INCLUDE, &[])), Verdict::Holds, &[ANNOUNCES])]
     #[case::with_sources(joins(|o| o.record = record(TO_EXCLUDE, &["2001:db8:a::13"])), Verdict::Holds, &[ANNOUNCES])]
+    // The record of another group (the sentinels', say) says nothing of this join.
+    #[case::another_group(joins(|o| o.record.as_mut().unwrap().group = "ff0e::41:250".parse().unwrap()),
+        Verdict::Holds, &[ANNOUNCES])]
     #[case::unlisted(joins(|o| o.listed = false), Verdict::Holds, &[LISTS])]
     #[case::something_else(joins(|o| o.received = Some("another".into())), Verdict::Holds, &[ARRIVES])]
     #[case::unicast_taken(joins(|o| o.unicast_group = "ok".into()), Verdict::Holds, &[ERRORS])]
@@ -1043,6 +1050,8 @@ mod tests {
     #[case::still_listed(drop6(|o| o.listed_after_drop = true), Verdict::Refuted, &[LISTED])]
     #[case::still_receives(drop6(|o| o.after_drop = vec![SECOND.into()]), Verdict::Refuted, &[AFTER])]
     #[case::wrong_record(drop6(|o| o.record = record(TO_EXCLUDE, &[])), Verdict::Holds, &[LEAVE])]
+    #[case::another_group(drop6(|o| o.record.as_mut().unwrap().group = "ff0e::42:250".parse().unwrap()),
+        Verdict::Holds, &[LEAVE])]
     #[case::sentinel_lost(drop6(|o| o.sentinel_at_h2 = None), Verdict::Holds, &[SENTINEL_H2])]
     fn drop_judgement(#[case] o: DropLeaves, #[case] v: Verdict, #[case] failed: &[&str]) {
         assert_eq!((Some(v), failed.to_vec()), outcome(&o.judge()));
