@@ -248,8 +248,10 @@ pub struct FormJoin {
     /// /proc/net/igmp lists the group for h1's eth0, for its eth1.
     pub on_eth0: bool,
     pub on_eth1: bool,
-    /// An IGMPv3 report with a record for the group left h1 by eth1.
-    pub report_by_eth1: bool,
+    /// The group of the IGMPv3 record waited for on h1's eth1 after the
+    /// join (the join's own group if the report left by eth1), none if no
+    /// record came.
+    pub reported_by_eth1: Option<IpAddr>,
     /// What the joined socket received of h4's datagram to the group.
     pub received: Option<String>,
 }
@@ -299,7 +301,7 @@ fn add_struct_forms(lab: &mut Lab) -> Result<StructForms> {
             result,
             on_eth0: false,
             on_eth1: false,
-            report_by_eth1: false,
+            reported_by_eth1: None,
             received: None,
         });
     }
@@ -310,7 +312,8 @@ fn add_struct_forms(lab: &mut Lab) -> Result<StructForms> {
     for (k, j) in joins.iter_mut().enumerate() {
         j.on_eth0 = eth0_groups.contains(&j.group);
         j.on_eth1 = eth1_groups.contains(&j.group);
-        j.report_by_eth1 = wait_record(&mut cap, 0, |r| r.group == IpAddr::V4(j.group))?.is_some();
+        j.reported_by_eth1 =
+            wait_record(&mut cap, 0, |r| r.group == IpAddr::V4(j.group))?.map(|r| r.group);
         tx.send_to(j.form.as_bytes(), 0, to(j.group, port(N, k as u16)))?;
     }
     let sentinel_at_h1 = sentinel.follows(&tx)?;
@@ -337,6 +340,10 @@ impl FormJoin {
         }
     }
 
+    fn reported(&self) -> bool {
+        self.reported_by_eth1 == Some(IpAddr::V4(self.group))
+    }
+
     fn works(&self) -> bool {
         self.joined_on_eth1() && self.received.as_deref() == Some(self.form.as_str())
     }
@@ -357,7 +364,7 @@ impl Observation for StructForms {
         );
         j.expect(
             "an IGMPv3 report for each group leaves by eth1",
-            tried && self.joins.iter().all(|f| f.report_by_eth1),
+            tried && self.joins.iter().all(FormJoin::reported),
             "a report for each of the three",
             format!(
                 "reports for {}",
@@ -365,7 +372,7 @@ impl Observation for StructForms {
                     &self
                         .joins
                         .iter()
-                        .filter(|f| f.report_by_eth1)
+                        .filter(|f| f.reported())
                         .map(|f| f.group)
                         .collect::<Vec<_>>()
                 )
@@ -1351,12 +1358,12 @@ mod tests {
             json!({"joins": [
                 {"bytes": 12, "form": "ip_mreqn, eth1 by index (eth0 by address)", "group": "239.11.1.1",
                  "on_eth0": false, "on_eth1": true, "received": "ip_mreqn, eth1 by index (eth0 by address)",
-                 "report_by_eth1": true, "result": "ok"},
+                 "reported_by_eth1": "239.11.1.1", "result": "ok"},
                 {"bytes": 12, "form": "ip_mreqn, eth1 by address", "group": "239.11.1.2", "on_eth0": false,
-                 "on_eth1": true, "received": "ip_mreqn, eth1 by address", "report_by_eth1": true,
+                 "on_eth1": true, "received": "ip_mreqn, eth1 by address", "reported_by_eth1": "239.11.1.2",
                  "result": "ok"},
                 {"bytes": 8, "form": "ip_mreq, eth1's address", "group": "239.11.1.3", "on_eth0": false,
-                 "on_eth1": true, "received": "ip_mreq, eth1's address", "report_by_eth1": true,
+                 "on_eth1": true, "received": "ip_mreq, eth1's address", "reported_by_eth1": "239.11.1.3",
                  "result": "ok"}],
               "sentinel_at_h1": "sentinel"}),
             change,
@@ -1372,13 +1379,16 @@ mod tests {
     // A kernel that took imr_address over imr_ifindex: the first join lands on eth0.
     #[case::address_over_index(forms(|o| {
         let f = &mut o.joins[0];
-        (f.on_eth0, f.on_eth1, f.report_by_eth1, f.received) = (true, false, false, None);
+        (f.on_eth0, f.on_eth1, f.reported_by_eth1, f.received) = (true, false, None, None);
     }), Verdict::Refuted, &[JOINS, REPORTS, RECEIVES])]
     #[case::listed_for_both(forms(|o| o.joins[1].on_eth0 = true), Verdict::Refuted, &[JOINS])]
     #[case::listed_for_none(forms(|o| o.joins[1].on_eth1 = false), Verdict::Refuted, &[JOINS])]
     // A kernel without the old ip_mreq form.
     #[case::ip_mreq_refused(forms(|o| o.joins[2].result = "EINVAL".into()), Verdict::Refuted, &[JOINS])]
-    #[case::no_report(forms(|o| o.joins[2].report_by_eth1 = false), Verdict::Holds, &[REPORTS])]
+    #[case::no_report(forms(|o| o.joins[2].reported_by_eth1 = None), Verdict::Holds, &[REPORTS])]
+    // Another group's record (the sentinels', say) says nothing of this join.
+    #[case::another_groups_report(forms(|o| o.joins[2].reported_by_eth1 = Some("239.11.1.250".parse().unwrap())),
+        Verdict::Holds, &[REPORTS])]
     #[case::another_groups_datagram(forms(|o| o.joins[0].received = Some("ip_mreq, eth1's address".into())),
         Verdict::Refuted, &[RECEIVES])]
     #[case::two_forms_only(forms(|o| { o.joins.pop(); }), Verdict::Refuted, &[JOINS, REPORTS, RECEIVES])]
