@@ -12,6 +12,7 @@
 
 use std::fmt::Display;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::lab::bridge::{joined_groups, mreq, Lan, Station};
 use crate::lab::mcast::{
     index_in, member, mreqn, pin_thread, queued, recv_within, udp_bound, udp_in, wait_record,
-    Sentinel, SENTINEL, WAIT,
+    wait_record_until, Sentinel, SENTINEL, WAIT,
 };
 use crate::lab::opt;
 use crate::lab::packet::{Frame, Packet};
@@ -309,11 +310,14 @@ fn add_struct_forms(lab: &mut Lab) -> Result<StructForms> {
         .host
         .run(|| -> Result<_> { Ok((joined_groups("eth0")?, joined_groups("eth1")?)) })??;
     let tx = udp_in(&h4.host, Family::V4)?;
+    // Each join's report leaves at once: the three share one deadline.
+    let deadline = Instant::now() + WAIT;
     for (k, j) in joins.iter_mut().enumerate() {
         j.on_eth0 = eth0_groups.contains(&j.group);
         j.on_eth1 = eth1_groups.contains(&j.group);
         j.reported_by_eth1 =
-            wait_record(&mut cap, 0, |r| r.group == IpAddr::V4(j.group))?.map(|r| r.group);
+            wait_record_until(&mut cap, 0, deadline, |r| r.group == IpAddr::V4(j.group))?
+                .map(|r| r.group);
         tx.send_to(j.form.as_bytes(), 0, to(j.group, port(N, k as u16)))?;
     }
     let sentinel_at_h1 = sentinel.follows(&tx)?;

@@ -297,7 +297,18 @@ pub fn wait_record(
     seen: usize,
     fits: impl Fn(&GroupRecord) -> bool,
 ) -> Result<Option<GroupRecord>> {
-    let deadline = Instant::now() + WAIT;
+    wait_record_until(cap, seen, Instant::now() + WAIT, fits)
+}
+
+/// `wait_record` with a deadline of the caller's: several records that are
+/// all coming share one wait, so a kernel that sends none of them costs one
+/// `WAIT`, not one each.
+pub fn wait_record_until(
+    cap: &mut Capture,
+    seen: usize,
+    deadline: Instant,
+    fits: impl Fn(&GroupRecord) -> bool,
+) -> Result<Option<GroupRecord>> {
     phase("waiting for a group record");
     loop {
         let frames = cap.frames()?;
