@@ -46,6 +46,9 @@ pub mod ip;
 pub mod iphdr;
 pub mod keepalive;
 pub mod linger;
+pub mod mcast_groups;
+pub mod mcast_sources;
+pub mod mcast_v6;
 pub mod multicast;
 pub mod nagle;
 pub mod obsolete;
@@ -108,6 +111,9 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("routing", routing::CASES),
         ("priority", priority::CASES),
         ("obsolete", obsolete::CASES),
+        ("mcast_groups", mcast_groups::CASES),
+        ("mcast_sources", mcast_sources::CASES),
+        ("mcast_v6", mcast_v6::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -11,6 +11,7 @@ pub mod flow;
 pub mod genl;
 pub mod headers;
 pub mod intake;
+pub mod mcast;
 pub mod msg;
 pub mod nested;
 pub mod netlink;

@@ -596,3 +596,38 @@ impl Netlink {
         Ok(out)
     }
 }
+
+const RTA_PRIORITY: u16 = 6;
+const RTN_UNICAST: u8 = 1;
+
+impl Netlink {
+    /// Adds ff00::/8 out of link `index` to the local table at `metric`
+    /// (ip -6 route add ff00::/8 dev IF table local metric M): IPv6
+    /// multicast without an outgoing interface then leaves by this link,
+    /// whatever order the interfaces came up in.
+    pub fn add_multicast_route_v6(&self, index: i32, metric: u32) -> Result<()> {
+        let dst = IpAddr::V6(std::net::Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0));
+        let fixed = [
+            family(&dst),
+            8,
+            0,
+            0,
+            RT_TABLE_LOCAL,
+            RTPROT_BOOT,
+            0,
+            RTN_UNICAST,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let mut msg = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+        msg.attr(RTA_DST, &octets(&dst));
+        msg.attr(RTA_OIF, &(index as u32).to_ne_bytes());
+        msg.attr(RTA_PRIORITY, &metric.to_ne_bytes());
+        self.call(
+            msg,
+            &format!("add route ff00::/8 dev {index} table local metric {metric}"),
+        )
+    }
+}
