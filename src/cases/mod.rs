@@ -35,6 +35,7 @@
 
 use crate::model::Case;
 
+pub mod binding;
 pub mod buffers;
 pub mod close;
 pub mod ip;
@@ -64,6 +65,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("binding", binding::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
