@@ -35,6 +35,7 @@
 
 use crate::model::Case;
 
+pub mod binding;
 pub mod buffers;
 pub mod close;
 pub mod credentials;
@@ -114,6 +115,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("mcast_groups", mcast_groups::CASES),
         ("mcast_sources", mcast_sources::CASES),
         ("mcast_v6", mcast_v6::CASES),
+        ("binding", binding::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -63,6 +63,8 @@ opts! {
         IP_UNBLOCK_SOURCE, IP_MSFILTER;
     IPPROTO_IPV6: IPV6_ADD_MEMBERSHIP, IPV6_DROP_MEMBERSHIP, IPV6_MULTICAST_IF,
         IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP;
+    IPPROTO_IP: IP_FREEBIND, IP_TRANSPARENT, IP_BIND_ADDRESS_NO_PORT;
+    IPPROTO_IPV6: IPV6_ADDRFORM;
 }
 
 /// BSD's SO_TIMEOUT (0x1006), which Linux does not have: a case shows the
@@ -71,3 +73,6 @@ pub const SO_TIMEOUT_BSD: Opt = Opt::new("SO_TIMEOUT (BSD 0x1006)", libc::SOL_SO
 
 /// BSD's TCP_KEEPALIVE number (0x10): TCP_THIN_LINEAR_TIMEOUTS on Linux.
 pub const TCP_KEEPALIVE_BSD: Opt = Opt::new("TCP_KEEPALIVE (BSD 0x10)", libc::IPPROTO_TCP, 0x10);
+
+/// IP_LOCAL_PORT_RANGE (Linux 6.3, number 51): not in the libc crate yet.
+pub const IP_LOCAL_PORT_RANGE: Opt = Opt::new("IP_LOCAL_PORT_RANGE", libc::IPPROTO_IP, 51);
