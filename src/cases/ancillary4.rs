@@ -490,7 +490,7 @@ impl Observation for HeaderField {
         j.verdict(
             verdict,
             format!(
-                "{f} set to {}, {} on the wire, {} in a {}-byte control message (the page: {} bytes)",
+                "{f} set to {}, {} on the wire, {} in a {} B control message (the page: {} B)",
                 self.set,
                 self.wire.show(),
                 self.cmsg.show(),
@@ -892,7 +892,7 @@ mod tests {
     fn header_field_says_the_values() {
         let j = tos_linux().judge();
         assert_eq!(
-            "TOS set to 40, 40 on the wire, 40 in a 1-byte control message (the page: 1 bytes)",
+            "TOS set to 40, 40 on the wire, 40 in a 1 B control message (the page: 1 B)",
             j.because
         );
         assert_eq!("TOS wire 40, cmsg 40", j.key);
