@@ -37,11 +37,13 @@ use crate::model::Case;
 
 pub mod buffers;
 pub mod close;
+pub mod cork;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
 pub mod multicast;
 pub mod nagle;
+pub mod quickack;
 pub mod recv_flags;
 pub mod reuse;
 pub mod selftest;
@@ -64,6 +66,8 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("cork", cork::CASES),
+        ("quickack", quickack::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

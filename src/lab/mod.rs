@@ -3,6 +3,7 @@
 //! Knows nothing about claims.
 
 pub mod bridge;
+pub mod caps;
 pub mod capture;
 pub mod diag;
 pub mod flow;
@@ -13,7 +14,10 @@ pub mod packet;
 pub mod pcap;
 pub mod procnet;
 pub mod record;
+pub mod silent;
 pub mod sock;
+pub mod tcpinfo;
+pub mod tcpopt;
 pub mod topo;
 pub mod wait;
 pub mod wire;
