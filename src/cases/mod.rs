@@ -38,6 +38,7 @@ use crate::model::Case;
 pub mod buffers;
 pub mod close;
 pub mod cork;
+pub mod defer_accept;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
@@ -48,6 +49,7 @@ pub mod recv_flags;
 pub mod reuse;
 pub mod selftest;
 pub mod sockopt;
+pub mod syn;
 pub mod tcp;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
@@ -68,6 +70,8 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("multicast", multicast::CASES),
         ("cork", cork::CASES),
         ("quickack", quickack::CASES),
+        ("defer_accept", defer_accept::CASES),
+        ("syn", syn::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
