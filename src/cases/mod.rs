@@ -39,6 +39,7 @@ pub mod buffers;
 pub mod close;
 pub mod cork;
 pub mod defer_accept;
+pub mod fastopen;
 pub mod ip;
 pub mod keepalive;
 pub mod linger;
@@ -72,6 +73,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("quickack", quickack::CASES),
         ("defer_accept", defer_accept::CASES),
         ("syn", syn::CASES),
+        ("fastopen", fastopen::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
