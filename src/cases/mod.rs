@@ -52,6 +52,7 @@ pub mod selftest;
 pub mod sockopt;
 pub mod syn;
 pub mod tcp;
+pub mod user_timeout;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
 /// in catalogue order (plus the harness self-test cases when
@@ -74,6 +75,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("defer_accept", defer_accept::CASES),
         ("syn", syn::CASES),
         ("fastopen", fastopen::CASES),
+        ("user_timeout", user_timeout::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
