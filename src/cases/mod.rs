@@ -42,6 +42,7 @@ pub mod defer_accept;
 pub mod fastopen;
 pub mod ip;
 pub mod keepalive;
+pub mod lifetimes;
 pub mod linger;
 pub mod multicast;
 pub mod nagle;
@@ -76,6 +77,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("syn", syn::CASES),
         ("fastopen", fastopen::CASES),
         ("user_timeout", user_timeout::CASES),
+        ("lifetimes", lifetimes::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -5,21 +5,20 @@
 //! inside its own namespace (lab::silent): it then drops what it receives
 //! and can answer nothing.
 
-use std::os::fd::AsRawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use nix::poll::PollFlags;
 use serde::{Deserialize, Serialize};
 
 use crate::lab::capture::wall_ns;
 use crate::lab::flow::fill_until_window_closed;
 use crate::lab::packet::Frame;
+use crate::lab::quiet::{last_segments, probes, wait_error};
 use crate::lab::silent::silence;
-use crate::lab::sock::{errno_name, result_name};
+use crate::lab::sock::result_name;
 use crate::lab::topo::Link;
 use crate::lab::wire::tcp_across;
-use crate::lab::{opt, record, wait, Capture, Family, Lab, Sock, TcpPair};
+use crate::lab::{opt, Capture, Family, Lab, Sock, TcpPair};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
@@ -112,24 +111,6 @@ fn ms_text(t: Option<f64>) -> String {
         || "never".into(),
         |t| Duration::from_secs_f64(t.max(0.0) / 1e3).show(),
     )
-}
-
-/// Waits up to `timeout` for `s` to report an error; returns the wall time
-/// it came and its errno name (SO_ERROR).
-fn wait_error(s: &Sock, timeout: Duration) -> Result<Option<(i64, String)>> {
-    let events = PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP;
-    if !wait::ready(s.as_raw_fd(), events, timeout)? {
-        return Ok(None);
-    }
-    let at = wall_ns();
-    let err = s.get_int(libc::SOL_SOCKET, libc::SO_ERROR)?;
-    record::mark(format!("socket error {err}"));
-    let name = if err == 0 {
-        "none".to_string()
-    } else {
-        errno_name(&std::io::Error::from_raw_os_error(err))
-    };
-    Ok(Some((at, name)))
 }
 
 /// When each transmission of the segment starting at `seq` from `port`
@@ -434,8 +415,10 @@ const KEEPCNT: i32 = 5;
 const KA_USER_TIMEOUT_MS: u32 = 1_500;
 
 fn overrides_keepalive(lab: &mut Lab) -> Result<OverridesKeepalive> {
-    let (link, pair) = linked(lab, |_| Ok(()))?;
+    let link = Link::pair_v4(lab)?;
+    // Capturing from the handshake on: keep-alive counts from its last segment.
     let mut cap = Capture::start(&link.a_end.ifname)?;
+    let pair = tcp_across(&link, |_| Ok(()), |_| Ok(()))?;
     let c = &pair.client;
     let port = c.local_addr()?.port();
     for (level, name, v) in [
@@ -451,21 +434,9 @@ fn overrides_keepalive(lab: &mut Lab) -> Result<OverridesKeepalive> {
     link.b
         .run(|| silence(&link.b_end.ifname, link.b_end.addr, 24))??;
     // Keep-alive's idle time runs from the last segment the client received.
-    let last_rx = cap
-        .drain()?
-        .iter()
-        .rev()
-        .find(|f| f.segment().is_some_and(|s| s.dport == port))
-        .map_or_else(wall_ns, |f| f.t_ns);
+    let (last_rx, quiet) = last_segments(&mut cap, port)?;
     let err = wait_error(c, Duration::from_millis(2_700))?;
-    let probes_ms = cap
-        .drain()?
-        .iter()
-        .filter(|f| {
-            f.t_ns > last_rx && f.segment().is_some_and(|s| s.sport == port && !s.flags.rst)
-        })
-        .map(|f| (f.t_ns - last_rx) as f64 / 1e6)
-        .collect();
+    let probes_ms = probes(&mut cap, port, quiet, last_rx, Instant::now())?;
     Ok(OverridesKeepalive {
         keepidle_s: 1,
         keepintvl_s: 1,

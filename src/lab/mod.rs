@@ -13,6 +13,7 @@ pub mod opt;
 pub mod packet;
 pub mod pcap;
 pub mod procnet;
+pub mod quiet;
 pub mod record;
 pub mod silent;
 pub mod sock;
