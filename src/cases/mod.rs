@@ -53,6 +53,7 @@ pub mod selftest;
 pub mod sockopt;
 pub mod syn;
 pub mod tcp;
+pub mod tcpinfo;
 pub mod user_timeout;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
@@ -78,6 +79,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("fastopen", fastopen::CASES),
         ("user_timeout", user_timeout::CASES),
         ("lifetimes", lifetimes::CASES),
+        ("tcpinfo", tcpinfo::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
