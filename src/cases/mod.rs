@@ -55,6 +55,7 @@ pub mod syn;
 pub mod tcp;
 pub mod tcpinfo;
 pub mod user_timeout;
+pub mod window_clamp;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
 /// in catalogue order (plus the harness self-test cases when
@@ -80,6 +81,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("user_timeout", user_timeout::CASES),
         ("lifetimes", lifetimes::CASES),
         ("tcpinfo", tcpinfo::CASES),
+        ("window_clamp", window_clamp::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
