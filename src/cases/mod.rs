@@ -37,6 +37,7 @@ use crate::model::Case;
 
 pub mod buffers;
 pub mod close;
+pub mod congestion;
 pub mod cork;
 pub mod defer_accept;
 pub mod fastopen;
@@ -82,6 +83,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("lifetimes", lifetimes::CASES),
         ("tcpinfo", tcpinfo::CASES),
         ("window_clamp", window_clamp::CASES),
+        ("congestion", congestion::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
