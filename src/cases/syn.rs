@@ -9,7 +9,7 @@ use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::packet::Frame;
-use crate::lab::silent::silent_path;
+use crate::lab::silent::{full_listener, FullListener};
 use crate::lab::sock::{errno_name, result_name};
 use crate::lab::tcpopt::ip_tcp_headers;
 use crate::lab::{opt, procnet, Capture, Family, Lab, Sock};
@@ -23,10 +23,12 @@ pub static RETRANSMISSIONS: Case = Case {
     id: "tcp_syncnt.retransmissions",
     source: Source::ManPage("man-pages 6.20 tcp(7) TCP_SYNCNT"),
     claim: "TCP_SYNCNT sets how many SYN retransmissions TCP sends before it gives up connecting",
-    expectation: "TCP_SYNCNT 1 towards a peer that never answers: connect() fails with ETIMEDOUT about 3 s \
+    expectation: "TCP_SYNCNT 1 towards a listener that never answers (its accept queue full, SYNs dropped): \
+                  connect() fails with ETIMEDOUT about 3 s \
                   after the first SYN (the time 1 retransmission takes with exponential backoff: 1 s + 2 s); \
-                  with net.ipv4.tcp_syn_linear_timeouts 0 that is 1 retransmission, but with the default of 4 \
-                  (Linux 6.5 and later) the first retransmissions come every second, so 2 fit in that time",
+                  with net.ipv4.tcp_syn_linear_timeouts 0 that is 1 retransmission, but with its default of 4 \
+                  (a sysctl of recent kernels) the first retransmissions come every second, so 2 fit in that \
+                  time",
     run: &Measure(retransmissions),
     // Two connections wait 3 s each for ETIMEDOUT, side by side.
     deadline: DEFAULT_DEADLINE,
@@ -82,7 +84,7 @@ fn ms_text(t: Option<f64>) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SynRun {
     /// net.ipv4.tcp_syn_linear_timeouts of the namespace; none when the
-    /// kernel has no such sysctl (before 6.5).
+    /// kernel has no such sysctl.
     pub linear_timeouts: Option<i64>,
     /// When each SYN left, ms after the first.
     pub syns_ms: Vec<f64>,
@@ -109,35 +111,53 @@ pub struct Retransmissions {
 
 const SYNCNT: i32 = 1;
 
-/// A silent path and a socket with TCP_SYNCNT, made in the calling thread's
-/// namespace; `linear` sets net.ipv4.tcp_syn_linear_timeouts first.
-fn prepare(linear: Option<&str>) -> Result<(Capture, Sock, SocketAddr, Option<i64>)> {
-    if let Some(v) = linear {
-        // Absent before Linux 6.5: then there is nothing to turn off.
-        let _ = procnet::set_sysctl("net/ipv4/tcp_syn_linear_timeouts", v);
-    }
-    let linear_timeouts = procnet::sysctl_int("net/ipv4/tcp_syn_linear_timeouts").ok();
-    let path = silent_path()?;
-    let cap = Capture::start(&path.ifname)?;
-    let s = Sock::tcp(Family::V4)?;
-    s.set_int(libc::IPPROTO_TCP, libc::TCP_SYNCNT, SYNCNT)
-        .context("TCP_SYNCNT")?;
-    Ok((cap, s, SocketAddr::new(path.remote, 80), linear_timeouts))
+/// Everything one attempt needs, made in the calling thread's namespace: a
+/// listener that never answers, a capture on loopback, a socket with
+/// TCP_SYNCNT, and the namespace's net.ipv4.tcp_syn_linear_timeouts (set
+/// to `linear` first when given).
+struct Attempt {
+    cap: Capture,
+    silent: FullListener,
+    sock: Sock,
+    linear_timeouts: Option<i64>,
 }
 
-fn attempt(
-    mut cap: Capture,
-    s: Sock,
-    to: SocketAddr,
-    linear_timeouts: Option<i64>,
-) -> Result<SynRun> {
+fn prepare(linear: Option<&str>) -> Result<Attempt> {
+    if let Some(v) = linear {
+        // Absent on older kernels: then there is nothing to turn off.
+        let _ = procnet::set_sysctl("net/ipv4/tcp_syn_linear_timeouts", v);
+    }
+    let cap = Capture::start("lo")?;
+    let silent = full_listener(Family::V4)?;
+    let sock = Sock::tcp(Family::V4)?;
+    sock.set_int(libc::IPPROTO_TCP, libc::TCP_SYNCNT, SYNCNT)
+        .context("TCP_SYNCNT")?;
+    Ok(Attempt {
+        cap,
+        silent,
+        sock,
+        linear_timeouts: procnet::sysctl_int("net/ipv4/tcp_syn_linear_timeouts").ok(),
+    })
+}
+
+fn attempt(a: Attempt) -> Result<SynRun> {
+    let Attempt {
+        mut cap,
+        silent,
+        sock,
+        linear_timeouts,
+    } = a;
     let t = Instant::now();
-    let r = s.connect(to);
+    let r = sock.connect(silent.addr);
     let took = t.elapsed();
+    let port = sock.local_addr()?.port();
     let syns: Vec<Frame> = cap
         .frames()?
         .into_iter()
-        .filter(|f| f.segment().is_some_and(|s| s.flags.syn && !s.flags.ack))
+        .filter(|f| {
+            f.segment()
+                .is_some_and(|s| s.sport == port && s.flags.syn && !s.flags.ack)
+        })
         .collect();
     let first = syns.first().map(|f| f.t_ns);
     let syns_ms: Vec<f64> = syns
@@ -153,13 +173,13 @@ fn attempt(
 }
 
 fn retransmissions(lab: &mut Lab) -> Result<Retransmissions> {
-    let (cap, s, to, linear) = prepare(None)?;
+    let here = prepare(None)?;
     let other = lab.add_host("linear-off")?;
-    let (cap2, s2, to2, linear2) = other.run(|| prepare(Some("0")))??;
+    let there = other.run(|| prepare(Some("0")))??;
     // Both attempts at once: each waits about 3 s for its timeout.
     let (default_linear, linear_off) = std::thread::scope(|sc| {
-        let h = sc.spawn(move || attempt(cap2, s2, to2, linear2));
-        let a = attempt(cap, s, to, linear);
+        let h = sc.spawn(move || attempt(there));
+        let a = attempt(here);
         let b = h
             .join()
             .map_err(|_| anyhow!("the second connect() thread panicked"));
@@ -585,7 +605,7 @@ mod tests {
 
     #[rstest]
     #[case::linux(retrans_linux(), Verdict::Differs, &[])]
-    // Before Linux 6.5: no linear timeouts anywhere, one retransmission each.
+    // An older kernel: no linear timeouts anywhere, one retransmission each.
     #[case::old_kernel(Retransmissions { default_linear: run(None, &[0.0, 1_000.0], Some(3_001.0)),
         linear_off: run(None, &[0.0, 1_000.0], Some(3_001.0)), ..retrans_linux() }, Verdict::Holds, &[])]
     // TCP_SYNCNT ignored: the sysctl's 6 retries, still connecting when the case gives up.

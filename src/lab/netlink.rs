@@ -337,14 +337,3 @@ impl Netlink {
         self.call(msg, &format!("set quickack on the local route {addr}"))
     }
 }
-
-impl Netlink {
-    /// Sets IFF_NOARP on an interface: the kernel then sends IPv4 frames on it
-    /// without resolving the next hop (the frame carries the interface's own
-    /// MAC as destination), so a peer that never answers ARP still gets them.
-    pub fn set_noarp(&self, index: i32) -> Result<()> {
-        let noarp = libc::IFF_NOARP as u32;
-        let msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, noarp, noarp));
-        self.call(msg, &format!("set link {index} noarp"))
-    }
-}
