@@ -469,10 +469,14 @@ fn keepidle(_lab: &mut Lab) -> Result<Keepidle> {
     )?;
     let port = on.client.local_addr()?.port();
     let off_port = off.client.local_addr()?.port();
-    let (since, quiet) = last_segments(&mut cap, port)?;
+    let quiet = last_segments(&mut cap, port)?;
     let (_, off_quiet) = last_segments(&mut cap, off_port)?;
     let until = Instant::now() + Duration::from_millis(1_300);
-    let probes_ms = probes(&mut cap, port, quiet, since, until)?;
+    let probes_ms = probes(&mut cap, port, quiet, until, 1)?;
+    // A probe the other connection would send comes at the same time.
+    cap.find_from(0, Duration::from_millis(100), |f| {
+        f.t_ns > off_quiet && f.segment().is_some_and(|s| s.sport == off_port)
+    })?;
     let without_keepalive = cap
         .drain()?
         .iter()
@@ -541,15 +545,25 @@ pub struct DeadPeer {
     pub range: Vec<String>,
 }
 
+/// What a dead-peer case waits for before it looks: so many probes, and
+/// whether the error that drops the connection.
+struct Want {
+    probes: usize,
+    error: bool,
+}
+
+/// The longest a dead-peer case watches: two 1 s keep-alive timers, late.
+const WATCH: Duration = Duration::from_millis(2_200);
+
 /// Keep-alive at 1 s idle, 1 s interval and `keepcnt` probes towards a
-/// peer that goes silent, watched for `watch`; `sysctl` is the namespace
+/// peer that goes silent, watched until `want` is seen; `sysctl` is the namespace
 /// setting the option under test overrides, `range` that option and the
 /// values tried on it.
 fn dead_peer(
     lab: &mut Lab,
     sysctl: &str,
     keepcnt: i32,
-    watch: Duration,
+    want: Want,
     range_of: (i32, &[i32]),
 ) -> Result<DeadPeer> {
     let sysctl = procnet::sysctl_int(sysctl)?;
@@ -570,9 +584,19 @@ fn dead_peer(
     link.b
         .run(|| silence(&link.b_end.ifname, link.b_end.addr, 24))??;
     let port = c.local_addr()?.port();
-    let (since, quiet) = last_segments(&mut cap, port)?;
-    let error = wait_error(c, watch)?;
-    let probes_ms = probes(&mut cap, port, quiet, since, Instant::now())?;
+    let quiet = last_segments(&mut cap, port)?;
+    let since = quiet.0;
+    let until = Instant::now() + WATCH;
+    // Wait for the probes the case needs to see, then (if it looks for one)
+    // for the error; then take every probe seen.
+    probes(&mut cap, port, quiet, until, want.probes)?;
+    let error_wait = if want.error {
+        until.saturating_duration_since(Instant::now())
+    } else {
+        Duration::ZERO
+    };
+    let error = wait_error(c, error_wait)?;
+    let probes_ms = probes(&mut cap, port, quiet, Instant::now(), usize::MAX)?;
     let rst = cap
         .drain()?
         .iter()
@@ -594,7 +618,10 @@ fn keepintvl(lab: &mut Lab) -> Result<DeadPeer> {
         lab,
         "net/ipv4/tcp_keepalive_intvl",
         2,
-        Duration::from_millis(2_200),
+        Want {
+            probes: 2,
+            error: false,
+        },
         (libc::TCP_KEEPINTVL, &IDLE_VALUES),
     )
 }
@@ -604,7 +631,10 @@ fn keepcnt(lab: &mut Lab) -> Result<Keepcnt> {
         lab,
         "net/ipv4/tcp_keepalive_probes",
         1,
-        Duration::from_millis(2_200),
+        Want {
+            probes: 1,
+            error: true,
+        },
         (libc::TCP_KEEPCNT, &CNT_VALUES),
     )
     .map(Keepcnt)

@@ -434,9 +434,10 @@ fn overrides_keepalive(lab: &mut Lab) -> Result<OverridesKeepalive> {
     link.b
         .run(|| silence(&link.b_end.ifname, link.b_end.addr, 24))??;
     // Keep-alive's idle time runs from the last segment the client received.
-    let (last_rx, quiet) = last_segments(&mut cap, port)?;
+    let quiet = last_segments(&mut cap, port)?;
+    let last_rx = quiet.0;
     let err = wait_error(c, Duration::from_millis(2_700))?;
-    let probes_ms = probes(&mut cap, port, quiet, last_rx, Instant::now())?;
+    let probes_ms = probes(&mut cap, port, quiet, Instant::now(), usize::MAX)?;
     Ok(OverridesKeepalive {
         keepidle_s: 1,
         keepintvl_s: 1,

@@ -32,18 +32,19 @@ pub fn last_segments(cap: &mut Capture, port: u16) -> Result<(i64, i64)> {
 
 /// Keep-alive probes: what `port` sends without data once the connection
 /// has gone quiet (its last segment either way at `quiet`, wall clock ns),
-/// waiting until `until`; their times, ms after `since` (the last segment
-/// received, from which keep-alive counts). RSTs and FINs are not probes.
+/// waiting until `until` or until `want` have come; their times, ms after
+/// `since` (the last segment received, from which keep-alive counts). RSTs
+/// and FINs are not probes.
 pub fn probes(
     cap: &mut Capture,
     port: u16,
-    quiet: i64,
-    since: i64,
+    (since, quiet): (i64, i64),
     until: Instant,
+    want: usize,
 ) -> Result<Vec<f64>> {
     let mut out = Vec::new();
     let mut from = 0;
-    loop {
+    while out.len() < want {
         let left = until.saturating_duration_since(Instant::now());
         let next = cap.find_from(from, left, |f| {
             f.t_ns > quiet
@@ -56,9 +57,10 @@ pub fn probes(
                 out.push((f.t_ns - since) as f64 / 1e6);
                 from = i + 1;
             }
-            None => return Ok(out),
+            None => break,
         }
     }
+    Ok(out)
 }
 
 /// Waits up to `timeout` for `s` to report an error; returns the wall time
