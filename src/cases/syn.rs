@@ -3,16 +3,18 @@
 //! listener keeps the client's SYN headers for one read).
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
+use nix::poll::PollFlags;
 use serde::{Deserialize, Serialize};
 
 use crate::lab::packet::Frame;
 use crate::lab::silent::{full_listener, FullListener};
 use crate::lab::sock::{errno_name, result_name};
 use crate::lab::tcpopt::ip_tcp_headers;
-use crate::lab::{opt, procnet, Capture, Family, Lab, Sock};
+use crate::lab::{opt, procnet, wait, Capture, Family, Lab, Sock};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
@@ -110,6 +112,8 @@ pub struct Retransmissions {
 }
 
 const SYNCNT: i32 = 1;
+/// How long an attempt waits for connect() to fail: its 3 s, and margin.
+const CONNECT_WAIT: Duration = Duration::from_millis(3_600);
 
 /// Everything one attempt needs, made in the calling thread's namespace: a
 /// listener that never answers, a capture on loopback, a socket with
@@ -147,9 +151,29 @@ fn attempt(a: Attempt) -> Result<SynRun> {
         sock,
         linear_timeouts,
     } = a;
+    // Non-blocking, so that a TCP_SYNCNT the kernel never saw (6 retries,
+    // minutes) shows as a connect() still pending when the case stops.
+    sock.set_nonblocking(true)?;
     let t = Instant::now();
-    let r = sock.connect(silent.addr);
-    let took = t.elapsed();
+    let started = sock.connect(silent.addr);
+    let outcome = match started {
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            let done = wait::ready(sock.as_raw_fd(), PollFlags::POLLOUT, CONNECT_WAIT)?;
+            let took = t.elapsed();
+            if done {
+                let err = sock.get_int(libc::SOL_SOCKET, libc::SO_ERROR)?;
+                let name = if err == 0 {
+                    "ok".to_string()
+                } else {
+                    errno_name(&std::io::Error::from_raw_os_error(err))
+                };
+                Some((name, took))
+            } else {
+                None
+            }
+        }
+        other => Some((result_name(&other), t.elapsed())),
+    };
     let port = sock.local_addr()?.port();
     let syns: Vec<Frame> = cap
         .frames()?
@@ -167,8 +191,12 @@ fn attempt(a: Attempt) -> Result<SynRun> {
     Ok(SynRun {
         linear_timeouts,
         syns_ms,
-        connect: result_name(&r),
-        failed_ms: r.is_err().then_some(took.as_secs_f64() * 1e3),
+        connect: outcome
+            .as_ref()
+            .map_or_else(|| "still connecting".to_string(), |(r, _)| r.clone()),
+        failed_ms: outcome
+            .filter(|(r, _)| r != "ok")
+            .map(|(_, took)| took.as_secs_f64() * 1e3),
     })
 }
 
@@ -582,7 +610,12 @@ mod tests {
         SynRun {
             linear_timeouts: linear,
             syns_ms: syns.to_vec(),
-            connect: if failed.is_some() { "ETIMEDOUT" } else { "ok" }.into(),
+            connect: if failed.is_some() {
+                "ETIMEDOUT"
+            } else {
+                "still connecting"
+            }
+            .into(),
             failed_ms: failed,
         }
     }
