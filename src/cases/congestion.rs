@@ -88,11 +88,17 @@ fn per_socket(_lab: &mut Lab) -> Result<PerSocket> {
     let default = procnet::sysctl("net/ipv4/tcp_congestion_control")?;
     let available = list("net/ipv4/tcp_available_congestion_control")?;
     let allowed = list("net/ipv4/tcp_allowed_congestion_control")?;
-    // Another algorithm, an allowed one if there is (reno always is).
+    anyhow::ensure!(
+        available.contains(&default),
+        "the default congestion control {default} is not among the available ones ({})",
+        available.join(" ")
+    );
+    // Another algorithm, an allowed one if there is (reno always is; the
+    // allowed ones are a subset of the available ones).
     let chosen = allowed
         .iter()
         .chain(&available)
-        .find(|a| **a != default && available.contains(a))
+        .find(|a| **a != default)
         .cloned()
         .ok_or_else(|| {
             Skip::missing(
@@ -124,6 +130,12 @@ fn per_socket(_lab: &mut Lab) -> Result<PerSocket> {
 impl Observation for PerSocket {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
+        j.expect(
+            "the algorithm chosen is not the default",
+            self.chosen != self.default,
+            format!("not {}", self.default),
+            self.chosen.clone(),
+        );
         j.expect_eq(
             "setsockopt(TCP_CONGESTION) with an available algorithm",
             &"ok",
@@ -192,6 +204,10 @@ pub struct Unprivileged {
 fn unprivileged(lab: &mut Lab) -> Result<Unprivileged> {
     let available = list("net/ipv4/tcp_available_congestion_control")?;
     let allowed = list("net/ipv4/tcp_allowed_congestion_control")?;
+    anyhow::ensure!(
+        !allowed.is_empty(),
+        "net.ipv4.tcp_allowed_congestion_control is empty"
+    );
     let restricted = available
         .iter()
         .find(|a| !allowed.contains(a))
@@ -322,6 +338,9 @@ mod tests {
     #[case::refused(PerSocket { set: "EPERM".into(), chosen_in_use: Some("bbr".into()), ..ps_linux() },
         Verdict::Refuted, &[SET, CHOSEN])]
     #[case::other_errno(PerSocket { unknown: "EINVAL".into(), ..ps_linux() }, Verdict::Holds, &[UNKNOWN_CHECK])]
+    // The default chosen: nothing to tell the two connections apart.
+    #[case::default_chosen(PerSocket { chosen: "bbr".into(), chosen_in_use: Some("bbr".into()), ..ps_linux() },
+        Verdict::Holds, &["the algorithm chosen is not the default"])]
     fn ps_judgement(#[case] o: PerSocket, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
