@@ -175,6 +175,8 @@ fn settled(local: SocketAddr, remote: SocketAddr) -> Result<Option<TcpDetail>> {
 pub struct OrphanLifetime {
     pub fin_timeout_s: i64,
     pub with_option: Orphan,
+    /// Segments the orphan sent in the 900 ms after close() (its FIN aside).
+    pub sent_while_orphaned: usize,
     /// From close() to the orphan's disappearance, ms.
     pub lifetime_ms: Option<f64>,
     /// The peer's segment after that drew a RST.
@@ -192,7 +194,19 @@ fn orphan_lifetime(_lab: &mut Lab) -> Result<OrphanLifetime> {
     let with_option = orphan(settled(l1, r1)?);
     let (l2, r2, _server2, _) = orphaned(None)?;
     let without = orphan(settled(l2, r2)?);
-    let gone = wait::until("the orphan to go", Duration::from_millis(2_500), || {
+    // While it lingers the orphan says nothing: watch the wire (a blocked
+    // wait) until shortly before its timer, then look for its end.
+    let from = cap.count()?;
+    let lingering = Duration::from_millis(900)
+        .saturating_sub(Duration::from_nanos((wall_ns() - closed_at).max(0) as u64));
+    cap.find_from(from, lingering, |f| {
+        f.segment().is_some_and(|s| s.sport == l1.port())
+    })?;
+    let sent_while_orphaned = cap.drain()?[from..]
+        .iter()
+        .filter(|f| f.segment().is_some_and(|s| s.sport == l1.port()))
+        .count();
+    let gone = wait::until("the orphan to go", Duration::from_millis(1_600), || {
         Ok(tcp_detail(l1, r1)?.is_none().then(wall_ns))
     })
     .ok();
@@ -212,6 +226,7 @@ fn orphan_lifetime(_lab: &mut Lab) -> Result<OrphanLifetime> {
     Ok(OrphanLifetime {
         fin_timeout_s,
         with_option,
+        sent_while_orphaned,
         lifetime_ms: gone.map(|t| (t - closed_at) as f64 / 1e6),
         rst_after,
         without,
@@ -231,9 +246,15 @@ impl Observation for OrphanLifetime {
         let fw2 = Some("FIN_WAIT2".to_string());
         j.expect(
             "TCP_LINGER2 1: an orphan in FIN_WAIT2 with a 1 s timer",
-            self.with_option.state == fw2 && (900..=1_000).contains(&self.with_option.expires_ms),
-            "FIN_WAIT2, timer 3 in 900..1000 ms",
+            // Read some time after close(): less than the whole second is left.
+            self.with_option.state == fw2 && (500..=1_000).contains(&self.with_option.expires_ms),
+            "FIN_WAIT2, timer 3 in 500..1000 ms",
             orphan_text(&self.with_option),
+        );
+        j.expect_eq(
+            "the orphan sends nothing while it lingers",
+            &0,
+            &self.sent_while_orphaned,
         );
         j.expect(
             "gone 1 s after close()",
@@ -755,6 +776,7 @@ mod tests {
         OrphanLifetime {
             fin_timeout_s: 30,
             with_option: fw2(3, 996),
+            sent_while_orphaned: 0,
             lifetime_ms: Some(1_003.0),
             rst_after: true,
             without: fw2(3, 29_996),
@@ -772,9 +794,14 @@ mod tests {
     #[case::ignored(OrphanLifetime { with_option: fw2(3, 29_996), lifetime_ms: None, rst_after: false,
         ..lifetime_linux() }, Verdict::Refuted, &[WITH, GONE, RST])]
     #[case::no_rst(OrphanLifetime { rst_after: false, ..lifetime_linux() }, Verdict::Holds, &[RST])]
+    // Keep-alive-like chatter from the orphan.
+    #[case::chatty(OrphanLifetime { sent_while_orphaned: 2, ..lifetime_linux() }, Verdict::Holds,
+        &["the orphan sends nothing while it lingers"])]
     #[case::early(OrphanLifetime { lifetime_ms: Some(989.9), ..lifetime_linux() }, Verdict::Holds, &[GONE])]
     #[case::late(OrphanLifetime { lifetime_ms: Some(1_150.1), ..lifetime_linux() }, Verdict::Holds, &[GONE])]
-    #[case::timer_short(OrphanLifetime { with_option: fw2(3, 899), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
+    #[case::timer_short(OrphanLifetime { with_option: fw2(3, 499), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
+    #[case::timer_long(OrphanLifetime { with_option: fw2(3, 1_001), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
+    #[case::timer_edges(OrphanLifetime { with_option: fw2(3, 500), ..lifetime_linux() }, Verdict::Holds, &[])]
     #[case::not_fw2(OrphanLifetime { with_option: gone(), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
     #[case::sysctl_ignored(OrphanLifetime { without: fw2(3, 59_996), ..lifetime_linux() }, Verdict::Holds,
         &[WITHOUT])]

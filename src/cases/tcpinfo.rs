@@ -318,7 +318,9 @@ pub struct Sized {
     pub max_payload: u32,
 }
 
-fn sized(link: &Link, cap: &mut Capture, maxseg: i32) -> Result<Sized> {
+/// One connection across `link` with TCP_MAXSEG `maxseg` set before
+/// connect(), `bytes` sent from the client.
+fn sized(link: &Link, cap: &mut Capture, maxseg: i32, bytes: usize) -> Result<Sized> {
     let from = cap.count()?;
     let pair = tcp_across(
         link,
@@ -329,7 +331,7 @@ fn sized(link: &Link, cap: &mut Capture, maxseg: i32) -> Result<Sized> {
         },
     )?;
     let port = pair.client.local_addr()?.port();
-    push(&pair.client, &pair.server, 16 * 1024)?;
+    push(&pair.client, &pair.server, bytes)?;
     let frames = cap.drain()?;
     let mine: Vec<Segment> = frames[from.min(frames.len())..]
         .iter()
@@ -358,8 +360,8 @@ fn syn_and_segments(lab: &mut Lab) -> Result<SynAndSegments> {
     Ok(SynAndSegments {
         mtu: MTU,
         option_bytes: option_bytes()?,
-        small: sized(&link, &mut cap, 1_000)?,
-        large: sized(&link, &mut cap, 9_000)?,
+        small: sized(&link, &mut cap, 1_000, 16 * 1024)?,
+        large: sized(&link, &mut cap, 9_000, 16 * 1024)?,
     })
 }
 
@@ -445,7 +447,8 @@ fn bounds(lab: &mut Lab) -> Result<Bounds> {
     let link = Link::pair_v4(lab)?;
     wire_like(&link, MTU)?;
     let mut cap = Capture::start(&link.a_end.ifname)?;
-    let smallest = sized(&link, &mut cap, MIN_MSS)?;
+    // A few segments' worth at 76 bytes each.
+    let smallest = sized(&link, &mut cap, MIN_MSS, 2 * 1024)?;
     Ok(Bounds {
         set: MAXSEG_VALUES.to_vec(),
         results,
