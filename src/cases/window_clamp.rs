@@ -71,10 +71,12 @@ fn clamped_pair(clamp: i32) -> Result<TcpPair> {
 }
 
 /// The server writes `size` bytes `times` times, the client reading each
-/// write whole; returns once the server's data is all acknowledged.
-fn phase(pair: &TcpPair, size: usize, times: usize) -> Result<()> {
+/// write whole; returns once the server's data is all acknowledged, with
+/// the bytes the client read.
+fn phase(pair: &TcpPair, size: usize, times: usize) -> Result<usize> {
     let data = vec![b'w'; size];
     let mut buf = vec![0u8; size];
+    let mut read = 0;
     for _ in 0..times {
         pair.server.send_all(&data).context("sender write")?;
         let mut got = 0;
@@ -84,12 +86,14 @@ fn phase(pair: &TcpPair, size: usize, times: usize) -> Result<()> {
                 .recv(&mut buf[got..], 0)
                 .context("receiver read")?;
         }
+        read += got;
     }
     wait::until(
         "the sender's data to be acknowledged",
         Duration::from_secs(2),
         || Ok((pair.server.queued(libc::TIOCOUTQ)? == 0).then_some(())),
-    )
+    )?;
+    Ok(read)
 }
 
 /// The receiver's SYN, and the largest window it advertised in the frames
@@ -124,6 +128,8 @@ pub struct BoundsWindow {
     pub after_resize_max: u32,
     /// getsockopt(TCP_WINDOW_CLAMP) at the end.
     pub reads_after: i32,
+    /// Bytes the receiver read in each phase.
+    pub delivered: [usize; 2],
 }
 
 const CLAMP: i32 = 5_000;
@@ -132,9 +138,9 @@ fn bounds_window(_lab: &mut Lab) -> Result<BoundsWindow> {
     let mut cap = Capture::start("lo")?;
     let pair = clamped_pair(CLAMP)?;
     let port = pair.client.local_addr()?.port();
-    phase(&pair, 100, 5)?;
+    let small = phase(&pair, 100, 5)?;
     let boundary = cap.count()?;
-    phase(&pair, 1_000, 5)?;
+    let large = phase(&pair, 1_000, 5)?;
     let reads_after = clamp_reads(&pair.client)?;
     let frames = cap.drain()?;
     // Segments and frames are in step: keep frame indices for the boundary.
@@ -150,6 +156,7 @@ fn bounds_window(_lab: &mut Lab) -> Result<BoundsWindow> {
         same_size_max: max(0, boundary),
         after_resize_max: max(boundary, segs.len()),
         reads_after,
+        delivered: [small, large],
     })
 }
 
@@ -177,6 +184,11 @@ impl Observation for BoundsWindow {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
         let clamp = self.clamp as u32;
+        j.expect_eq(
+            "bytes read: five 100-byte, then five 1000-byte writes",
+            &[500, 5_000],
+            &self.delivered,
+        );
         j.expect(
             "the SYN advertises at most the clamp",
             u32::from(self.syn_window) <= clamp,
@@ -269,13 +281,10 @@ impl Observation for Minimum {
             &floor,
             &self.reads,
         );
-        j.expect_eq(
-            "the SYN's window",
-            &(floor as u32),
-            &(u32::from(self.syn_window) << self.syn_wscale.unwrap_or(0)),
-        );
+        let syn_bytes = u32::from(self.syn_window) << self.syn_wscale.unwrap_or(0);
+        j.expect_eq("the SYN's window", &(floor as u32), &syn_bytes);
         j.verdict(
-            Verdict::holds_if(self.reads == floor && i32::from(self.syn_window) == floor),
+            Verdict::holds_if(self.reads == floor && syn_bytes == floor as u32),
             format!(
                 "SOCK_MIN_RCVBUF {} (SO_RCVBUF 1 read back); TCP_WINDOW_CLAMP 1 read back {} and the SYN \
                  advertised {} (scale {})",
@@ -307,6 +316,7 @@ mod tests {
             same_size_max: 5_000,
             after_resize_max: 65_535,
             reads_after: 71_168,
+            delivered: [500, 5_000],
         }
     }
 
@@ -322,6 +332,8 @@ mod tests {
         after_resize_max: 131_072, ..bw_linux() }, Verdict::Refuted, &[SYN, SAME])]
     #[case::edge(BoundsWindow { same_size_max: 5_001, ..bw_linux() }, Verdict::Refuted, &[SAME])]
     #[case::no_acks(BoundsWindow { same_size_max: 0, ..bw_linux() }, Verdict::Differs, &[SAME])]
+    #[case::short(BoundsWindow { delivered: [500, 0], after_resize_max: 0, ..bw_linux() }, Verdict::Holds,
+        &["bytes read: five 100-byte, then five 1000-byte writes"])]
     fn bw_judgement(#[case] o: BoundsWindow, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
@@ -355,8 +367,8 @@ mod tests {
     #[test]
     fn windows_are_scaled_by_the_syn_and_split_by_index() {
         let segs = vec![
-            seg(1, true, 5_000, Some(2)),
             seg(2, true, 65_000, Some(7)),
+            seg(1, true, 5_000, Some(2)),
             seg(1, false, 100, None),
             seg(2, false, 9_000, None),
             seg(1, false, 300, None),
@@ -387,6 +399,10 @@ mod tests {
         &[READS, WINDOW])]
     #[case::other_floor(Minimum { reads: 1_024, syn_window: 1_024, ..min_linux() }, Verdict::Refuted,
         &[READS, WINDOW])]
+    // A scaled SYN window of the same size.
+    #[case::scaled(Minimum { syn_window: 576, syn_wscale: Some(1), ..min_linux() }, Verdict::Holds, &[])]
+    // The floor read back, but not used on the wire.
+    #[case::not_on_the_wire(Minimum { syn_window: 65_495, ..min_linux() }, Verdict::Refuted, &[WINDOW])]
     fn min_judgement(#[case] o: Minimum, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
