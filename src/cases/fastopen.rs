@@ -174,10 +174,11 @@ fn fastopen_send(to: SocketAddr, data: &[u8], delay_ack: bool) -> Result<Sock> {
 }
 
 /// A first connection that asks for (and caches) a cookie; its handshake.
+/// The blocking sendto() returns once the SYN-ACK is in: the cookie it
+/// brought is cached by then.
 fn warm_up(cap: &mut Capture, l: &Sock, to: SocketAddr) -> Result<Handshake> {
     let c = fastopen_send(to, b"hello", false)?;
-    let s = l.accept().context("accept the warm-up connection")?;
-    read_some(&s)?;
+    l.accept().context("accept the warm-up connection")?;
     handshake(cap, c.local_addr()?.port())
 }
 
@@ -308,6 +309,8 @@ pub struct Qlen {
     pub qlen: i32,
     pub first: Handshake,
     pub second: Handshake,
+    /// Bytes the second connection's server read: its data, sent again.
+    pub second_delivered: usize,
     /// TcpExtTCPFastOpenListenOverflow's increase.
     pub overflows: i64,
 }
@@ -331,11 +334,11 @@ fn qlen(_lab: &mut Lab) -> Result<Qlen> {
     // The second's data, sent again after its handshake, arrives in the end.
     let _a = l.accept().context("accept the first")?;
     let b = l.accept().context("accept the second")?;
-    read_some(&b)?;
     Ok(Qlen {
         qlen: 1,
         first: handshake(&mut cap, p1)?,
         second: handshake(&mut cap, p2)?,
+        second_delivered: read_some(&b)?,
         overflows,
     })
 }
@@ -360,6 +363,11 @@ impl Observation for Qlen {
             "bytes of data the second SYN-ACK acknowledges",
             &0,
             &self.second.synack_acked_data,
+        );
+        j.expect_eq(
+            "the second client's data, sent again after its handshake, arrives",
+            &5,
+            &self.second_delivered,
         );
         j.expect_eq(
             "TcpExtTCPFastOpenListenOverflow increase",
@@ -481,6 +489,8 @@ pub struct DefersSyn {
     pub read_before_write: String,
     /// The handshake the write started.
     pub after_write: Handshake,
+    /// Bytes the server read.
+    pub delivered: usize,
 }
 
 fn fastopen_connect_client() -> Result<Sock> {
@@ -497,8 +507,7 @@ fn connect_defers_syn(_lab: &mut Lab) -> Result<DefersSyn> {
     let first = fastopen_connect_client()?;
     first.connect(to).context("first connect")?;
     first.send_all(b"hello").context("first write")?;
-    let s = l.accept().context("accept the first")?;
-    read_some(&s)?;
+    l.accept().context("accept the first")?;
     let warm_up = handshake(&mut cap, first.local_addr()?.port())?;
     let c = fastopen_connect_client()?;
     let t = Instant::now();
@@ -518,8 +527,8 @@ fn connect_defers_syn(_lab: &mut Lab) -> Result<DefersSyn> {
     record::mark("client writes 5 bytes");
     c.send_all(b"hello").context("write after connect")?;
     let s2 = l.accept().context("accept")?;
-    read_some(&s2)?;
     Ok(DefersSyn {
+        delivered: read_some(&s2)?,
         warm_up,
         connect: result_name(&r),
         connect_ms,
@@ -560,6 +569,7 @@ impl Observation for DefersSyn {
                 self.after_write.syn_cookie.show()
             ),
         );
+        j.expect_eq("the server reads the 5 bytes", &5, &self.delivered);
         let deferred = self.connect == "ok" && self.syns_before_write == 0;
         let with_data = self.after_write.syn_data > 0;
         j.verdict(
@@ -596,6 +606,8 @@ pub struct Solicits {
     /// connect() returned after the SYN-ACK was on the wire.
     pub returned_after_synack: bool,
     pub handshake: Handshake,
+    /// Bytes the server read after the client's write.
+    pub delivered: usize,
 }
 
 fn connect_solicits(_lab: &mut Lab) -> Result<Solicits> {
@@ -612,8 +624,8 @@ fn connect_solicits(_lab: &mut Lab) -> Result<Solicits> {
     })?;
     c.send_all(b"hello").context("write")?;
     let s = l.accept().context("accept")?;
-    read_some(&s)?;
     Ok(Solicits {
+        delivered: read_some(&s)?,
         connect: result_name(&r),
         returned_after_synack: synack.is_some_and(|(_, f)| f.t_ns <= returned_ns),
         handshake: handshake(&mut cap, port)?,
@@ -641,6 +653,7 @@ impl Observation for Solicits {
             "a cookie",
             h.synack_cookie.show(),
         );
+        j.expect_eq("the server reads the 5 bytes", &5, &self.delivered);
         let solicited = h.syn_cookie == Some(0) && h.syn_data == 0;
         j.verdict(
             Verdict::holds_if(solicited && self.returned_after_synack),
@@ -744,6 +757,7 @@ mod tests {
             qlen: 1,
             first: fast(),
             second: hs(5, Some(8), None, 0),
+            second_delivered: 5,
             overflows: 1,
         }
     }
@@ -751,6 +765,8 @@ mod tests {
     #[rstest]
     #[case::linux(qlen_linux(), Verdict::Holds, &[])]
     // No limit: both accepted.
+    #[case::lost(Qlen { second_delivered: 0, ..qlen_linux() }, Verdict::Holds,
+        &["the second client's data, sent again after its handshake, arrives"])]
     #[case::unlimited(Qlen { second: fast(), overflows: 0, ..qlen_linux() }, Verdict::Refuted,
         &["bytes of data the second SYN-ACK acknowledges", "TcpExtTCPFastOpenListenOverflow increase"])]
     // TCP_FASTOPEN ignored: no data accepted at all (and no cookie to send).
@@ -824,6 +840,7 @@ mod tests {
             syns_before_write: 0,
             read_before_write: "EAGAIN".into(),
             after_write: hs(5, Some(8), None, 5),
+            delivered: 5,
         }
     }
 
@@ -844,6 +861,7 @@ mod tests {
     #[case::data_read(DefersSyn { read_before_write: "0".into(), ..defers_linux() }, Verdict::Holds, &[READ_FIRST])]
     #[case::no_data(DefersSyn { after_write: hs(0, Some(8), None, 0), ..defers_linux() }, Verdict::Differs,
         &[WRITE_SYN])]
+    #[case::lost(DefersSyn { delivered: 0, ..defers_linux() }, Verdict::Holds, &["the server reads the 5 bytes"])]
     fn defers_judgement(#[case] o: DefersSyn, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
@@ -865,6 +883,7 @@ mod tests {
             connect: "ok".into(),
             returned_after_synack: true,
             handshake: requested(),
+            delivered: 5,
         }
     }
 
@@ -877,6 +896,7 @@ mod tests {
         &["connect() returns 0 once the handshake is done"])]
     #[case::data_in_syn(Solicits { handshake: hs(5, Some(0), Some(8), 0), ..solicits_linux() },
         Verdict::Refuted, &["data in the SYN"])]
+    #[case::lost(Solicits { delivered: 0, ..solicits_linux() }, Verdict::Holds, &["the server reads the 5 bytes"])]
     fn solicits_judgement(#[case] o: Solicits, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
