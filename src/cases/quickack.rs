@@ -80,15 +80,15 @@ impl Conversation {
     /// replied to what it received, which makes it interactive.
     fn exchange(&self) -> Result<()> {
         self.pair.client.send_all(b"req").context("request")?;
-        read_n(&self.pair.server, 3)?;
+        read_n(&self.pair.server, b"req")?;
         self.pair.server.send_all(b"resp").context("response")?;
-        read_n(&self.pair.client, 4)
+        read_n(&self.pair.client, b"resp")
     }
 
     /// The server answers the byte it last received, at once.
     fn reply(&self) -> Result<()> {
         self.pair.server.send_all(b"r").context("reply")?;
-        read_n(&self.pair.client, 1)
+        read_n(&self.pair.client, b"r")
     }
 
     /// The client sends one byte; how long the server takes to acknowledge
@@ -112,7 +112,7 @@ impl Conversation {
         let ack = self
             .cap
             .find_from(i + 1, Duration::from_millis(500), |f| acks(f, port, end))?;
-        read_n(&self.pair.server, 1)?;
+        read_n(&self.pair.server, b"x")?;
         Ok(ack.map(|(_, a)| (a.t_ns - data.t_ns) as f64 / 1e6))
     }
 
@@ -138,7 +138,10 @@ fn acks(f: &Frame, port: u16, end: u32) -> bool {
         .is_some_and(|s| s.dport == port && s.flags.ack && s.ack.wrapping_sub(end) as i32 >= 0)
 }
 
-fn read_n(s: &Sock, n: usize) -> Result<()> {
+/// Reads exactly `want`, failing on anything else: the conversation must
+/// go as scripted for its ACK timings to mean anything.
+fn read_n(s: &Sock, want: &[u8]) -> Result<()> {
+    let n = want.len();
     let mut buf = vec![0u8; n];
     let mut got = 0;
     while got < n {
@@ -149,6 +152,12 @@ fn read_n(s: &Sock, n: usize) -> Result<()> {
             Err(e) => return Err(e).with_context(|| format!("recv after {got} of {n} bytes")),
         }
     }
+    anyhow::ensure!(
+        buf == want,
+        "read {} where the conversation says {}",
+        String::from_utf8_lossy(&buf),
+        String::from_utf8_lossy(want)
+    );
     Ok(())
 }
 
@@ -376,6 +385,29 @@ mod tests {
     ) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
+    }
+
+    #[test]
+    fn an_ack_is_a_segment_to_the_port_covering_the_data() {
+        use crate::lab::tcpopt::test_frame;
+        let ack = |sport, dport, ack, flags| {
+            acks(
+                &test_frame(0, sport, dport, 7, ack, flags, 0, &[]),
+                40_000,
+                1_001,
+            )
+        };
+        // To the sender's port, ACK flag, acknowledging 1001 or beyond (mod 2^32).
+        assert!(ack(80, 40_000, 1_001, 0x10));
+        assert!(ack(80, 40_000, 1_002, 0x10));
+        assert!(!ack(80, 40_000, 1_000, 0x10));
+        assert!(!ack(80, 40_000, 1_001, 0x18 & !0x10));
+        assert!(!ack(40_000, 80, 1_001, 0x10));
+        assert!(acks(
+            &test_frame(0, 80, 40_000, 7, 5, 0x10, 0, &[]),
+            40_000,
+            u32::MAX - 5
+        ));
     }
 
     #[test]

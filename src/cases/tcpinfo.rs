@@ -627,48 +627,9 @@ mod tests {
         );
     }
 
-    /// A captured frame for `count_wire`: IPv4/TCP, the given flags, data
-    /// and options.
-    #[allow(clippy::too_many_arguments)]
-    fn frame(
-        t_ns: i64,
-        sport: u16,
-        dport: u16,
-        seq: u32,
-        ack: u32,
-        flags: u8,
-        payload: usize,
-        opts: &[u8],
-    ) -> Frame {
-        let mut d = vec![0u8; 14];
-        d[12] = 0x08;
-        let tcp_len = 20 + opts.len();
-        let total = (20 + tcp_len + payload) as u16;
-        let mut ip = vec![0x45, 0];
-        ip.extend_from_slice(&total.to_be_bytes());
-        ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
-        d.extend_from_slice(&ip);
-        let mut tcp = Vec::new();
-        tcp.extend_from_slice(&sport.to_be_bytes());
-        tcp.extend_from_slice(&dport.to_be_bytes());
-        tcp.extend_from_slice(&seq.to_be_bytes());
-        tcp.extend_from_slice(&ack.to_be_bytes());
-        tcp.push(((tcp_len / 4) as u8) << 4);
-        tcp.push(flags);
-        tcp.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
-        d.extend_from_slice(&tcp);
-        d.extend_from_slice(opts);
-        d.extend(std::iter::repeat_n(0u8, payload));
-        Frame {
-            t_ns,
-            len: d.len() as u32,
-            iface: "veth-a".into(),
-            data: d,
-        }
-    }
-
     #[test]
     fn the_wire_is_counted_like_the_kernel_counts() {
+        use crate::lab::tcpopt::test_frame as frame;
         // SYN options: MSS 1460, SACK-permitted, timestamps, NOP, wscale 7.
         let syn_opts = [
             2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,

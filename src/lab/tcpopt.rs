@@ -89,6 +89,48 @@ pub fn fastopen_cookie(f: &Frame) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+/// A captured IPv4/TCP frame for judgement tests: the given flags
+/// (tcpdump's bits: 0x02 SYN, 0x10 ACK ...), `payload` zero bytes of data
+/// and the raw TCP options `opts`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn test_frame(
+    t_ns: i64,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: usize,
+    opts: &[u8],
+) -> Frame {
+    let mut d = vec![0u8; 14];
+    d[12] = 0x08;
+    let tcp_len = 20 + opts.len();
+    let total = (20 + tcp_len + payload) as u16;
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    d.extend_from_slice(&ip);
+    let mut tcp = Vec::new();
+    tcp.extend_from_slice(&sport.to_be_bytes());
+    tcp.extend_from_slice(&dport.to_be_bytes());
+    tcp.extend_from_slice(&seq.to_be_bytes());
+    tcp.extend_from_slice(&ack.to_be_bytes());
+    tcp.push(((tcp_len / 4) as u8) << 4);
+    tcp.push(flags);
+    tcp.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+    d.extend_from_slice(&tcp);
+    d.extend_from_slice(opts);
+    d.extend(std::iter::repeat_n(0u8, payload));
+    Frame {
+        t_ns,
+        len: d.len() as u32,
+        iface: "veth-a".into(),
+        data: d,
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
