@@ -416,6 +416,8 @@ pub struct FlushesCork {
     pub flushed: u32,
     /// From the later 10-byte write to its segment on the wire, ms.
     pub later_write_held_ms: Option<f64>,
+    /// Bytes the peer read.
+    pub delivered: usize,
 }
 
 fn nodelay_flushes_cork(_lab: &mut Lab) -> Result<FlushesCork> {
@@ -441,7 +443,7 @@ fn nodelay_flushes_cork(_lab: &mut Lab) -> Result<FlushesCork> {
         .send_all(&[b'r'; 10])
         .context("write with TCP_CORK and TCP_NODELAY set")?;
     let held = cap.find_from(later, Duration::from_secs(1), data_from(port))?;
-    read_exactly(&pair.server, 110)?;
+    let delivered = read_exactly(&pair.server, 110)?;
     Ok(FlushesCork {
         left_while_corked,
         flush_ms: flushed.as_ref().map(|(_, f)| ms_since(t, f)),
@@ -449,6 +451,7 @@ fn nodelay_flushes_cork(_lab: &mut Lab) -> Result<FlushesCork> {
             .and_then(|(_, f)| f.segment())
             .map_or(0, |s| s.payload),
         later_write_held_ms: held.map(|(_, f)| ms_since(t2, &f)),
+        delivered,
     })
 }
 
@@ -467,6 +470,7 @@ impl Observation for FlushesCork {
             format!("100 B in < {AT_ONCE_MS} ms"),
             format!("{} B after {}", self.flushed, ms_text(self.flush_ms)),
         );
+        j.expect_eq("the peer gets all 110 bytes", &110, &self.delivered);
         let overridden = self.later_write_held_ms.is_some_and(|t| t >= FLOOR_MS);
         j.expect(
             "with both set, a later small write is held by the cork",
@@ -509,6 +513,8 @@ pub struct Burst {
     pub last_write_ms: f64,
     /// When the receiver's first ACK of data came, ms after the first write.
     pub first_ack_ms: Option<f64>,
+    /// Bytes the receiver read.
+    pub delivered: usize,
 }
 
 /// Both trials of tcp_nodelay.sends_at_once.
@@ -542,7 +548,7 @@ fn burst(nodelay: bool) -> Result<Burst> {
         pair.client.send(b"x", 0).context("one-byte write")?;
     }
     let last_write_ms = (wall_ns() - t0) as f64 / 1e6;
-    read_exactly(&pair.server, WRITES)?;
+    let delivered = read_exactly(&pair.server, WRITES)?;
     // Everything the writer sent: wait until all five bytes are on the wire.
     let mut segments = Vec::new();
     let mut left_ms = Vec::new();
@@ -567,6 +573,7 @@ fn burst(nodelay: bool) -> Result<Burst> {
         left_ms,
         last_write_ms,
         first_ack_ms: first_ack,
+        delivered,
     })
 }
 
@@ -600,6 +607,11 @@ impl Observation for AtOnce {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
         let (d, n) = (&self.nodelay, &self.nagle);
+        j.expect_eq(
+            "the receiver reads the five bytes, both times",
+            &(WRITES, WRITES),
+            &(d.delivered, n.delivered),
+        );
         j.expect_eq(
             "TCP_NODELAY: one segment per write",
             &vec![1u32; WRITES],
@@ -715,6 +727,23 @@ mod tests {
     }
 
     #[test]
+    fn data_and_times_from_frames() {
+        use crate::lab::tcpopt::test_frame;
+        let data = data_from(40_000);
+        assert!(data(&test_frame(0, 40_000, 80, 1, 1, 0x18, 10, &[])));
+        assert!(!data(&test_frame(0, 40_000, 80, 1, 1, 0x10, 0, &[])));
+        assert!(!data(&test_frame(0, 80, 40_000, 1, 1, 0x18, 10, &[])));
+        assert_eq!(
+            2.5,
+            ms_since(1_000_000, &test_frame(3_500_000, 1, 2, 0, 0, 0x10, 0, &[]))
+        );
+        assert_eq!(
+            ("none".to_string(), "[1, 4] B".to_string()),
+            (sizes_text(&[]), sizes_text(&[1, 4]))
+        );
+    }
+
+    #[test]
     fn holds_words() {
         let j = hold_linux().judge();
         assert_eq!("corked 50 ms: none; uncork: [200] B", j.key);
@@ -802,6 +831,7 @@ mod tests {
             flush_ms: Some(0.02),
             flushed: 100,
             later_write_held_ms: Some(207.7),
+            delivered: 110,
         }
     }
 
@@ -814,7 +844,7 @@ mod tests {
     #[case::no_flush(FlushesCork { flush_ms: Some(207.0), ..flush_linux() }, Verdict::Refuted, &[FLUSH])]
     // TCP_CORK ignored: everything leaves at once.
     #[case::not_corked(FlushesCork { left_while_corked: vec![100], flush_ms: None, flushed: 0,
-        later_write_held_ms: Some(0.02) }, Verdict::Refuted,
+        later_write_held_ms: Some(0.02), delivered: 110 }, Verdict::Refuted,
         &["nothing leaves while corked", FLUSH, OVERRIDE])]
     // TCP_NODELAY winning over the cork for later writes.
     #[case::nodelay_wins(FlushesCork { later_write_held_ms: Some(0.05), ..flush_linux() },
@@ -822,6 +852,7 @@ mod tests {
     #[case::short_flush(FlushesCork { flushed: 60, ..flush_linux() }, Verdict::Refuted, &[FLUSH])]
     #[case::later_never(FlushesCork { later_write_held_ms: None, ..flush_linux() },
         Verdict::Differs, &[OVERRIDE])]
+    #[case::lost(FlushesCork { delivered: 100, ..flush_linux() }, Verdict::Holds, &["the peer gets all 110 bytes"])]
     #[case::held_floor(FlushesCork { later_write_held_ms: Some(190.0), ..flush_linux() }, Verdict::Holds, &[])]
     fn flush_judgement(#[case] o: FlushesCork, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
@@ -845,6 +876,7 @@ mod tests {
             left_ms: vec![0.01, 0.03, 0.04, 0.05, 0.06],
             last_write_ms: 0.07,
             first_ack_ms: Some(41.2),
+            delivered: 5,
         }
     }
 
@@ -854,6 +886,7 @@ mod tests {
             left_ms: vec![0.01, 41.3],
             last_write_ms: 0.05,
             first_ack_ms: Some(41.2),
+            delivered: 5,
         }
     }
 
@@ -894,6 +927,8 @@ mod tests {
         ..at_once_linux() }, Verdict::Differs, &[NAGLE_TIMES])]
     #[case::first_late(AtOnce { nagle: Burst { left_ms: vec![20.06, 41.3], ..nagle_linux() },
         ..at_once_linux() }, Verdict::Differs, &[NAGLE_TIMES])]
+    #[case::short_read(AtOnce { nagle: Burst { delivered: 1, ..nagle_linux() }, ..at_once_linux() },
+        Verdict::Differs, &["the receiver reads the five bytes, both times"])]
     #[case::no_ack_seen(AtOnce { nagle: Burst { first_ack_ms: None, ..nagle_linux() },
         ..at_once_linux() }, Verdict::Differs, &[NAGLE_TIMES])]
     fn at_once_judgement(#[case] o: AtOnce, #[case] v: Verdict, #[case] failed: &[&str]) {
