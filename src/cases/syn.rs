@@ -224,6 +224,8 @@ fn retransmissions(lab: &mut Lab) -> Result<Retransmissions> {
 /// 1 s + 2 s after the first SYN.
 const BUDGET_MS: f64 = 3_000.0;
 const LATE_MS: f64 = 400.0;
+/// How late the first SYN retransmission may be on a loaded machine.
+const FIRST_LATE_MS: f64 = 200.0;
 
 impl Observation for Retransmissions {
     fn judge(&self) -> Judgement {
@@ -243,6 +245,14 @@ impl Observation for Retransmissions {
                     .is_some_and(|t| (BUDGET_MS - 10.0..=BUDGET_MS + LATE_MS).contains(&t)),
                 format!("{}..{} ms", BUDGET_MS - 10.0, BUDGET_MS + LATE_MS),
                 ms_text(run.failed_ms),
+            );
+            // The initial SYN timeout, TCP_TIMEOUT_INIT: 1 s.
+            let first = run.syns_ms.get(1).copied();
+            j.expect(
+                &format!("{name}: the first retransmission 1 s after the SYN"),
+                first.is_some_and(|t| (1_000.0 - 10.0..=1_000.0 + FIRST_LATE_MS).contains(&t)),
+                format!("{}..{} ms", 1_000.0 - 10.0, 1_000.0 + FIRST_LATE_MS),
+                ms_text(first),
             );
             // Linear timeouts are 1 s each; the first backed-off one is 2 s.
             let linear = run.linear_timeouts.unwrap_or(0).max(0) as usize;
@@ -635,6 +645,8 @@ mod tests {
     const O_ERR: &str = "linear timeouts 0: connect() fails with";
     const O_TIME: &str = "linear timeouts 0: after the time 1 retransmission takes (1 s + 2 s)";
     const O_N: &str = "linear timeouts 0: SYN retransmissions";
+    const D_FIRST: &str = "default linear timeouts: the first retransmission 1 s after the SYN";
+    const O_FIRST: &str = "linear timeouts 0: the first retransmission 1 s after the SYN";
 
     #[rstest]
     #[case::linux(retrans_linux(), Verdict::Differs, &[])]
@@ -646,6 +658,16 @@ mod tests {
         default_linear: run(Some(4), &[0.0, 1_000.0, 2_000.0, 3_000.0, 4_000.0, 5_000.0, 7_000.0], None),
         linear_off: run(Some(0), &[0.0, 1_000.0, 3_000.0, 7_000.0], None), ..retrans_linux() },
         Verdict::Refuted, &[D_ERR, D_TIME, D_N, O_ERR, O_TIME, O_N])]
+    #[case::first_early(Retransmissions { linear_off: run(Some(0), &[0.0, 989.9], Some(3_001.0)),
+        ..retrans_linux() }, Verdict::Differs, &[O_FIRST])]
+    #[case::first_edges(Retransmissions { linear_off: run(Some(0), &[0.0, 990.0], Some(3_001.0)),
+        default_linear: run(Some(4), &[0.0, 1_200.0, 2_100.0], Some(3_001.0)), ..retrans_linux() },
+        Verdict::Differs, &[])]
+    #[case::first_late(Retransmissions { default_linear: run(Some(4), &[0.0, 1_200.1, 2_100.0], Some(3_001.0)),
+        ..retrans_linux() }, Verdict::Differs, &[D_FIRST])]
+    // No retransmission at all before the error.
+    #[case::none(Retransmissions { linear_off: run(Some(0), &[0.0], Some(3_001.0)), ..retrans_linux() },
+        Verdict::Refuted, &[O_FIRST, O_N])]
     #[case::early(Retransmissions { linear_off: run(Some(0), &[0.0, 1_000.0], Some(2_989.9)),
         ..retrans_linux() }, Verdict::Differs, &[O_TIME])]
     #[case::edges(Retransmissions { linear_off: run(Some(0), &[0.0, 1_000.0], Some(2_990.0)),
