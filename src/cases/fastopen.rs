@@ -742,6 +742,12 @@ mod tests {
     }
 
     #[test]
+    fn durations_in_milliseconds() {
+        assert_eq!(1_500.0, ms(Duration::from_millis(1_500)));
+        assert_eq!("0.3 ms", ms_text(0.25));
+    }
+
+    #[test]
     fn data_words() {
         let j = data_linux().judge();
         assert_eq!("SYN data 5 B, acked 5 B; accepted in SYN_RECV", j.key);
