@@ -495,14 +495,11 @@ fn keepidle(_lab: &mut Lab) -> Result<Keepidle> {
     let until = Instant::now() + Duration::from_millis(1_300);
     let probes_ms = probes(&mut cap, port, quiet, until, 1)?;
     // A probe the other connection would send comes at the same time.
-    cap.find_from(0, Duration::from_millis(100), |f| {
+    let from_off = |f: &crate::lab::packet::Frame| {
         f.t_ns > off_quiet && f.segment().is_some_and(|s| s.sport == off_port)
-    })?;
-    let without_keepalive = cap
-        .drain()?
-        .iter()
-        .filter(|f| f.t_ns > off_quiet && f.segment().is_some_and(|s| s.sport == off_port))
-        .count();
+    };
+    cap.find_from(0, Duration::from_millis(100), from_off)?;
+    let without_keepalive = cap.drain()?.iter().filter(|f| from_off(f)).count();
     Ok(Keepidle {
         keepalive_time_s,
         probes_ms,

@@ -64,27 +64,16 @@ pub static BOUNDS: Case = Case {
 const MTU: u32 = 1500;
 
 /// Sends `n` bytes from `from` while another thread reads them on `to`.
-fn push(from: &Sock, to: &Sock, n: usize) -> Result<()> {
-    std::thread::scope(|s| {
-        let reader = s.spawn(|| -> Result<()> {
-            to.set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(5))?;
-            let mut buf = vec![0u8; 65536];
-            let mut got = 0;
-            while got < n {
-                match to.recv(&mut buf, 0) {
-                    Ok(0) => anyhow::bail!("EOF after {got} of {n} bytes"),
-                    Ok(k) => got += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e).context(format!("recv after {got} of {n} bytes")),
-                }
-            }
-            Ok(())
-        });
-        from.send_all(&vec![0x6du8; n]).context("send_all")?;
-        reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("reader panicked"))?
-    })
+/// Sends `n` bytes (at most some tens of kilobytes: they fit the peer's
+/// receive buffer, which nobody reads) and waits until they are all
+/// acknowledged.
+fn push(from: &Sock, n: usize) -> Result<()> {
+    from.send_all(&vec![0x6du8; n]).context("send_all")?;
+    wait::until(
+        "the data to be acknowledged",
+        Duration::from_secs(2),
+        || Ok((from.queued(libc::TIOCOUTQ)? == 0).then_some(())),
+    )
 }
 
 fn segs(frames: &[Frame]) -> Vec<(i64, Segment, Frame)> {
@@ -198,12 +187,7 @@ fn matches_wire(lab: &mut Lab) -> Result<MatchesWire> {
     let mut cap = Capture::start(&link.a_end.ifname)?;
     let pair = tcp_across(&link, |_| Ok(()), |_| Ok(()))?;
     let port = pair.client.local_addr()?.port();
-    push(&pair.client, &pair.server, BULK)?;
-    wait::until(
-        "the client's data to be acknowledged",
-        Duration::from_secs(2),
-        || Ok((pair.client.queued(libc::TIOCOUTQ)? == 0).then_some(())),
-    )?;
+    push(&pair.client, BULK)?;
     link.b
         .run(|| silence(&link.b_end.ifname, link.b_end.addr, 24))??;
     let from = cap.count()?;
@@ -337,7 +321,7 @@ fn sized(link: &Link, cap: &mut Capture, maxseg: i32, bytes: usize) -> Result<Si
         },
     )?;
     let port = pair.client.local_addr()?.port();
-    push(&pair.client, &pair.server, bytes)?;
+    push(&pair.client, bytes)?;
     let frames = cap.drain()?;
     let mine: Vec<Segment> = frames[from.min(frames.len())..]
         .iter()
