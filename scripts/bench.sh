@@ -5,7 +5,8 @@
 # cost per case. Exits 1 when a run is over its budget (see
 # benches/catalogue.rs). Run it on a quiet machine: other load inflates it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 need_rust
+cd "$SOCKSPEC_ROOT"
 exec cargo bench --quiet --bench catalogue

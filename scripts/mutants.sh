@@ -10,14 +10,16 @@
 #   scripts/mutants.sh --shard 1/4 FILE...      a quarter of each file's mutants
 #
 # A benchmark, not a test: it prints figures and exits 0 unless cargo-mutants
-# itself fails to run. Reports go to target/mutants/<area>/.
+# itself fails to run. Reports go to mutants/<area>/ in cargo's target
+# directory (target/mutants/<area>/ unless CARGO_TARGET_DIR says otherwise).
+# FILEs are relative to the current directory, like any command's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 need_rust
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 shard=()
@@ -29,10 +31,13 @@ while [ $# -gt 0 ]; do
                  shard=(--shard "$2"); shift ;;
         -*) echo "mutants.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
         *) [ -f "$1" ] || { echo "mutants.sh: no such file '$1'" >&2; exit 2; }
-           files+=("$1") ;;
+           f=$(realpath --relative-to="$SOCKSPEC_ROOT" "$1")
+           case "$f" in ../*) echo "mutants.sh: '$1' is not in this checkout ($SOCKSPEC_ROOT)" >&2; exit 2 ;; esac
+           files+=("$f") ;;
     esac
     shift
 done
+cd "$SOCKSPEC_ROOT"
 if [ ${#files[@]} -eq 0 ]; then
     for f in src/cases/*.rs; do
         case "$f" in */mod.rs|*/selftest.rs) ;; *) files+=("$f") ;; esac
@@ -44,12 +49,13 @@ if ! cargo mutants --version >/dev/null 2>&1; then
     cargo install --locked cargo-mutants >&2
 fi
 
-count() { [ -f "$1" ] && grep -c . "$1" || echo 0; }
+count() { if [ -f "$1" ]; then grep -c . "$1" || true; else echo 0; fi; }
+target=$(target_dir)
 
 printf '%-28s %7s %7s %9s %8s %8s\n' file caught missed unviable timeout score
 for f in "${files[@]}"; do
     area=$(basename "$f" .rs)
-    out=target/mutants/$area
+    out=$target/mutants/$area
     rm -rf "$out"
     mkdir -p "$out"
     # cargo-mutants exits non-zero when mutants are missed: that is a figure, not an error.
@@ -66,4 +72,4 @@ for f in "${files[@]}"; do
     score=$(awk -v c="$caught" -v t="$timeout" -v v="$viable" 'BEGIN { if (v == 0) print "-"; else printf "%.0f%%", 100 * (c + t) / v }')
     printf '%-28s %7s %7s %9s %8s %8s\n' "$f" "$caught" "$missed" "$unviable" "$timeout" "$score"
 done
-echo "missed mutants are listed in target/mutants/<area>/mutants.out/missed.txt"
+echo "missed mutants are listed in $target/mutants/<area>/mutants.out/missed.txt"

@@ -2,8 +2,8 @@
 # Builds a multicast LAN out of named network namespaces, runs sockspec's
 # mcast.* cases across it, and tears it all down on exit, error or Ctrl-C.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 PREFIX=sockspec
 NAMESPACES=("$PREFIX-switch" "$PREFIX-h1" "$PREFIX-h2" "$PREFIX-h3" "$PREFIX-h4")
@@ -29,7 +29,8 @@ these namespaces. Everything is removed on exit, on error and on Ctrl-C.
   --help   this text
 
 Arguments after -- go to 'sockspec run' (default: 'mcast.*').
-The sockspec binary is built with cargo unless SOCKSPEC_BIN names one.
+The sockspec binary is built with cargo (wherever CARGO_TARGET_DIR puts it)
+unless SOCKSPEC_BIN names one.
 USAGE
 }
 
@@ -102,8 +103,7 @@ if [ -n "${SOCKSPEC_BIN:-}" ]; then
     bin=$SOCKSPEC_BIN
 else
     need_rust
-    cargo build --release --quiet
-    bin=target/release/sockspec
+    bin=$(build_sockspec)
 fi
 
 build_and_run() {

@@ -3,8 +3,8 @@
 # optionally while stress-ng keeps every core busy, and prints the number of
 # runs, the failures per case and the slowest time of each case.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
     cat <<USAGE
@@ -26,8 +26,7 @@ for a in "$@"; do
 done
 
 need_rust
-cargo build --release --quiet
-bin=target/release/sockspec
+bin=$(build_sockspec)
 work=$(mktemp -d)
 stress_pid=
 cleanup() {

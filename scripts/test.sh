@@ -9,10 +9,11 @@
 # machine-wide state before and after a run (residue, netns_script), one after
 # the other; the sabotage test; and every other test binary.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/lib.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 need_rust
 
+cd "$SOCKSPEC_ROOT"
 if [ $# -gt 0 ]; then
     exec cargo test "$@"
 fi
@@ -33,9 +34,9 @@ cargo test --no-run --quiet
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-cargo test "${lane1[@]}" >"$out/1" 2>&1 & p1=$!
-cargo test "${lane2[@]}" >"$out/2" 2>&1 & p2=$!
-cargo test --lib --bins "${others[@]}" >"$out/3" 2>&1 & p3=$!
+cargo test --no-fail-fast "${lane1[@]}" >"$out/1" 2>&1 & p1=$!
+cargo test --no-fail-fast "${lane2[@]}" >"$out/2" 2>&1 & p2=$!
+cargo test --no-fail-fast --lib --bins "${others[@]}" >"$out/3" 2>&1 & p3=$!
 status=0
 for p in $p1 $p2 $p3; do
     wait "$p" || status=1

@@ -1,186 +1,121 @@
-//! The sockspec command line: parse arguments, pick cases, run them, hand the
-//! results to report/.
+//! The sockspec command line: parse arguments (cli/), pick cases, run them,
+//! hand the results to report/.
 
+mod cli;
+
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
-use sockspec::model::Outcome;
-use sockspec::report::{self, Tally};
+use clap::FromArgMatches;
+
+use cli::output::Sink;
+use cli::usage::Usage;
+use cli::{
+    interrupt, Baseline, Cli, ColorWhen, Command, Format, ListFormat, MatrixFormat, RunArgs, Shell,
+};
+use sockspec::cases;
+use sockspec::model::{Case, CaseResult, Outcome};
+use sockspec::report::{self, baseline, json::Report, Tally};
 use sockspec::runner::{self, RunOptions};
-use sockspec::{cases, model::CaseResult};
 
-const HELP: &str = "\
-sockspec — what people believe about Linux socket options, checked against this kernel
+/// Scales every case's watchdog deadline (slow emulated machines).
+const DEADLINE_SCALE_ENV: &str = "SOCKSPEC_DEADLINE_SCALE";
 
-Every case runs in its own fresh network namespace (as root, or as an ordinary
-user through a user namespace), observes what the kernel does (packets on the
-wire, errno, timing, bytes delivered) and reports:
-  outcome  pass | fail | skip | error  — did Linux do what the expectation says?
-  verdict  holds | differs | refuted   — how the source's claim compares
-
-USAGE:
-  sockspec list [--format table|json]
-  sockspec run [OPTIONS] [PATTERN...]
-  sockspec explain ID
-  sockspec diff A.json B.json
-  sockspec --help | --version
-
-COMMANDS:
-  list      Print every case id with its source and claim.
-  run       Run the cases whose id matches a PATTERN (shell glob: 'linger.*',
-            'nagle.coalesce'); all cases when none is given. Cases run in parallel.
-  explain   Run one case and print its claim, what Linux did, the verdict with
-            its numbers, every check, and the captured packets as a ladder.
-  diff      Compare two JSON reports (two kernels, or two runs): per case id,
-            what behaves differently (outcome, verdict, checks, observed facts);
-            nothing for ids that behave the same. Exit 1 when something differs.
-
-RUN OPTIONS:
-  --format FORMAT       table (default), json (one object: kernel, cases[] with id,
-                        outcome, verdict, observed, reason, duration_ms), ktap
-                        (kselftest TAP), or junit (JUnit XML).
-  --output FILE         Write the report to FILE instead of standard output.
-  --baseline FILE       Compare with a recorded JSON report (e.g.
-                        fixtures/baselines/$(uname -r).json); differences are
-                        printed on stderr and make the exit status 1.
-  --artifacts DIR       Where pcaps of failing cases go (default: ./sockspec-artifacts).
-  --repeat N            Run every case N times, all at once (ids suffixed #1..#N):
-                        the load of a catalogue N times larger.
-
-EXIT STATUS:
-  0  every selected case passed or was skipped (skips say why)
-  1  a case failed or errored, the run differs from --baseline, or diff found changes
-  2  bad command line (unknown command, option or case id, unreadable report)
-
-ENVIRONMENT:
-  SOCKSPEC_DEADLINE_SCALE  multiply every case's watchdog deadline (slow emulated
-                           machines), e.g. 4
-
-EXAMPLES:
-  sockspec run                        # the whole catalogue
-  sockspec run 'linger.*' --format json
-  sockspec explain linger.zero_rst
-  sockspec run --format ktap --output results.ktap
-  sockspec run --format json --output now.json && sockspec diff old.json now.json
-";
-
-/// A command-line mistake: printed on one line, exit status 2.
-struct Usage(String);
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Table,
-    Json,
-    Ktap,
-    Junit,
-}
-
-struct RunArgs {
-    format: Format,
-    output: Option<PathBuf>,
-    baseline: Option<PathBuf>,
-    artifacts: PathBuf,
-    repeat: usize,
-    patterns: Vec<String>,
-}
-
-fn parse_format(v: &str) -> Result<Format, Usage> {
-    match v {
-        "table" => Ok(Format::Table),
-        "json" => Ok(Format::Json),
-        "ktap" => Ok(Format::Ktap),
-        "junit" => Ok(Format::Junit),
-        other => Err(Usage(format!(
-            "unknown format '{other}' (use table, json, ktap or junit)"
-        ))),
-    }
-}
-
-/// Takes the value of `--name VALUE` or `--name=VALUE`.
-fn value(
-    arg: &str,
-    name: &str,
-    it: &mut impl Iterator<Item = String>,
-) -> Result<Option<String>, Usage> {
-    if arg == name {
-        return it
-            .next()
-            .map(Some)
-            .ok_or_else(|| Usage(format!("{name} needs a value")));
-    }
-    Ok(arg
-        .strip_prefix(name)
-        .and_then(|r| r.strip_prefix('='))
-        .map(str::to_string))
-}
-
-fn parse_run(args: Vec<String>) -> Result<RunArgs, Usage> {
-    let mut ra = RunArgs {
-        format: Format::Table,
-        output: None,
-        baseline: None,
-        artifacts: runner::default_artifacts().to_path_buf(),
-        repeat: 1,
-        patterns: Vec::new(),
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let parsed = cli::command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(&e, &args),
     };
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        if let Some(v) = value(&a, "--format", &mut it)? {
-            ra.format = parse_format(&v)?;
-        } else if let Some(v) = value(&a, "--output", &mut it)? {
-            ra.output = Some(PathBuf::from(v));
-        } else if let Some(v) = value(&a, "--baseline", &mut it)? {
-            ra.baseline = Some(PathBuf::from(v));
-        } else if let Some(v) = value(&a, "--artifacts", &mut it)? {
-            ra.artifacts = PathBuf::from(v);
-        } else if let Some(v) = value(&a, "--repeat", &mut it)? {
-            ra.repeat = v
-                .parse()
-                .ok()
-                .filter(|n| (1..=64).contains(n))
-                .ok_or_else(|| Usage(format!("--repeat takes a number from 1 to 64, not '{v}'")))?;
-        } else if a.starts_with('-') {
-            return Err(Usage(format!("unknown option '{a}' for run")));
-        } else {
-            ra.patterns.push(a);
-        }
-    }
-    Ok(ra)
+    let r = match cli.command {
+        Command::List {
+            format,
+            exclude,
+            patterns,
+        } => cmd_list(format, &patterns, &exclude),
+        Command::Run(args) => cmd_run(args),
+        Command::Explain { id, report } => cmd_explain(&id, report.as_deref()),
+        Command::Diff { a, b } => cmd_diff(&a, &b),
+        Command::Errata { report } => cmd_errata(report.as_deref()),
+        Command::Matrix {
+            format,
+            output,
+            reports,
+        } => cmd_matrix(format, output.as_deref(), &reports),
+        Command::Completions { shell } => cmd_completions(shell),
+        Command::Man => cmd_man(),
+        Command::Case { id } => cmd_child(&id),
+    };
+    r.unwrap_or_else(|usage| {
+        eprintln!("{}", usage.line());
+        ExitCode::from(2)
+    })
 }
 
-/// Where a report goes: stdout, or a file opened before any case runs so a
-/// bad path is reported at once, not after the run.
-enum Sink {
-    Stdout,
-    File(PathBuf, std::fs::File),
+/// Help and version go to stdout (exit 0); any other parse error is one line
+/// on stderr (exit 2).
+fn parse_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    // The command whose arguments were wrong, to say so ("for run").
+    let command = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('-'))
+        .filter(|c| cli::command().find_subcommand(c).is_some());
+    eprintln!("{}", cli::usage::from_clap(e, command).line());
+    ExitCode::from(2)
 }
 
-impl Sink {
-    fn open(output: Option<&PathBuf>) -> Result<Sink, String> {
-        match output {
-            None => Ok(Sink::Stdout),
-            Some(p) => std::fs::File::create(p)
-                .map(|f| Sink::File(p.clone(), f))
-                .map_err(|e| format!("cannot write the report to {}: {e}", p.display())),
-        }
-    }
-
-    fn write(self, text: &str) -> Result<(), String> {
-        match self {
-            Sink::Stdout => std::io::stdout()
-                .lock()
-                .write_all(text.as_bytes())
-                .map_err(|e| format!("cannot write the report: {e}")),
-            Sink::File(p, mut f) => f
-                .write_all(text.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", p.display())),
-        }
-    }
+/// Prints to stdout; a closed pipe (`| head`) is not an error worth a message.
+fn print(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), String> {
-    Sink::open(output)?.write(text)
+/// The size of the terminal on `fd`, if it is one.
+fn tty_columns(fd: i32) -> Option<usize> {
+    // SAFETY: TIOCGWINSZ fills a winsize; the result is checked.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+/// The width to lay text out for: COLUMNS, else the terminal's (standard
+/// output's, else standard error's: `sockspec run | less` is read there),
+/// else the table's default.
+fn columns() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+        .or_else(|| tty_columns(1))
+        .or_else(|| tty_columns(2))
+        .unwrap_or(report::table::DEFAULT_WIDTH)
+}
+
+/// Whether the table is coloured: --color, else a terminal on standard
+/// output that is not dumb, unless NO_COLOR is set and not empty
+/// (https://no-color.org).
+fn use_color(when: ColorWhen, to_file: bool) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            !to_file
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").as_deref() != Ok("dumb")
+        }
+    }
 }
 
 /// One status line on a terminal's stderr, rewritten as cases finish; nothing
@@ -193,26 +128,41 @@ fn progress_line(p: &runner::Progress) {
             line.push_str(&format!(" (+{} more)", p.running.len() - 1));
         }
     }
-    let line: String = line.chars().take(100).collect();
+    // A line longer than the terminal would wrap, and \r would then rewrite
+    // only its last part.
+    let width = tty_columns(2).unwrap_or(80).saturating_sub(1);
+    let line: String = line.chars().take(width).collect();
     let end = if p.done == p.total { "\r\x1b[2K" } else { "" };
     eprint!("\r\x1b[2K{line}{end}");
 }
 
-fn cmd_list(args: Vec<String>) -> Result<ExitCode, Usage> {
-    let mut format = Format::Table;
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        match value(&a, "--format", &mut it)? {
-            Some(v) => format = parse_format(&v)?,
-            None => return Err(Usage(format!("unexpected argument '{a}' for list"))),
-        }
-    }
-    if matches!(format, Format::Ktap | Format::Junit) {
-        return Err(Usage("list supports --format table or json".into()));
-    }
+/// The cases of `patterns` (all when none) less those of `exclude`; a
+/// pattern of either that matches no case is a mistake, said as such.
+fn select(patterns: &[String], exclude: &[String]) -> Result<Vec<&'static Case>, Usage> {
+    let selected = cases::select(patterns).map_err(Usage)?;
     let all = cases::all();
+    if let Some(p) = exclude
+        .iter()
+        .find(|p| !all.iter().any(|c| cases::glob(p, c.id)))
+    {
+        return Err(Usage(format!(
+            "no case matches --exclude '{p}' (see `sockspec list` for the ids)"
+        )));
+    }
+    Ok(selected
+        .into_iter()
+        .filter(|c| !exclude.iter().any(|p| cases::glob(p, c.id)))
+        .collect())
+}
+
+fn cmd_list(
+    format: ListFormat,
+    patterns: &[String],
+    exclude: &[String],
+) -> Result<ExitCode, Usage> {
+    let all = select(patterns, exclude)?;
     let text = match format {
-        Format::Json => {
+        ListFormat::Json => {
             let items: Vec<_> = all
                 .iter()
                 .map(|c| {
@@ -222,107 +172,297 @@ fn cmd_list(args: Vec<String>) -> Result<ExitCode, Usage> {
                 .collect();
             format!("{}\n", serde_json::Value::Array(items))
         }
-        _ => {
+        ListFormat::Table => {
             let w = all.iter().map(|c| c.id.len()).max().unwrap_or(0);
             all.iter()
                 .map(|c| format!("{:<w$}  {}\n{:<w$}  ({})\n", c.id, c.claim, "", c.source))
                 .collect()
         }
     };
-    let _ = emit(&text, None);
+    print(&text);
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_options(artifacts: PathBuf) -> Result<RunOptions, String> {
-    let exe = runner::current_exe().map_err(|e| format!("{e:#}"))?;
+/// `SOCKSPEC_DEADLINE_SCALE`, 1 when unset.
+fn deadline_scale() -> Result<f64, Usage> {
+    let Ok(v) = std::env::var(DEADLINE_SCALE_ENV) else {
+        return Ok(1.0);
+    };
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| {
+            Usage(format!(
+                "{DEADLINE_SCALE_ENV} takes a positive number, not '{v}'"
+            ))
+        })
+}
+
+fn run_options(artifacts: &Path) -> Result<RunOptions, Usage> {
+    let exe = runner::current_exe().map_err(|e| Usage(format!("{e:#}")))?;
     let mut opts = RunOptions::new(exe);
-    opts.artifacts = artifacts;
+    opts.artifacts = artifacts.to_path_buf();
+    opts.deadline_scale = deadline_scale()?;
     Ok(opts)
 }
 
-fn cmd_run(args: Vec<String>) -> Result<ExitCode, Usage> {
-    let ra = parse_run(args)?;
-    let selected = cases::select(&ra.patterns).map_err(Usage)?;
-    // Read the baseline first: a bad path is a usage error, before any case runs.
-    let baseline = match &ra.baseline {
-        Some(p) => Some(report::diff::load(p).map_err(Usage)?),
-        None => None,
+/// A baseline to compare with: how to name it, and the report.
+fn load_baseline(b: &Baseline) -> Result<(String, Report), Usage> {
+    if let Baseline::File(p) = b {
+        return Ok((
+            p.display().to_string(),
+            report::diff::load(p).map_err(Usage)?,
+        ));
+    }
+    let release = report::kernel_release();
+    let all = baseline::recorded().map_err(Usage)?;
+    let Some((i, matched)) = baseline::choose(&release, all.iter().map(|r| r.release.as_str()))
+    else {
+        let names: Vec<&str> = all.iter().map(|r| r.release.as_str()).collect();
+        let names = if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        };
+        return Err(Usage(format!(
+            "no recorded baseline fits kernel {release} (recorded: {names}); record one with \
+             'sockspec run --format json --output {release}.json' and pass it to --baseline"
+        )));
     };
-    let mut opts = match run_options(ra.artifacts.clone()) {
-        Ok(o) => o,
-        Err(e) => return Ok(fatal(&e)),
+    let found = baseline::Found {
+        recorded: all[i].clone(),
+        matched,
     };
-    opts.repeat = ra.repeat;
-    let sink = match Sink::open(ra.output.as_ref()) {
-        Ok(s) => s,
-        Err(e) => return Ok(fatal(&e)),
+    let base = found.recorded.report().map_err(Usage)?;
+    eprintln!("sockspec: comparing with {}", found.describe(&release));
+    Ok((found.recorded.to_string(), base))
+}
+
+/// The cases `run` runs: its patterns less --exclude, and with --failed
+/// only those that failed in the last report written with --output. None
+/// when --failed finds nothing to run (said on stderr).
+fn run_selection(args: &RunArgs) -> Result<Option<Vec<&'static Case>>, Usage> {
+    let selected = select(&args.patterns, &args.exclude)?;
+    if !args.failed {
+        return Ok(Some(selected));
+    }
+    let (report, ids) = cli::state::last_failed().map_err(Usage)?;
+    let again: Vec<&'static Case> = selected
+        .into_iter()
+        .filter(|c| ids.iter().any(|id| id == c.id))
+        .collect();
+    if again.is_empty() {
+        let which = if ids.is_empty() { "" } else { " of these" };
+        eprintln!("sockspec: no case{which} failed in the last report written with --output ({report}): nothing to run");
+        return Ok(None);
+    }
+    eprintln!(
+        "sockspec: running again the {} cases that failed in {report}",
+        again.len()
+    );
+    Ok(Some(again))
+}
+
+/// The results --outcome and --verdict keep (all without them).
+fn shown(args: &RunArgs, results: &[CaseResult]) -> Vec<CaseResult> {
+    results
+        .iter()
+        .filter(|r| {
+            args.outcome.is_empty() || args.outcome.iter().any(|o| o.outcome() == r.outcome)
+        })
+        .filter(|r| {
+            args.verdict.is_empty()
+                || args
+                    .verdict
+                    .iter()
+                    .any(|v| Some(v.verdict()) == r.shown_verdict())
+        })
+        .cloned()
+        .collect()
+}
+
+/// How the table says what --outcome and --verdict left out.
+fn filter_note(args: &RunArgs) -> Option<String> {
+    let names = |v: Vec<String>| v.join(",");
+    let mut parts = Vec::new();
+    if !args.outcome.is_empty() {
+        parts.push(format!(
+            "--outcome {}",
+            names(
+                args.outcome
+                    .iter()
+                    .map(|o| o.outcome().to_string())
+                    .collect()
+            )
+        ));
+    }
+    if !args.verdict.is_empty() {
+        parts.push(format!(
+            "--verdict {}",
+            names(
+                args.verdict
+                    .iter()
+                    .map(|v| v.verdict().to_string())
+                    .collect()
+            )
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+fn cmd_run(args: RunArgs) -> Result<ExitCode, Usage> {
+    let Some(selected) = run_selection(&args)? else {
+        return Ok(ExitCode::SUCCESS);
     };
+    // Everything that can be wrong with the command line is found before any
+    // case runs: the baseline is read, the output file's place is checked.
+    let baseline = args.baseline.as_ref().map(load_baseline).transpose()?;
+    let mut opts = run_options(&args.artifacts)?;
+    opts.repeat = args.repeat;
+    opts.pcap.clone_from(&args.pcap);
+    if let Err(e) = interrupt::watch() {
+        return Ok(fatal(&e));
+    }
+    let sink = Sink::open(args.output.as_deref()).map_err(Usage)?;
     let results = if std::io::stderr().is_terminal() {
         runner::run_all_with_progress(&selected, &opts, progress_line)
     } else {
         runner::run_all(&selected, &opts)
     };
-    let text = match ra.format {
-        Format::Table => report::table::render(&results),
-        Format::Json => report::json::render(&results),
-        Format::Ktap => report::ktap::render(&results),
-        Format::Junit => report::junit::render(&results),
+    let shown = shown(&args, &results);
+    let text = match args.format {
+        Format::Table => {
+            let o = report::table::Options {
+                width: columns(),
+                color: use_color(args.color, args.output.is_some()),
+                verbose: args.verbose,
+                filtered: filter_note(&args).map(|n| (results.len(), n)),
+            };
+            report::table::render(&shown, &o)
+        }
+        Format::Json => report::json::render(&shown),
+        Format::Ktap => report::ktap::render(&shown),
+        Format::Junit => report::junit::render(&shown),
     };
-    if let Err(e) = sink.write(&text) {
-        return Ok(fatal(&e));
+    match sink.write(&text) {
+        Ok(true) => {}
+        Ok(false) => interrupt::wait_for_exit(),
+        Err(e) => return Ok(fatal(&e)),
+    }
+    if let Some(path) = &args.output {
+        if let Err(e) = cli::state::remember(path, &results) {
+            eprintln!("sockspec: warning: --failed will not know this run's failures: {e}");
+        }
     }
     let code = exit_for(&results);
-    match (baseline, &ra.baseline) {
-        (Some(base), Some(path)) => Ok(check_baseline(&base, path, &results).unwrap_or(code)),
-        _ => Ok(code),
-    }
+    Ok(match baseline {
+        Some((name, base)) => check_baseline(&base, &name, &results).unwrap_or(code),
+        None => code,
+    })
 }
 
 /// Compares this run with a recorded baseline (only the ids that ran). Prints
 /// the differences on stderr and returns exit status 1 when there are any.
-fn check_baseline(
-    base: &report::json::Report,
-    path: &std::path::Path,
-    results: &[CaseResult],
-) -> Option<ExitCode> {
-    let now = report::json::Report::new(results);
+fn check_baseline(base: &Report, name: &str, results: &[CaseResult]) -> Option<ExitCode> {
+    let now = Report::new(results);
     let mut base = base.clone();
     base.cases.retain(|c| results.iter().any(|r| r.id == c.id));
     let diffs = report::diff::compare(&base, &now);
     if diffs.is_empty() {
         eprintln!(
-            "sockspec: same behaviour as the baseline {} ({} cases)",
-            path.display(),
+            "sockspec: same behaviour as the baseline {name} ({} cases)",
             base.cases.len()
         );
         return None;
     }
     eprint!(
         "{}",
-        report::diff::render(&path.display().to_string(), &base, "this run", &now, &diffs)
+        report::diff::render(name, &base, "this run", &now, &diffs)
     );
-    eprintln!(
-        "sockspec: the kernel behaves differently from the baseline {}",
-        path.display()
-    );
+    eprintln!("sockspec: the kernel behaves differently from the baseline {name}");
     Some(ExitCode::from(1))
 }
 
-fn cmd_diff(args: Vec<String>) -> Result<ExitCode, Usage> {
-    let [a, b] = args.as_slice() else {
-        return Err(Usage(
-            "diff takes two JSON reports: sockspec diff A.json B.json".into(),
-        ));
-    };
-    let ra = report::diff::load(std::path::Path::new(a)).map_err(Usage)?;
-    let rb = report::diff::load(std::path::Path::new(b)).map_err(Usage)?;
+fn cmd_diff(a: &Path, b: &Path) -> Result<ExitCode, Usage> {
+    let ra = report::diff::load(a).map_err(Usage)?;
+    let rb = report::diff::load(b).map_err(Usage)?;
     let diffs = report::diff::compare(&ra, &rb);
-    let _ = emit(&report::diff::render(a, &ra, b, &rb, &diffs), None);
+    print(&report::diff::render(
+        &a.display().to_string(),
+        &ra,
+        &b.display().to_string(),
+        &rb,
+        &diffs,
+    ));
     Ok(if diffs.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The reports of several kernels side by side.
+fn cmd_matrix(
+    format: MatrixFormat,
+    output: Option<&Path>,
+    paths: &[std::path::PathBuf],
+) -> Result<ExitCode, Usage> {
+    let reports = paths
+        .iter()
+        .map(|p| report::diff::load(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Usage)?;
+    let sink = Sink::open(output).map_err(Usage)?;
+    let catalogue: Vec<report::matrix::Entry> = cases::areas()
+        .into_iter()
+        .flat_map(|(area, cases)| {
+            cases.iter().map(move |c| report::matrix::Entry {
+                id: c.id.to_string(),
+                area: area.to_string(),
+                source: c.source.to_string(),
+                claim: c.claim.to_string(),
+            })
+        })
+        .collect();
+    let refs: Vec<&Report> = reports.iter().collect();
+    let m = report::matrix::Matrix::new(&refs, &catalogue);
+    let text = match format {
+        MatrixFormat::Html => report::matrix::html(&m),
+        MatrixFormat::Markdown => report::matrix::markdown(&m),
+    };
+    Ok(match sink.write(&text) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
+    })
+}
+
+/// The man-page errata of this kernel (a run of the man-page cases), or of a
+/// saved report.
+fn cmd_errata(saved: Option<&Path>) -> Result<ExitCode, Usage> {
+    let (results, kernel) = match saved {
+        Some(p) => {
+            let r = report::diff::load(p).map_err(Usage)?;
+            (r.cases, r.kernel)
+        }
+        None => {
+            let man: Vec<_> = cases::all()
+                .into_iter()
+                .filter(|c| matches!(c.source, sockspec::model::Source::ManPage(_)))
+                .collect();
+            let opts = run_options(runner::default_artifacts())?;
+            if let Err(e) = interrupt::watch() {
+                return Ok(fatal(&e));
+            }
+            let results = runner::run_all(&man, &opts);
+            if interrupt::interrupted() {
+                interrupt::wait_for_exit();
+            }
+            (results, report::kernel_release())
+        }
+    };
+    print(&report::errata::render(&results, &kernel));
+    Ok(exit_for(&results))
 }
 
 fn exit_for(results: &[CaseResult]) -> ExitCode {
@@ -333,18 +473,41 @@ fn exit_for(results: &[CaseResult]) -> ExitCode {
     }
 }
 
-fn cmd_explain(args: Vec<String>) -> Result<ExitCode, Usage> {
-    let [id] = args.as_slice() else {
-        return Err(Usage("explain takes exactly one case id".into()));
+/// A case of a saved report: what `explain --report` shows. Nothing runs.
+fn saved_result(path: &Path, id: &str) -> Result<CaseResult, Usage> {
+    let saved = report::diff::load(path).map_err(Usage)?;
+    let mut r = saved
+        .cases
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| Usage(format!("{} has no case '{id}'", path.display())))?;
+    // Reports written before they carried the claim: the registry's.
+    if let Some(case) = cases::find(id).filter(|_| r.claim.is_empty()) {
+        r.source = case.source.to_string();
+        r.claim = case.claim.to_string();
+        r.expectation = case.expectation.to_string();
+    }
+    Ok(r)
+}
+
+fn cmd_explain(id: &str, saved: Option<&Path>) -> Result<ExitCode, Usage> {
+    let r = match saved {
+        Some(path) => saved_result(path, id)?,
+        None => {
+            let case = cases::find(id)
+                .ok_or_else(|| Usage(format!("unknown case id '{id}' (see `sockspec list`)")))?;
+            let opts = run_options(runner::default_artifacts())?;
+            if let Err(e) = interrupt::watch() {
+                return Ok(fatal(&e));
+            }
+            let r = runner::run_one(case, &opts);
+            if interrupt::interrupted() {
+                interrupt::wait_for_exit();
+            }
+            r
+        }
     };
-    let case = cases::find(id)
-        .ok_or_else(|| Usage(format!("unknown case id '{id}' (see `sockspec list`)")))?;
-    let opts = match run_options(runner::default_artifacts().to_path_buf()) {
-        Ok(o) => o,
-        Err(e) => return Ok(fatal(&e)),
-    };
-    let r = runner::run_one(case, &opts);
-    let _ = emit(&report::explain::render(case, &r), None);
+    print(&report::explain::render(&r, columns()));
     Ok(if matches!(r.outcome, Outcome::Fail | Outcome::Error) {
         ExitCode::from(1)
     } else {
@@ -352,10 +515,24 @@ fn cmd_explain(args: Vec<String>) -> Result<ExitCode, Usage> {
     })
 }
 
-fn cmd_child(args: Vec<String>) -> Result<ExitCode, Usage> {
-    let [id] = args.as_slice() else {
-        return Err(Usage("internal: __case takes one id".into()));
+fn cmd_completions(shell: Shell) -> Result<ExitCode, Usage> {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
     };
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cli::completion_command(), "sockspec", &mut out);
+    print(&String::from_utf8_lossy(&out));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_man() -> Result<ExitCode, Usage> {
+    print(&cli::man::page());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_child(id: &str) -> Result<ExitCode, Usage> {
     let case = cases::find(id).ok_or_else(|| Usage(format!("unknown case id '{id}'")))?;
     Ok(ExitCode::from(runner::child_main(case) as u8))
 }
@@ -363,37 +540,4 @@ fn cmd_child(args: Vec<String>) -> Result<ExitCode, Usage> {
 fn fatal(msg: &str) -> ExitCode {
     eprintln!("sockspec: error: {msg}");
     ExitCode::from(1)
-}
-
-fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let Some(cmd) = args.next() else {
-        eprintln!("sockspec: error: no command given (try 'sockspec --help')");
-        return ExitCode::from(2);
-    };
-    let rest: Vec<String> = args.collect();
-    let r = match cmd.as_str() {
-        "-h" | "--help" | "help" => {
-            print!("{HELP}");
-            Ok(ExitCode::SUCCESS)
-        }
-        "-V" | "--version" => {
-            println!("sockspec {}", env!("CARGO_PKG_VERSION"));
-            Ok(ExitCode::SUCCESS)
-        }
-        "list" => cmd_list(rest),
-        "run" => cmd_run(rest),
-        "explain" => cmd_explain(rest),
-        "diff" => cmd_diff(rest),
-        runner::CHILD_COMMAND => cmd_child(rest),
-        other if other.starts_with('-') => Err(Usage(format!("unknown option '{other}'"))),
-        other => Err(Usage(format!("unknown command '{other}'"))),
-    };
-    match r {
-        Ok(code) => code,
-        Err(Usage(msg)) => {
-            eprintln!("sockspec: error: {msg} (try 'sockspec --help')");
-            ExitCode::from(2)
-        }
-    }
 }

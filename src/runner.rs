@@ -34,6 +34,77 @@ fn die_with_parent() {
     }
 }
 
+/// The case processes running now (by process group), so that an interrupted
+/// run can stop them; once interrupted, no new case process may start.
+struct Live {
+    interrupted: bool,
+    groups: std::collections::BTreeSet<i32>,
+}
+
+static LIVE: std::sync::Mutex<Live> = std::sync::Mutex::new(Live {
+    interrupted: false,
+    groups: std::collections::BTreeSet::new(),
+});
+/// Signalled each time a case process has been reaped.
+static REAPED: std::sync::Condvar = std::sync::Condvar::new();
+
+fn live() -> std::sync::MutexGuard<'static, Live> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn kill_group(pgid: i32) {
+    // SAFETY: signalling a case's own process group; ESRCH when it is already
+    // gone is fine.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// A started case process, counted as live until its supervisor has reaped it.
+struct LiveGroup(i32);
+
+impl LiveGroup {
+    /// Counts `pgid` as live, or kills it at once when the run was interrupted
+    /// while it was being spawned.
+    fn enter(pgid: i32) -> LiveGroup {
+        let mut l = live();
+        if l.interrupted {
+            kill_group(pgid);
+        }
+        l.groups.insert(pgid);
+        LiveGroup(pgid)
+    }
+}
+
+impl Drop for LiveGroup {
+    fn drop(&mut self) {
+        live().groups.remove(&self.0);
+        REAPED.notify_all();
+    }
+}
+
+/// Stops the run (Ctrl-C): kills the process group of every running case,
+/// lets no new case start, and waits, at most `within`, until their
+/// supervisors have reaped them. Returns how many cases were running.
+pub fn interrupt(within: Duration) -> usize {
+    let mut l = live();
+    l.interrupted = true;
+    let running = l.groups.len();
+    for &pgid in &l.groups {
+        kill_group(pgid);
+    }
+    let end = Instant::now() + within;
+    while !l.groups.is_empty() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        l = REAPED
+            .wait_timeout(l, left)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0);
+    }
+    running
+}
+
 /// Body of the child process: enter a namespace, run the case, print one JSON
 /// line. Returns the process exit status.
 pub fn child_main(case: &Case) -> i32 {
@@ -112,6 +183,9 @@ pub struct RunOptions {
     pub exe: PathBuf,
     /// Where pcaps of failing cases go.
     pub artifacts: PathBuf,
+    /// Where every case's capture goes, passing or not (`--pcap DIR`); the
+    /// pcaps of failing cases then go there too.
+    pub pcap: Option<PathBuf>,
     /// Extra environment for the children (used by tests: LD_PRELOAD shims).
     pub env: Vec<(String, String)>,
     /// Scales every case's deadline (slow emulated machines).
@@ -126,11 +200,25 @@ impl RunOptions {
         RunOptions {
             exe: exe.into(),
             artifacts: PathBuf::from("sockspec-artifacts"),
+            pcap: None,
             env: Vec::new(),
-            deadline_scale: 1.0,
+            deadline_scale: deadline_scale(std::env::var(DEADLINE_SCALE_ENV).ok().as_deref()),
             repeat: 1,
         }
     }
+}
+
+/// Multiplies every case's watchdog deadline (slow emulated machines: the
+/// kernel matrix's guests run under TCG). Documented in `sockspec --help`.
+pub const DEADLINE_SCALE_ENV: &str = "SOCKSPEC_DEADLINE_SCALE";
+
+/// The scale SOCKSPEC_DEADLINE_SCALE asks for: a number of at least 1 (a
+/// deadline is never shortened); 1 when unset or not such a number.
+fn deadline_scale(value: Option<&str>) -> f64 {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 1.0)
+        .unwrap_or(1.0)
 }
 
 /// Runs `cases` all at once, each in its own child; results in input order.
@@ -168,6 +256,30 @@ fn jobs(cases: &[&'static Case], repeat: usize) -> Vec<Job> {
         .collect()
 }
 
+/// How long each case took when this kernel's baseline was recorded (by id),
+/// read once; empty when no baseline fits this kernel.
+fn recorded_durations() -> &'static std::collections::HashMap<String, u64> {
+    static DURATIONS: std::sync::OnceLock<std::collections::HashMap<String, u64>> =
+        std::sync::OnceLock::new();
+    DURATIONS.get_or_init(|| {
+        crate::report::baseline::find(&crate::report::kernel_release())
+            .and_then(|f| f.recorded.report().ok())
+            .map(|r| r.cases.into_iter().map(|c| (c.id, c.duration_ms)).collect())
+            .unwrap_or_default()
+    })
+}
+
+/// The order to start jobs in: the cases that took longest when recorded
+/// first. A run lasts as long as its longest case, whose length is kernel
+/// timers (keep-alive, linger): started first, its timers run while the many
+/// short cases share the CPU, instead of starting late behind them.
+fn longest_first(jobs: &[Job]) -> Vec<usize> {
+    let took = recorded_durations();
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(took.get(jobs[i].case.id).copied().unwrap_or(0)));
+    order
+}
+
 /// As `run_all`, calling `progress` each time a case finishes.
 pub fn run_all_with_progress(
     cases: &[&'static Case],
@@ -197,21 +309,19 @@ pub fn run_all_with_progress(
         running: jobs.iter().map(|j| j.id.as_str()).collect(),
     });
     std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| {
-                let report = &report;
-                s.spawn(move || {
-                    let mut r = run_one(j.case, opts);
-                    r.id.clone_from(&j.id);
-                    report(i);
-                    r
-                })
-            })
-            .collect();
+        let mut handles: Vec<_> = jobs.iter().map(|_| None).collect();
+        for i in longest_first(&jobs) {
+            let (j, report) = (&jobs[i], &report);
+            handles[i] = Some(s.spawn(move || {
+                let mut r = run_one(j.case, opts);
+                r.id.clone_from(&j.id);
+                report(i);
+                r
+            }));
+        }
         handles
             .into_iter()
+            .map(|h| h.expect("every job was started"))
             .zip(&jobs)
             .map(|(h, j)| {
                 h.join().unwrap_or_else(|_| {
@@ -238,9 +348,18 @@ pub fn run_one(case: &Case, opts: &RunOptions) -> CaseResult {
             CaseResult::without_evidence(case, Outcome::Error, format!("{e:#}"), start.elapsed())
         }
     };
-    if matches!(result.outcome, Outcome::Fail | Outcome::Error) && !result.frames.is_empty() {
-        let name = format!("{}.pcap", result.id.replace(['/', '@', '#'], "_"));
-        match crate::artifacts::write(&opts.artifacts, &name, &lab::pcap::encode(&result.frames)) {
+    let failed = matches!(result.outcome, Outcome::Fail | Outcome::Error);
+    let dir = match &opts.pcap {
+        Some(all) => Some(all),
+        None if failed => Some(&opts.artifacts),
+        None => None,
+    };
+    if let Some(dir) = dir.filter(|_| !result.frames.is_empty()) {
+        match crate::artifacts::write(
+            dir,
+            &pcap_name(&result.id),
+            &lab::pcap::encode(&result.frames),
+        ) {
             Ok(path) => result.pcap = Some(path.display().to_string()),
             Err(e) => result
                 .reason
@@ -250,8 +369,18 @@ pub fn run_one(case: &Case, opts: &RunOptions) -> CaseResult {
     result
 }
 
+/// The file a case's capture is written to: its id, with the characters a
+/// file name should not carry replaced ("linger.zero_rst@v6" ->
+/// "linger.zero_rst_v6.pcap").
+pub fn pcap_name(id: &str) -> String {
+    format!("{}.pcap", id.replace(['/', '@', '#'], "_"))
+}
+
 fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let start = Instant::now();
+    if live().interrupted {
+        anyhow::bail!("{}: not started, the run was interrupted", case.id);
+    }
     let mut cmd = Command::new(&opts.exe);
     cmd.arg(CHILD_COMMAND)
         .arg(case.id)
@@ -271,6 +400,7 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
         .spawn()
         .with_context(|| format!("spawn {} for case {}", opts.exe.display(), case.id))?;
     let pid = child.id() as i32;
+    let _live = LiveGroup::enter(pid);
     let mut out = child.stdout.take().context("child stdout")?;
     let mut err = child.stderr.take().context("child stderr")?;
     let out_reader = std::thread::spawn(move || {
@@ -286,13 +416,11 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let deadline = case.deadline.mul_f64(opts.deadline_scale);
     let exited = wait_exit(pid, deadline)?;
     if !exited {
-        // SAFETY: signalling the child's own process group.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        kill_group(pid);
     }
     let (status, cpu) = reap(pid)?;
     // The group is killed in any case: a case must leave no process behind.
-    // SAFETY: as above; ESRCH when the group is already gone is fine.
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    kill_group(pid);
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
     let mut result = parse_child(case, exited, deadline, status, &stdout, &stderr, start)?;
@@ -409,4 +537,33 @@ pub fn current_exe() -> Result<PathBuf> {
 /// Default artifacts directory (pcaps of failing cases).
 pub fn default_artifacts() -> &'static Path {
     Path::new("sockspec-artifacts")
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn deadline_scale_takes_numbers_of_at_least_one() {
+        let scales: Vec<f64> = [
+            None,
+            Some("4"),
+            Some(" 2.5 "),
+            Some("1"),
+            Some("0.5"),
+            Some("0"),
+            Some("-3"),
+            Some("inf"),
+            Some("NaN"),
+            Some("four"),
+            Some(""),
+        ]
+        .into_iter()
+        .map(super::deadline_scale)
+        .collect();
+        assert_eq!(
+            scales,
+            vec![1.0, 4.0, 2.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+        );
+    }
 }

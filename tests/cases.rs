@@ -10,6 +10,12 @@
 //! fails, unless SOCKSPEC_ALLOW_SKIP=1 says this machine cannot make
 //! namespaces at all. An @v6 twin must show that it used IPv6.
 //!
+//! Verdicts are pinned on real kernels: when fixtures/baselines has a report
+//! of this kernel (the same release, else the same version with another
+//! build, else the same major.minor series), each case must behave as
+//! recorded there: the same outcome, verdict, check results and observed
+//! facts (report::diff), or the test fails with the difference.
+//!
 //! SOCKSPEC_AREA=linger keeps the cases of src/cases/linger.rs only (for
 //! scripts/mutants.sh, which mutates one file at a time).
 
@@ -18,7 +24,8 @@ mod common;
 use common::{run_case, Summary};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use pretty_assertions::assert_eq;
-use sockspec::model::{Case, Outcome, Skip};
+use sockspec::model::{Case, CaseResult, Outcome, Skip};
+use sockspec::report::{self, baseline, json::Report};
 
 /// Cases wait mostly on the kernel (linger and keep-alive timers), not the
 /// CPU: run them all at once, as `sockspec run` does.
@@ -48,6 +55,9 @@ fn kernel_behaves_as_expected(case: &'static Case) -> Result<Completion, Failed>
         return Err(format!("{} skipped: {}", case.id, r.reason).into());
     }
     assert_eq!(Summary::passed(case.id), Summary::of(&r));
+    if let Some(difference) = differs_from_baseline(&r) {
+        return Err(difference.into());
+    }
     if case.id.ends_with("@v6") {
         assert!(
             r.families.iter().any(|f| f == "ipv6"),
@@ -57,4 +67,41 @@ fn kernel_behaves_as_expected(case: &'static Case) -> Result<Completion, Failed>
         );
     }
     Ok(Completion::Completed)
+}
+
+/// The recorded report of this kernel (series), read once.
+fn kernel_baseline() -> Option<&'static (String, Report)> {
+    static BASELINE: std::sync::OnceLock<Option<(String, Report)>> = std::sync::OnceLock::new();
+    BASELINE
+        .get_or_init(|| {
+            let release = report::kernel_release();
+            let found = baseline::find(&release)?;
+            let name = found.describe(&release);
+            let report = found
+                .recorded
+                .report()
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            Some((name, report))
+        })
+        .as_ref()
+}
+
+/// How `r` behaves differently from its recorded baseline, if it does.
+fn differs_from_baseline(r: &CaseResult) -> Option<String> {
+    let (name, base) = kernel_baseline()?;
+    let recorded = base.cases.iter().find(|c| c.id == r.id)?;
+    let then = Report {
+        cases: vec![recorded.clone()],
+        ..base.clone()
+    };
+    let now = Report::new(std::slice::from_ref(r));
+    let diffs = report::diff::compare(&then, &now);
+    if diffs.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} behaves differently from {name}:\n{}",
+        r.id,
+        report::diff::render(name, &then, "this run", &now, &diffs)
+    ))
 }

@@ -202,6 +202,32 @@ fn help_and_bad_arguments() {
     );
 }
 
+/// Without SOCKSPEC_BIN the script builds sockspec and runs the binary cargo
+/// built, wherever CARGO_TARGET_DIR puts it, from any directory.
+#[test]
+fn builds_and_runs_sockspec_from_cargo_target_dir() {
+    if !root() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = host_state();
+    let (cwd, target, profile) = common::target_elsewhere();
+    let o = Command::new("bash")
+        .arg(script())
+        .args(["--", "mcast.class_d_only"])
+        .current_dir(cwd.path())
+        .env_remove("SOCKSPEC_BIN")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("SOCKSPEC_PROFILE", &profile)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run netns.sh");
+    let (out, err) = text(&o);
+    assert_eq!(Some(0), o.status.code(), "{out}\n{err}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+    assert_eq!(before, host_state());
+}
+
 #[test]
 fn a_failing_run_still_removes_the_lan() {
     if !root() {

@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::run_case;
@@ -39,20 +39,6 @@ fn reliant() -> BTreeMap<Opt, Vec<&'static str>> {
         }
     }
     map
-}
-
-fn build_shim(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shim/ignore_setsockopt.c");
-    let out = dir.join("libignore_setsockopt.so");
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .arg("-ldl")
-        .status()
-        .expect("a C compiler (cc) is needed to build the sabotage shim: apt-get install gcc");
-    assert!(status.success(), "building {} failed", src.display());
-    out
 }
 
 /// Runs `ids` in one `sockspec run` under the shim, with `env` added; returns
@@ -93,7 +79,7 @@ fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(Str
 #[test]
 fn every_case_relying_on_an_ignored_option_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shim = build_shim(dir.path());
+    let shim = common::build_shim(dir.path());
     let reliant = reliant();
     type Outcomes = Vec<(String, String, u64)>;
     let runs: Vec<(Opt, Outcomes)> = std::thread::scope(|s| {
@@ -136,7 +122,7 @@ fn every_case_relying_on_an_ignored_option_fails() {
 #[test]
 fn every_option_the_catalogue_sets_is_relied_on() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shim = build_shim(dir.path());
+    let shim = common::build_shim(dir.path());
     let log = dir.path().join("setsockopt.log");
     let env = [
         ("SOCKSPEC_SHIM_IGNORE", String::new()),
@@ -182,7 +168,7 @@ fn every_option_the_catalogue_sets_is_relied_on() {
 #[case::nagle("nagle.coalesce")]
 fn shim_ignoring_nothing_changes_nothing(#[case] id: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shim = build_shim(dir.path());
+    let shim = common::build_shim(dir.path());
     let shim = shim.to_str().expect("utf-8 path");
     let r = run_case(id, &[("LD_PRELOAD", shim), ("SOCKSPEC_SHIM_IGNORE", "")]);
     assert_eq!((id, Outcome::Pass), (id, r.outcome), "{}", r.reason);

@@ -8,14 +8,17 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::opt;
-use crate::lab::packet::Segment;
-use crate::lab::sock::{errno_name, result_name};
+use crate::lab::packet::{Frame, Segment};
+use crate::lab::sock::{errno_name, Returned};
 use crate::lab::topo::Link;
 use crate::lab::{phase, procnet, wire, Capture, Family, Lab, Sock, TcpPair};
-use crate::model::{ms, Case, Evidence, Legacy, Source, Verdict, DEFAULT_DEADLINE};
+use crate::model::{
+    millis, Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
+};
 
 pub static CASES: &[&Case] = &[
     &DEFAULT_OFF,
@@ -32,7 +35,7 @@ pub static DEFAULT_OFF: Case = Case {
     claim: "SO_KEEPALIVE is off by default",
     expectation: "a new socket reads SO_KEEPALIVE 0, and an idle connection without it gets no probe while \
                   one with it (same namespace, tcp_keepalive_time lowered to 1 s) is probed after ~1 s",
-    run: &Legacy(default_off),
+    run: &Measure(default_off),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::SO_KEEPALIVE],
 };
@@ -44,9 +47,9 @@ pub static DEFAULT_TIMING: Case = Case {
     expectation: "a fresh socket's TCP_KEEPIDLE/INTVL/CNT equal net.ipv4.tcp_keepalive_time/intvl/probes \
                   (7200 s, 75 s, 9 by default), and a socket that sets none of them follows the sysctl: \
                   with tcp_keepalive_time=1 in the namespace its first probe comes after ~1 s",
-    run: &Legacy(default_timing),
+    run: &Measure(default_timing),
     deadline: DEFAULT_DEADLINE,
-    relies_on: &[],
+    relies_on: &[opt::SO_KEEPALIVE],
 };
 
 pub static PROBE_ON_IDLE: Case = Case {
@@ -56,7 +59,7 @@ pub static PROBE_ON_IDLE: Case = Case {
     expectation:
         "with TCP_KEEPIDLE=1 the probe (seq one below the next byte, no data) leaves after ~1 s of \
                   idleness, the peer ACKs it, and the connection carries data afterwards",
-    run: &Legacy(probe_on_idle),
+    run: &Measure(probe_on_idle),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::SO_KEEPALIVE, opt::TCP_KEEPIDLE],
 };
@@ -67,7 +70,7 @@ pub static DEAD_PEER_ETIMEDOUT: Case = Case {
     claim: "when the probes get no answer the connection is closed with ETIMEDOUT",
     expectation: "with a silent peer, KEEPIDLE=1, KEEPINTVL=1, KEEPCNT=1: one unanswered probe, then the \
                   connection fails with ETIMEDOUT after idle + intvl*cnt = 2 s, and the kernel sends a RST",
-    run: &Legacy(dead_peer_etimedout),
+    run: &Measure(dead_peer_etimedout),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::SO_KEEPALIVE, opt::TCP_KEEPCNT, opt::TCP_KEEPINTVL],
 };
@@ -79,7 +82,7 @@ pub static RST_ECONNRESET: Case = Case {
     expectation:
         "a peer that forgot the connection (closed silently in TCP_REPAIR mode) answers the probe \
                   with RST; recv then fails with ECONNRESET",
-    run: &Legacy(rst_econnreset),
+    run: &Measure(rst_econnreset),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::SO_KEEPALIVE, opt::TCP_REPAIR],
 };
@@ -91,13 +94,23 @@ pub static OPTION_NAME: Case = Case {
     expectation: "Linux has no TCP_KEEPALIVE; its number on BSD/macOS (0x10) is TCP_THIN_LINEAR_TIMEOUTS on \
                   Linux, accepted but without effect on keep-alive (no probe after 1 s); TCP_KEEPIDLE=1 is \
                   the Linux option that does it (probe after ~1 s)",
-    run: &Legacy(option_name),
+    run: &Measure(option_name),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::TCP_KEEPIDLE],
 };
 
 /// The number BSD and macOS give TCP_KEEPALIVE.
 const BSD_TCP_KEEPALIVE: i32 = 0x10;
+
+/// How long a probe is waited for when one is expected after ~1 s.
+const PROBE_WITHIN: Duration = Duration::from_secs(4);
+
+/// How long, after the probe of a connection whose timer was armed later,
+/// a probe of an earlier connection is still waited for. Both 1-s timers
+/// sit in the same or adjacent buckets of the kernel's timer wheel (at most
+/// 80 ms apart, at HZ=100), so a probe the earlier connection were due would
+/// have left by then.
+const GRACE: Duration = Duration::from_millis(200);
 
 /// Keep-alive probes sent from `port`: bare ACKs whose sequence number is one
 /// below the highest sequence number that side had used.
@@ -136,10 +149,11 @@ fn set_timers(s: &Sock, idle: i32, intvl: i32, cnt: i32) -> Result<()> {
     Ok(())
 }
 
-/// When the first probe from `port` left, measured from `since` (wall ns).
+/// The first probe from `port`, waiting up to `within` for it.
 fn first_probe_after(cap: &mut Capture, port: u16, within: Duration) -> Result<Option<Segment>> {
     phase(&format!(
-        "waiting up to {within:?} for a keep-alive probe from port {port}"
+        "waiting up to {} for a keep-alive probe from port {port}",
+        within.show()
     ));
     let start = Instant::now();
     loop {
@@ -156,33 +170,123 @@ fn first_probe_after(cap: &mut Capture, port: u16, within: Duration) -> Result<O
     }
 }
 
-/// Seconds from the connection's last segment before idleness to the probe.
-fn idle_before(cap: &mut Capture, port: u16, probe: &Segment) -> Result<Duration> {
-    let frames = cap.frames()?;
-    let probe_t = frames
+/// Captured segments with their capture times (wall ns).
+fn timed_segments(frames: &[Frame]) -> Vec<(i64, Segment)> {
+    frames
         .iter()
-        .find(|f| f.segment().as_ref() == Some(probe))
-        .map(|f| f.t_ns);
-    let last_before = frames
-        .iter()
-        .filter(|f| {
-            f.segment()
-                .is_some_and(|s| s.sport == port || s.dport == port)
-        })
-        .map(|f| f.t_ns)
-        .take_while(|t| Some(*t) != probe_t)
-        .last();
-    Ok(match (probe_t, last_before) {
-        (Some(p), Some(l)) if p > l => Duration::from_nanos((p - l) as u64),
-        _ => Duration::ZERO,
-    })
+        .filter_map(|f| f.segment().map(|s| (f.t_ns, s)))
+        .collect()
 }
 
-fn default_off(_lab: &mut Lab) -> Result<Evidence> {
-    procnet::set_sysctl("net/ipv4/tcp_keepalive_time", "1")?;
+/// Time from the connection's last segment (either way) before `probe` to
+/// the probe: at least the kernel's idle time, whose clock starts at the
+/// last segment received. Zero when the probe or an earlier segment is
+/// missing.
+fn idle_before(timed: &[(i64, Segment)], port: u16, probe: &Segment) -> Duration {
+    let Some(at) = timed.iter().position(|(_, s)| s == probe) else {
+        return Duration::ZERO;
+    };
+    let probe_t = timed[at].0;
+    timed[..at]
+        .iter()
+        .rev()
+        .find(|(_, s)| s.sport == port || s.dport == port)
+        .map_or(Duration::ZERO, |(t, _)| {
+            Duration::from_nanos(probe_t.saturating_sub(*t).max(0) as u64)
+        })
+}
+
+/// A keep-alive probe seen on the wire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// Bytes it carried: none on Linux (some stacks send one garbage byte).
+    pub payload: u32,
+    /// Time from the connection's last segment before it.
+    #[serde(with = "millis")]
+    pub idle_before: Duration,
+}
+
+impl Probe {
+    fn seen(cap: &mut Capture, port: u16, probe: &Segment) -> Result<Probe> {
+        Ok(Probe {
+            payload: probe.payload,
+            idle_before: idle_before(&timed_segments(&cap.frames()?), port, probe),
+        })
+    }
+}
+
+/// The first probe of connection `port` within `within`, with its idle time.
+fn probe_within(cap: &mut Capture, port: u16, within: Duration) -> Result<Option<Probe>> {
+    match first_probe_after(cap, port, within)? {
+        Some(p) => Ok(Some(Probe::seen(cap, port, &p)?)),
+        None => Ok(None),
+    }
+}
+
+/// When a timer of `secs` seconds may fire, measured from before it was
+/// armed: 100 ms early (jiffy rounding) to 1.5 s late (a loaded machine).
+fn timer_window(secs: i64) -> (Duration, Duration) {
+    let t = Duration::from_secs(secs.max(0) as u64);
+    (
+        t.saturating_sub(Duration::from_millis(100)),
+        t + Duration::from_millis(1500),
+    )
+}
+
+/// Checks that `probe` came after `secs` of idleness, as `what` says.
+fn expect_idle(j: &mut Judgement, what: &str, secs: i64, probe: &Option<Probe>) {
+    let (lo, hi) = timer_window(secs);
+    let idle = probe.as_ref().map(|p| p.idle_before);
+    j.expect(
+        what,
+        idle.is_some_and(|d| d >= lo && d <= hi),
+        format!("{}..{}", lo.show(), hi.show()),
+        idle.map_or("no probe".into(), |d| d.show()),
+    );
+}
+
+/// "after 1024 ms" or "none": a probe's idle time in a sentence.
+fn probe_words(probe: &Option<Probe>) -> String {
+    match probe {
+        Some(p) => format!("a probe after {} idle", p.idle_before.show()),
+        None => "no probe".into(),
+    }
+}
+
+/// "no probe", "1 probe", "3 probes".
+fn count_words(n: usize) -> String {
+    match n {
+        0 => "no probe".into(),
+        1 => "1 probe".into(),
+        n => format!("{n} probes"),
+    }
+}
+
+/// SO_KEEPALIVE on a new socket, and two idle connections in a namespace
+/// whose tcp_keepalive_time is 1 s: one left alone, one with SO_KEEPALIVE.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeepaliveOff {
+    pub so_keepalive_new_socket: i32,
+    /// net.ipv4.tcp_keepalive_time in the case's namespace, in seconds.
+    pub ns_keepalive_time_s: i64,
+    /// How long both connections were watched.
+    #[serde(with = "millis")]
+    pub watched: Duration,
+    /// The first probe of the connection with SO_KEEPALIVE.
+    pub with_probe: Option<Probe>,
+    pub probes_with: usize,
+    pub probes_without: usize,
+}
+
+fn default_off(_lab: &mut Lab) -> Result<KeepaliveOff> {
+    let ns_keepalive_time_s = 1;
+    procnet::set_sysctl(
+        "net/ipv4/tcp_keepalive_time",
+        &ns_keepalive_time_s.to_string(),
+    )?;
     let mut cap = Capture::start("lo")?;
     let fresh = Sock::tcp(Family::V4)?;
-    let default = fresh.get_int(libc::SOL_SOCKET, libc::SO_KEEPALIVE)?;
+    let so_keepalive_new_socket = fresh.get_int(libc::SOL_SOCKET, libc::SO_KEEPALIVE)?;
     let plain = TcpPair::loopback(Family::V4)?;
     let with = TcpPair::loopback(Family::V4)?;
     with.client
@@ -193,155 +297,308 @@ fn default_off(_lab: &mut Lab) -> Result<Evidence> {
         with.client.local_addr()?.port(),
     );
     let t = Instant::now();
-    let probed = first_probe_after(&mut cap, with_port, Duration::from_secs(4))?;
-    // The plain connection has been idle as long (it was opened first); half
-    // a second more is ample for its probe, were there one.
-    let _ = first_probe_after(&mut cap, plain_port, Duration::from_millis(500))?;
-    let window = t.elapsed();
+    let with_probe = probe_within(&mut cap, with_port, PROBE_WITHIN)?;
+    // The plain connection has been idle longer (it was opened first): a
+    // probe it were due would have left with the other's, or within GRACE.
+    first_probe_after(&mut cap, plain_port, GRACE)?;
+    let watched = t.elapsed();
     let segs = cap.segments()?;
-    let plain_probes = probes(&segs, plain_port).len();
-    let with_probes = probes(&segs, with_port).len();
-
-    let mut ev = Evidence::new();
-    ev.observe("so_keepalive_on_new_socket", default)
-        .observe("ns_tcp_keepalive_time", 1)
-        .observe("watched_ms", ms(window))
-        .observe("probes_without_so_keepalive", plain_probes)
-        .observe("probes_with_so_keepalive", with_probes);
-    ev.expect_eq("SO_KEEPALIVE on a new socket", 0, default);
-    ev.expect(
-        "with SO_KEEPALIVE: probed",
-        probed.is_some(),
-        "a probe within 4 s",
-        format!("{with_probes} probes"),
-    );
-    ev.expect_eq("without SO_KEEPALIVE: no probe", 0, plain_probes);
-    let holds = default == 0 && plain_probes == 0;
-    ev.verdict(Verdict::holds_if(holds), format!(
-        "new socket SO_KEEPALIVE={default}; over {:.0} ms idle with tcp_keepalive_time=1 s the connection without \
-         the option got {plain_probes} probes, the one with it {with_probes}", ms(window)));
-    ev.key(format!(
-        "default {default}; probes without {plain_probes}, with {with_probes}"
-    ));
-    ev.frames(cap.frames()?);
-    Ok(ev)
+    Ok(KeepaliveOff {
+        so_keepalive_new_socket,
+        ns_keepalive_time_s,
+        watched,
+        with_probe,
+        probes_with: probes(&segs, with_port).len(),
+        probes_without: probes(&segs, plain_port).len(),
+    })
 }
 
-fn default_timing(_lab: &mut Lab) -> Result<Evidence> {
+impl Observation for KeepaliveOff {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq(
+            "SO_KEEPALIVE on a new socket",
+            &0,
+            &self.so_keepalive_new_socket,
+        );
+        j.expect(
+            "with SO_KEEPALIVE: probed",
+            self.with_probe.is_some() && self.probes_with > 0,
+            format!("a probe within {}", PROBE_WITHIN.show()),
+            count_words(self.probes_with),
+        );
+        expect_idle(
+            &mut j,
+            "after tcp_keepalive_time of idleness",
+            self.ns_keepalive_time_s,
+            &self.with_probe,
+        );
+        j.expect_eq("without SO_KEEPALIVE: no probe", &0, &self.probes_without);
+        let holds = self.so_keepalive_new_socket == 0 && self.probes_without == 0;
+        j.verdict(
+            Verdict::holds_if(holds),
+            format!(
+                "a new socket reads SO_KEEPALIVE {}; watched {} with tcp_keepalive_time {} s, the connection \
+                 without the option got {}, the one with it {}{}",
+                self.so_keepalive_new_socket,
+                self.watched.show(),
+                self.ns_keepalive_time_s,
+                count_words(self.probes_without),
+                count_words(self.probes_with),
+                self.with_probe
+                    .as_ref()
+                    .map(|p| format!(", the first after {} idle", p.idle_before.show()))
+                    .unwrap_or_default(),
+            ),
+        );
+        j.key(format!(
+            "default {}; without it {}, with it {}",
+            self.so_keepalive_new_socket,
+            count_words(self.probes_without),
+            count_words(self.probes_with)
+        ));
+        j
+    }
+}
+
+/// The keep-alive defaults: the namespace's sysctls, what a fresh socket
+/// reads, and what a socket that sets none of the timers does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeepaliveDefaults {
+    /// net.ipv4.tcp_keepalive_time, _intvl and _probes in a fresh namespace.
+    pub sysctl_time_s: i64,
+    pub sysctl_intvl_s: i64,
+    pub sysctl_probes: i64,
+    /// TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT of a fresh socket.
+    pub socket_idle_s: i64,
+    pub socket_intvl_s: i64,
+    pub socket_cnt: i64,
+    /// With tcp_keepalive_time then set to this, the first probe of a
+    /// connection that sets SO_KEEPALIVE alone.
+    pub lowered_time_s: i64,
+    pub probe_after_lowering: Option<Probe>,
+}
+
+fn default_timing(_lab: &mut Lab) -> Result<KeepaliveDefaults> {
     let sys = |n: &str| procnet::sysctl_int(&format!("net/ipv4/tcp_keepalive_{n}"));
-    let (time, intvl, probes_n) = (sys("time")?, sys("intvl")?, sys("probes")?);
     let fresh = Sock::tcp(Family::V4)?;
     let get = |o| fresh.get_int(libc::IPPROTO_TCP, o).map(i64::from);
-    let (idle_s, intvl_s, cnt_s) = (
+    let (socket_idle_s, socket_intvl_s, socket_cnt) = (
         get(libc::TCP_KEEPIDLE)?,
         get(libc::TCP_KEEPINTVL)?,
         get(libc::TCP_KEEPCNT)?,
     );
+    let (sysctl_time_s, sysctl_intvl_s, sysctl_probes) =
+        (sys("time")?, sys("intvl")?, sys("probes")?);
     // The effect: a socket that sets none of the timers follows the sysctl.
-    procnet::set_sysctl("net/ipv4/tcp_keepalive_time", "1")?;
+    let lowered_time_s = 1;
+    procnet::set_sysctl("net/ipv4/tcp_keepalive_time", &lowered_time_s.to_string())?;
     let mut cap = Capture::start("lo")?;
     let pair = TcpPair::loopback(Family::V4)?;
     pair.client
         .set_int(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
         .context("SO_KEEPALIVE")?;
     let port = pair.client.local_addr()?.port();
-    let probe = first_probe_after(&mut cap, port, Duration::from_secs(4))?;
-    let idle = match &probe {
-        Some(p) => idle_before(&mut cap, port, p)?,
-        None => Duration::ZERO,
-    };
-
-    let mut ev = Evidence::new();
-    ev.observe("sysctl", [time, intvl, probes_n])
-        .observe("fresh_socket_idle_intvl_cnt", [idle_s, intvl_s, cnt_s])
-        .observe("first_probe_after_ms_with_sysctl_1s", ms(idle));
-    ev.expect_eq(
-        "a fresh socket's timers are the sysctls",
-        [time, intvl, probes_n],
-        [idle_s, intvl_s, cnt_s],
-    );
-    ev.expect(
-        "with tcp_keepalive_time=1 the first probe follows it",
-        idle >= Duration::from_millis(900) && idle <= Duration::from_millis(2500),
-        "900..2500 ms",
-        format!("{:.0} ms", ms(idle)),
-    );
-    let verdict = match (time == 7200, intvl == 75 && probes_n == 8) {
-        (true, true) => Verdict::Holds,
-        (true, false) => Verdict::Differs,
-        (false, _) => Verdict::Refuted,
-    };
-    ev.verdict(verdict, format!(
-        "idle {time} s ({:.1} h), interval {intvl} s, {probes_n} probes (BSD: 8 probes 75 s apart); a socket setting \
-         no timer probed {:.0} ms after the namespace's tcp_keepalive_time was set to 1 s", time as f64 / 3600.0, ms(idle)));
-    ev.key(format!(
-        "idle {time} s, intvl {intvl} s, {probes_n} probes; sysctl 1 s -> probe at {:.0} ms",
-        ms(idle)
-    ));
-    Ok(ev)
+    let probe_after_lowering = probe_within(&mut cap, port, PROBE_WITHIN)?;
+    Ok(KeepaliveDefaults {
+        sysctl_time_s,
+        sysctl_intvl_s,
+        sysctl_probes,
+        socket_idle_s,
+        socket_intvl_s,
+        socket_cnt,
+        lowered_time_s,
+        probe_after_lowering,
+    })
 }
 
-fn probe_on_idle(_lab: &mut Lab) -> Result<Evidence> {
+/// Keep-alive timers in words: "idle 7200 s, interval 75 s, 9 probes".
+fn timers(idle: i64, intvl: i64, cnt: i64) -> String {
+    format!("idle {idle} s, interval {intvl} s, {cnt} probes")
+}
+
+impl Observation for KeepaliveDefaults {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        let sysctls = timers(self.sysctl_time_s, self.sysctl_intvl_s, self.sysctl_probes);
+        let socket = timers(self.socket_idle_s, self.socket_intvl_s, self.socket_cnt);
+        j.expect(
+            "a fresh socket's timers are the sysctls",
+            sysctls == socket,
+            sysctls.clone(),
+            socket,
+        );
+        expect_idle(
+            &mut j,
+            "with tcp_keepalive_time=1 the first probe follows it",
+            self.lowered_time_s,
+            &self.probe_after_lowering,
+        );
+        let verdict = match (
+            self.sysctl_time_s == 7200,
+            self.sysctl_intvl_s == 75 && self.sysctl_probes == 8,
+        ) {
+            (true, true) => Verdict::Holds,
+            (true, false) => Verdict::Differs,
+            (false, _) => Verdict::Refuted,
+        };
+        j.verdict(
+            verdict,
+            format!(
+                "{sysctls} ({} h of idleness; BSD sends 8 probes 75 s apart); with tcp_keepalive_time set to \
+                 {} s, a socket setting no timer sent {}",
+                (self.sysctl_time_s as f64 / 3600.0).show(),
+                self.lowered_time_s,
+                probe_words(&self.probe_after_lowering),
+            ),
+        );
+        j.key(format!(
+            "{sysctls}; sysctl {} s -> {}",
+            self.lowered_time_s,
+            probe_words(&self.probe_after_lowering)
+        ));
+        j
+    }
+}
+
+/// Bytes sent through the connection after its probe.
+const STILL_ALIVE: &[u8] = b"still-alive";
+
+/// An idle connection with TCP_KEEPIDLE=1: its probe, the peer's answer, and
+/// whether the connection still carries data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeOnIdle {
+    pub keepidle_s: i32,
+    pub probe: Option<Probe>,
+    /// The peer's ACK of the probe (acknowledging the byte after it).
+    pub probe_acked: bool,
+    pub sent_after: usize,
+    pub received_after: usize,
+}
+
+fn probe_on_idle(_lab: &mut Lab) -> Result<ProbeOnIdle> {
+    let keepidle_s = 1;
     let mut cap = Capture::start("lo")?;
     let pair = TcpPair::loopback(Family::V4)?;
-    set_timers(&pair.client, 1, 1, 3)?;
+    set_timers(&pair.client, keepidle_s, 1, 3)?;
     let port = pair.client.local_addr()?.port();
-    let probe = first_probe_after(&mut cap, port, Duration::from_secs(4))?;
-    let idle = match &probe {
-        Some(p) => idle_before(&mut cap, port, p)?,
-        None => Duration::ZERO,
+    let seg = first_probe_after(&mut cap, port, PROBE_WITHIN)?;
+    let probe = match &seg {
+        Some(p) => Some(Probe::seen(&mut cap, port, p)?),
+        None => None,
     };
-    let acked = probe.as_ref().is_some_and(|p| {
+    let probe_acked = seg.as_ref().is_some_and(|p| {
         let want = p.seq.wrapping_add(1);
         cap.wait_segment("the peer's ACK of the probe", Duration::from_secs(1), |s| {
-            s.dport == port && s.flags.ack && s.ack == want
+            s.acks(port, want)
         })
         .is_ok()
     });
-    pair.client.send_all(b"still-alive")?;
+    pair.client.send_all(STILL_ALIVE)?;
     let mut buf = [0u8; 32];
-    let got = pair.server.recv(&mut buf, 0)?;
-
-    let mut ev = Evidence::new();
-    ev.observe("probe", &probe)
-        .observe("idle_before_probe_ms", ms(idle))
-        .observe("probe_acked", acked)
-        .observe("bytes_after_probe", got);
-    ev.expect_eq("a probe on the wire", true, probe.is_some());
-    ev.expect(
-        "after TCP_KEEPIDLE=1 s of idleness",
-        idle >= Duration::from_millis(900) && idle <= Duration::from_millis(2500),
-        "900..2500 ms",
-        format!("{:.0} ms", ms(idle)),
-    );
-    ev.expect_eq("the peer ACKs it", true, acked);
-    ev.expect_eq("the connection still carries data", 11, got);
-    let holds = probe.is_some() && acked && got == 11;
-    ev.verdict(
-        Verdict::holds_if(holds),
-        format!(
-            "probe (seq {:?}, {} B) after {:.0} ms idle, ACKed {acked}; then {got} B went through",
-            probe.as_ref().map(|p| p.seq),
-            probe.as_ref().map_or(0, |p| p.payload),
-            ms(idle)
-        ),
-    );
-    ev.key(format!(
-        "probe after {:.0} ms, acked {acked}, usable after: {}",
-        ms(idle),
-        got == 11
-    ));
-    ev.frames(cap.frames()?);
-    Ok(ev)
+    let received_after = pair.server.recv(&mut buf, 0)?;
+    Ok(ProbeOnIdle {
+        keepidle_s,
+        probe,
+        probe_acked,
+        sent_after: STILL_ALIVE.len(),
+        received_after,
+    })
 }
 
-fn dead_peer_etimedout(lab: &mut Lab) -> Result<Evidence> {
+impl Observation for ProbeOnIdle {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq("a probe on the wire", &true, &self.probe.is_some());
+        expect_idle(
+            &mut j,
+            "after TCP_KEEPIDLE=1 s of idleness",
+            self.keepidle_s.into(),
+            &self.probe,
+        );
+        let payload = self.probe.as_ref().map(|p| p.payload);
+        j.expect(
+            "it carries no data",
+            payload == Some(0),
+            "0 B",
+            payload.map_or("no probe".into(), |b| format!("{b} B")),
+        );
+        j.expect_eq("the peer ACKs it", &true, &self.probe_acked);
+        j.expect_eq(
+            "the connection still carries data",
+            &self.sent_after,
+            &self.received_after,
+        );
+        let usable = self.received_after == self.sent_after;
+        j.verdict(
+            Verdict::holds_if(self.probe.is_some() && self.probe_acked && usable),
+            format!(
+                "{}, {}; then {} of {} B went through",
+                match &self.probe {
+                    Some(p) => format!(
+                        "a probe of {} B one below the next byte after {} idle",
+                        p.payload,
+                        p.idle_before.show()
+                    ),
+                    None => "no probe".into(),
+                },
+                if self.probe_acked {
+                    "acknowledged by the peer"
+                } else {
+                    "not acknowledged"
+                },
+                self.received_after,
+                self.sent_after
+            ),
+        );
+        j.key(format!(
+            "{}, {}, {}",
+            probe_words(&self.probe),
+            if self.probe_acked {
+                "acked"
+            } else {
+                "not acked"
+            },
+            if usable {
+                "usable after"
+            } else {
+                "unusable after"
+            }
+        ));
+        j
+    }
+}
+
+/// A connection whose peer vanished without a word, with KEEPIDLE=1,
+/// KEEPINTVL=1, KEEPCNT=1: how and when keep-alive gave up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadPeer {
+    pub keepidle_s: i32,
+    pub keepintvl_s: i32,
+    pub keepcnt: i32,
+    /// The recv() that was waiting when keep-alive gave up.
+    pub recv: Returned,
+    /// From before connect() (the timer starts with the connection) to the
+    /// recv()'s failure: never shorter than the kernel's wait.
+    #[serde(with = "millis")]
+    pub failed_after: Duration,
+    pub probes_sent: usize,
+    pub segments_from_peer: usize,
+    pub rst_on_giving_up: bool,
+}
+
+fn dead_peer_etimedout(lab: &mut Lab) -> Result<DeadPeer> {
+    let (keepidle_s, keepintvl_s, keepcnt) = (1, 1, 1);
     let link = Link::pair_v4(lab)?;
     let mut cap = Capture::start(&link.a_end.ifname)?;
     // The keep-alive timer starts when the connection is established: time
     // from just before connecting, so the measure can only be late, not early.
     let t = Instant::now();
-    let pair = wire::tcp_across(&link, |_| Ok(()), |c| set_timers(c, 1, 1, 1))?;
+    let pair = wire::tcp_across(
+        &link,
+        |_| Ok(()),
+        |c| set_timers(c, keepidle_s, keepintvl_s, keepcnt),
+    )?;
     let port = pair.client.local_addr()?.port();
     let b_addr = link.b_end.addr;
     // The peer vanishes: without its address host b drops everything, silently.
@@ -355,52 +612,97 @@ fn dead_peer_etimedout(lab: &mut Lab) -> Result<Evidence> {
     phase("waiting for the keep-alive to give up on the silent peer");
     let mut buf = [0u8; 8];
     let r = pair.client.recv(&mut buf, 0);
-    let took = t.elapsed();
+    let failed_after = t.elapsed();
     let segs = cap.segments()?;
-    let sent_probes = probes(&segs, port).len();
-    let answers = segs
-        .iter()
-        .filter(|s| s.dport == port && !s.flags.syn)
-        .count();
-    let rst = segs.iter().any(|s| s.sport == port && s.flags.rst);
-
-    let expected = Duration::from_secs(2);
-    let mut ev = Evidence::new();
-    ev.observe("keepidle_intvl_cnt", [1, 1, 1])
-        .observe("recv_result", result_name(&r))
-        .observe("failed_after_ms", ms(took))
-        .observe("probes_sent", sent_probes)
-        .observe("segments_from_peer_after_handshake", answers)
-        .observe("rst_sent_on_giving_up", rst);
-    ev.expect_eq(
-        "the connection fails with",
-        "ETIMEDOUT",
-        result_name(&r).as_str(),
-    );
-    ev.expect(
-        "after idle + intvl * cnt = 2 s",
-        took >= expected - Duration::from_millis(100)
-            && took <= expected + Duration::from_millis(1500),
-        "1900..3500 ms",
-        format!("{:.0} ms", ms(took)),
-    );
-    ev.expect_eq("unanswered probes sent", 1, sent_probes);
-    ev.expect_eq("a RST when giving up", true, rst);
-    let verdict =
-        Verdict::holds_if(r.as_ref().err().map(errno_name).as_deref() == Some("ETIMEDOUT"));
-    ev.verdict(verdict, format!(
-        "silent peer: {sent_probes} probe(s), no answer ({answers} segments from it), then recv -> {} after {:.0} ms \
-         (idle 1 + 1 x 1 s); the kernel sent a RST on giving up: {rst}", result_name(&r), ms(took)));
-    ev.key(format!(
-        "{} after {:.0} ms, {sent_probes} probe(s)",
-        result_name(&r),
-        ms(took)
-    ));
-    ev.frames(cap.frames()?);
-    Ok(ev)
+    Ok(DeadPeer {
+        keepidle_s,
+        keepintvl_s,
+        keepcnt,
+        recv: Returned::of(&r),
+        failed_after,
+        probes_sent: probes(&segs, port).len(),
+        segments_from_peer: segs
+            .iter()
+            .filter(|s| s.dport == port && !s.flags.syn)
+            .count(),
+        rst_on_giving_up: segs.iter().any(|s| s.rst_from(port)),
+    })
 }
 
-fn rst_econnreset(_lab: &mut Lab) -> Result<Evidence> {
+impl Observation for DeadPeer {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq(
+            "the connection fails with",
+            &Returned::errno("ETIMEDOUT"),
+            &self.recv,
+        );
+        let give_up = i64::from(self.keepidle_s) + i64::from(self.keepintvl_s * self.keepcnt);
+        let (lo, hi) = timer_window(give_up);
+        j.expect(
+            "after idle + intvl * cnt = 2 s",
+            self.failed_after >= lo && self.failed_after <= hi,
+            format!("{}..{}", lo.show(), hi.show()),
+            self.failed_after.show(),
+        );
+        j.expect_eq(
+            "unanswered probes sent",
+            &(self.keepcnt as usize),
+            &self.probes_sent,
+        );
+        j.expect_eq("the peer stays silent", &0, &self.segments_from_peer);
+        j.expect_eq("a RST when giving up", &true, &self.rst_on_giving_up);
+        j.verdict(
+            Verdict::holds_if(self.recv == Returned::errno("ETIMEDOUT")),
+            format!(
+                "silent peer: {}, {} from it, then recv -> {} after {} (idle {} s + {} x {} s); {}",
+                count_words(self.probes_sent),
+                match self.segments_from_peer {
+                    0 => "no answer".to_string(),
+                    n => format!("{n} segments"),
+                },
+                self.recv.show(),
+                self.failed_after.show(),
+                self.keepidle_s,
+                self.keepcnt,
+                self.keepintvl_s,
+                if self.rst_on_giving_up {
+                    "the kernel sent a RST on giving up"
+                } else {
+                    "no RST on giving up"
+                }
+            ),
+        );
+        j.key(format!(
+            "{} after {}, {}",
+            self.recv.show(),
+            self.failed_after.show(),
+            count_words(self.probes_sent)
+        ));
+        j
+    }
+}
+
+/// Whether `port` has sent neither FIN nor RST.
+fn closed_silently(segs: &[Segment], port: u16) -> bool {
+    !segs.iter().any(|s| s.fin_from(port) || s.rst_from(port))
+}
+
+/// A connection whose peer forgot it (closed in TCP_REPAIR mode, which sends
+/// nothing), probed with TCP_KEEPIDLE=1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForgottenPeer {
+    /// The peer's close sent neither FIN nor RST.
+    pub peer_closed_silently: bool,
+    pub probe_sent: bool,
+    pub rst_from_peer: bool,
+    /// The recv() that was waiting, and when it failed (from its call).
+    pub recv: Returned,
+    #[serde(with = "millis")]
+    pub failed_after: Duration,
+}
+
+fn rst_econnreset(_lab: &mut Lab) -> Result<ForgottenPeer> {
     let mut cap = Capture::start("lo")?;
     let pair = TcpPair::loopback(Family::V4)?;
     set_timers(&pair.client, 1, 1, 3)?;
@@ -411,46 +713,79 @@ fn rst_econnreset(_lab: &mut Lab) -> Result<Evidence> {
         .set_int(libc::IPPROTO_TCP, libc::TCP_REPAIR, 1)
         .context("TCP_REPAIR")?;
     let _ = server.close();
-    let silent_close = !cap
-        .segments()?
-        .iter()
-        .any(|s| s.sport == server_port && (s.flags.fin || s.flags.rst));
+    let peer_closed_silently = closed_silently(&cap.segments()?, server_port);
     client.set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(5))?;
     phase("waiting for the probe to meet the forgetful peer");
     let mut buf = [0u8; 8];
     let t = Instant::now();
     let r = client.recv(&mut buf, 0);
-    let took = t.elapsed();
+    let failed_after = t.elapsed();
     let segs = cap.segments()?;
-    let probe = probes(&segs, port).into_iter().next();
-    let rst = segs.iter().any(|s| s.sport == server_port && s.flags.rst);
-
-    let mut ev = Evidence::new();
-    ev.observe("peer_closed_silently", silent_close)
-        .observe("probe_sent", probe.is_some())
-        .observe("rst_from_peer", rst)
-        .observe("recv_result", result_name(&r))
-        .observe("failed_after_ms", ms(took));
-    ev.expect_eq("the peer forgot without a word", true, silent_close);
-    ev.expect_eq("a probe went out", true, probe.is_some());
-    ev.expect_eq("the peer answered with RST", true, rst);
-    ev.expect_eq("recv fails with", "ECONNRESET", result_name(&r).as_str());
-    let holds = rst && result_name(&r) == "ECONNRESET";
-    ev.verdict(
-        Verdict::holds_if(holds),
-        format!(
-            "peer forgot the connection; probe sent {}, RST back {rst}, recv -> {} after {:.0} ms",
-            probe.is_some(),
-            result_name(&r),
-            ms(took)
-        ),
-    );
-    ev.key(format!("probe -> RST {rst}, recv {}", result_name(&r)));
-    ev.frames(cap.frames()?);
-    Ok(ev)
+    Ok(ForgottenPeer {
+        peer_closed_silently,
+        probe_sent: !probes(&segs, port).is_empty(),
+        rst_from_peer: segs.iter().any(|s| s.rst_from(server_port)),
+        recv: Returned::of(&r),
+        failed_after,
+    })
 }
 
-fn option_name(_lab: &mut Lab) -> Result<Evidence> {
+impl Observation for ForgottenPeer {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq(
+            "the peer forgot without a word",
+            &true,
+            &self.peer_closed_silently,
+        );
+        j.expect_eq("a probe went out", &true, &self.probe_sent);
+        j.expect_eq("the peer answered with RST", &true, &self.rst_from_peer);
+        let reset = Returned::errno("ECONNRESET");
+        j.expect_eq("recv fails with", &reset, &self.recv);
+        j.verdict(
+            Verdict::holds_if(self.rst_from_peer && self.recv == reset),
+            format!(
+                "the peer forgot the connection; {}, {}, and recv -> {} after {}",
+                if self.probe_sent {
+                    "a probe went out"
+                } else {
+                    "no probe went out"
+                },
+                if self.rst_from_peer {
+                    "a RST came back"
+                } else {
+                    "no RST came back"
+                },
+                self.recv.show(),
+                self.failed_after.show()
+            ),
+        );
+        j.key(format!(
+            "probe -> {}, recv {}",
+            if self.rst_from_peer { "RST" } else { "no RST" },
+            self.recv.show()
+        ));
+        j
+    }
+}
+
+/// TCP_KEEPALIVE's BSD number set on Linux, beside TCP_KEEPIDLE.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptionName {
+    /// TCP_KEEPALIVE's number on BSD and macOS, and TCP_THIN_LINEAR_TIMEOUTS'
+    /// number on Linux.
+    pub bsd_number: i32,
+    pub linux_thin_linear_timeouts: i32,
+    /// setsockopt(IPPROTO_TCP, 0x10, 1) with SO_KEEPALIVE on: its errno
+    /// name, none when accepted.
+    pub set_bsd_number_errno: Option<String>,
+    /// A probe on that connection.
+    pub probe_with_bsd_number: bool,
+    /// The first probe of a connection with TCP_KEEPIDLE=1 instead.
+    pub probe_with_keepidle: Option<Probe>,
+}
+
+fn option_name(_lab: &mut Lab) -> Result<OptionName> {
     let mut cap = Capture::start("lo")?;
     let bsd = TcpPair::loopback(Family::V4)?;
     bsd.client
@@ -463,56 +798,612 @@ fn option_name(_lab: &mut Lab) -> Result<Evidence> {
         bsd.client.local_addr()?.port(),
         linux.client.local_addr()?.port(),
     );
-    let linux_probe = first_probe_after(&mut cap, linux_port, Duration::from_secs(4))?;
-    let linux_idle = match &linux_probe {
-        Some(p) => idle_before(&mut cap, linux_port, p)?,
-        None => Duration::ZERO,
-    };
-    // The BSD-numbered socket has been idle longer (opened first), plus half a second.
-    let bsd_probe = first_probe_after(&mut cap, bsd_port, Duration::from_millis(500))?;
-    let thin = libc::TCP_THIN_LINEAR_TIMEOUTS;
+    let probe_with_keepidle = probe_within(&mut cap, linux_port, PROBE_WITHIN)?;
+    // The BSD-numbered socket was armed first: a probe it were due would
+    // have left with the other's, or within GRACE.
+    let bsd_probe = first_probe_after(&mut cap, bsd_port, GRACE)?;
+    Ok(OptionName {
+        bsd_number: BSD_TCP_KEEPALIVE,
+        linux_thin_linear_timeouts: libc::TCP_THIN_LINEAR_TIMEOUTS,
+        set_bsd_number_errno: bsd_set.as_ref().err().map(errno_name),
+        probe_with_bsd_number: bsd_probe.is_some(),
+        probe_with_keepidle,
+    })
+}
 
-    let mut ev = Evidence::new();
-    ev.observe(
-        "linux_meaning_of_0x10",
-        if thin == BSD_TCP_KEEPALIVE {
-            "TCP_THIN_LINEAR_TIMEOUTS"
+impl Observation for OptionName {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect(
+            "0x10 on Linux is TCP_THIN_LINEAR_TIMEOUTS",
+            self.bsd_number == self.linux_thin_linear_timeouts,
+            format!("{:#x}", self.bsd_number),
+            format!("{:#x}", self.linux_thin_linear_timeouts),
+        );
+        let set = self.set_bsd_number_errno.as_deref().unwrap_or("0");
+        j.expect_eq("setsockopt(IPPROTO_TCP, 0x10, 1) is accepted", &"0", &set);
+        j.expect_eq(
+            "yet no probe follows after 1 s",
+            &false,
+            &self.probe_with_bsd_number,
+        );
+        expect_idle(
+            &mut j,
+            "TCP_KEEPIDLE=1: probe after ~1 s",
+            1,
+            &self.probe_with_keepidle,
+        );
+        let verdict = if self.probe_with_bsd_number {
+            Verdict::Holds
         } else {
-            "other"
-        },
-    )
-    .observe("setsockopt_0x10_result", result_name(&bsd_set))
-    .observe("probe_with_0x10_set_1", bsd_probe.is_some())
-    .observe("probe_with_tcp_keepidle_1_ms", ms(linux_idle));
-    ev.expect_eq(
-        "0x10 on Linux is TCP_THIN_LINEAR_TIMEOUTS",
-        BSD_TCP_KEEPALIVE,
-        thin,
-    );
-    ev.expect_eq(
-        "setsockopt(IPPROTO_TCP, 0x10, 1) is accepted",
-        "ok",
-        result_name(&bsd_set).as_str(),
-    );
-    ev.expect_eq("yet no probe follows after 1 s", false, bsd_probe.is_some());
-    ev.expect(
-        "TCP_KEEPIDLE=1: probe after ~1 s",
-        linux_idle >= Duration::from_millis(900) && linux_idle <= Duration::from_millis(2500),
-        "900..2500 ms",
-        format!("{:.0} ms", ms(linux_idle)),
-    );
-    let verdict = if bsd_probe.is_some() {
-        Verdict::Holds
-    } else {
-        Verdict::Differs
-    };
-    ev.verdict(verdict, format!(
-        "no TCP_KEEPALIVE on Linux: its BSD number 0x10 is TCP_THIN_LINEAR_TIMEOUTS here (set -> {}, probe after 1 s: \
-         {}); TCP_KEEPIDLE=1 gave a probe after {:.0} ms", result_name(&bsd_set), bsd_probe.is_some(), ms(linux_idle)));
-    ev.key(format!(
-        "0x10 -> {} (no probe); TCP_KEEPIDLE probe at {:.0} ms",
-        result_name(&bsd_set),
-        ms(linux_idle)
-    ));
-    Ok(ev)
+            Verdict::Differs
+        };
+        j.verdict(
+            verdict,
+            format!(
+                "no TCP_KEEPALIVE on Linux: its BSD number {:#x} is TCP_THIN_LINEAR_TIMEOUTS here (setsockopt \
+                 returned {set}, then {} after 1 s); TCP_KEEPIDLE=1 gave {}",
+                self.bsd_number,
+                if self.probe_with_bsd_number {
+                    "a probe"
+                } else {
+                    "no probe"
+                },
+                probe_words(&self.probe_with_keepidle),
+            ),
+        );
+        j.key(format!(
+            "{:#x} -> {set} ({}); TCP_KEEPIDLE: {}",
+            self.bsd_number,
+            if self.probe_with_bsd_number {
+                "probe"
+            } else {
+                "no probe"
+            },
+            probe_words(&self.probe_with_keepidle)
+        ));
+        j
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::packet::TcpFlags;
+    use pretty_assertions::assert_eq;
+    use rstest::rstest;
+
+    fn ms(ms: f64) -> Duration {
+        Duration::from_secs_f64(ms / 1e3)
+    }
+
+    fn judged(o: &impl Observation) -> (Option<Verdict>, Vec<String>) {
+        let j = o.judge();
+        (
+            j.verdict,
+            j.failed().iter().map(|s| s.to_string()).collect(),
+        )
+    }
+
+    fn expect(verdict: Verdict, failed: &[&str]) -> (Option<Verdict>, Vec<String>) {
+        (
+            Some(verdict),
+            failed.iter().map(|s| s.to_string()).collect(),
+        )
+    }
+
+    /// A segment from `sport` to `dport`, flags in tcpdump letters (S F R
+    /// and '.' for ACK).
+    fn seg(sport: u16, dport: u16, seq: u32, payload: u32, flags: &str) -> Segment {
+        Segment {
+            src: "127.0.0.1".parse().unwrap(),
+            dst: "127.0.0.1".parse().unwrap(),
+            sport,
+            dport,
+            seq,
+            ack: 0,
+            flags: TcpFlags {
+                syn: flags.contains('S'),
+                ack: flags.contains('.'),
+                fin: flags.contains('F'),
+                rst: flags.contains('R'),
+                psh: false,
+                urg: false,
+            },
+            window: 512,
+            urgent: 0,
+            mss: None,
+            wscale: None,
+            payload,
+            ttl: 64,
+        }
+    }
+
+    /// A client on port 1000 talking to port 80, starting at `isn`: the
+    /// handshake, 10 bytes (and a retransmission of them), then a Linux
+    /// probe, a BSD probe (one garbage byte), a reply, the FIN, a probe of
+    /// the half-closed connection (the FIN took a sequence number) and an
+    /// ACK.
+    fn conversation(isn: u32) -> (Vec<Segment>, Vec<Segment>) {
+        let s = |off: u32| isn.wrapping_add(off);
+        let linux_probe = seg(1000, 80, s(10), 0, ".");
+        let bsd_probe = seg(1000, 80, s(10), 1, ".");
+        let half_closed_probe = seg(1000, 80, s(11), 0, ".");
+        let all = vec![
+            seg(1000, 80, s(0), 0, "S"),
+            seg(80, 1000, 7000, 0, "S."),
+            seg(1000, 80, s(1), 0, "."),
+            seg(1000, 80, s(1), 10, "."),
+            seg(1000, 80, s(1), 10, "."),
+            linux_probe.clone(),
+            bsd_probe.clone(),
+            seg(80, 1000, 7001, 0, "."),
+            seg(1000, 80, s(11), 0, "F."),
+            half_closed_probe.clone(),
+            seg(1000, 80, s(12), 0, "."),
+        ];
+        (all, vec![linux_probe, bsd_probe, half_closed_probe])
+    }
+
+    #[rstest]
+    #[case::plain(100)]
+    // Sequence numbers that wrap around during the connection.
+    #[case::wrapping(u32::MAX - 4)]
+    fn probes_are_bare_acks_one_below_the_next_byte(#[case] isn: u32) {
+        let (all, want) = conversation(isn);
+        assert_eq!(want, probes(&all, 1000));
+        assert_eq!(Vec::<Segment>::new(), probes(&all, 80));
+    }
+
+    #[test]
+    fn a_data_byte_one_below_is_no_probe_and_rst_is_none() {
+        // Two bytes at the edge, and a RST: none is a probe.
+        let segs = vec![
+            seg(1000, 80, 0, 0, "S"),
+            seg(1000, 80, 1, 2, "."),
+            seg(1000, 80, 2, 2, "."),
+            seg(1000, 80, 3, 0, "R."),
+        ];
+        assert_eq!(Vec::<Segment>::new(), probes(&segs, 1000));
+    }
+
+    #[test]
+    fn idle_is_timed_from_the_connections_last_segment() {
+        let t = |ms: i64| ms * 1_000_000;
+        let probe = seg(1000, 80, 10, 0, ".");
+        let timed = vec![
+            (t(0), seg(1000, 80, 0, 0, "S")),
+            (t(1), seg(80, 1000, 7000, 0, "S.")),
+            (t(2), seg(1000, 80, 1, 0, ".")),
+            // Another connection's traffic does not end the idleness.
+            (t(900), seg(2000, 80, 5, 0, ".")),
+            (t(950), seg(80, 2000, 5, 0, ".")),
+            (t(1002), probe.clone()),
+            (t(1003), seg(80, 1000, 7001, 0, ".")),
+        ];
+        assert_eq!(ms(1000.0), idle_before(&timed, 1000, &probe));
+        // The peer's segment counts as much as our own.
+        assert_eq!(
+            ms(1001.0),
+            idle_before(
+                &timed[1..2]
+                    .iter()
+                    .chain(&timed[5..])
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                1000,
+                &probe
+            )
+        );
+        assert_eq!(Duration::ZERO, idle_before(&timed[5..], 1000, &probe));
+        assert_eq!(Duration::ZERO, idle_before(&timed[..5], 1000, &probe));
+        // A clock that went backwards gives no idleness, not a wrapped one.
+        let backwards = vec![(t(5), seg(1000, 80, 1, 0, ".")), (t(3), probe.clone())];
+        assert_eq!(Duration::ZERO, idle_before(&backwards, 1000, &probe));
+    }
+
+    #[test]
+    fn a_silent_close_sends_neither_fin_nor_rst() {
+        let (all, _) = conversation(100);
+        assert!(closed_silently(&all, 80));
+        assert!(!closed_silently(&all, 1000));
+        assert!(!closed_silently(&[seg(80, 1000, 7001, 0, "R")], 80));
+    }
+
+    #[test]
+    fn timer_windows() {
+        assert_eq!((ms(900.0), ms(2500.0)), timer_window(1));
+        assert_eq!((ms(1900.0), ms(3500.0)), timer_window(2));
+        assert_eq!((Duration::ZERO, ms(1500.0)), timer_window(0));
+        assert_eq!((Duration::ZERO, ms(1500.0)), timer_window(-3));
+        assert_eq!("no probe", count_words(0));
+        assert_eq!("1 probe", count_words(1));
+        assert_eq!("3 probes", count_words(3));
+    }
+
+    fn probe(idle_ms: f64) -> Option<Probe> {
+        Some(Probe {
+            payload: 0,
+            idle_before: ms(idle_ms),
+        })
+    }
+
+    /// What Linux 6.18 did (a real run's numbers).
+    fn off_linux() -> KeepaliveOff {
+        KeepaliveOff {
+            so_keepalive_new_socket: 0,
+            ns_keepalive_time_s: 1,
+            watched: ms(1216.02),
+            with_probe: probe(1015.595),
+            probes_with: 1,
+            probes_without: 0,
+        }
+    }
+
+    const NEW_SOCKET: &str = "SO_KEEPALIVE on a new socket";
+    const PROBED: &str = "with SO_KEEPALIVE: probed";
+    const AFTER_TIME: &str = "after tcp_keepalive_time of idleness";
+    const WITHOUT: &str = "without SO_KEEPALIVE: no probe";
+
+    #[rstest]
+    #[case::linux(off_linux(), Verdict::Holds, &[])]
+    // A system that turns keep-alive on for every socket.
+    #[case::on_by_default(KeepaliveOff { so_keepalive_new_socket: 1, probes_without: 1, ..off_linux() },
+        Verdict::Refuted, &[NEW_SOCKET, WITHOUT])]
+    #[case::reads_on(KeepaliveOff { so_keepalive_new_socket: 1, ..off_linux() },
+        Verdict::Refuted, &[NEW_SOCKET])]
+    #[case::probes_anyway(KeepaliveOff { probes_without: 1, ..off_linux() }, Verdict::Refuted, &[WITHOUT])]
+    // SO_KEEPALIVE silently ignored: nothing probes.
+    #[case::option_lost(KeepaliveOff { with_probe: None, probes_with: 0, ..off_linux() },
+        Verdict::Holds, &[PROBED, AFTER_TIME])]
+    #[case::probe_uncounted(KeepaliveOff { probes_with: 0, ..off_linux() }, Verdict::Holds, &[PROBED])]
+    #[case::early(KeepaliveOff { with_probe: probe(899.9), ..off_linux() }, Verdict::Holds, &[AFTER_TIME])]
+    #[case::earliest(KeepaliveOff { with_probe: probe(900.0), ..off_linux() }, Verdict::Holds, &[])]
+    #[case::latest(KeepaliveOff { with_probe: probe(2500.0), ..off_linux() }, Verdict::Holds, &[])]
+    #[case::late(KeepaliveOff { with_probe: probe(2500.1), ..off_linux() }, Verdict::Holds, &[AFTER_TIME])]
+    // The sysctl ignored: the probe after the default two hours.
+    #[case::sysctl_ignored(KeepaliveOff { ns_keepalive_time_s: 7200, ..off_linux() },
+        Verdict::Holds, &[AFTER_TIME])]
+    fn off_judgement(#[case] o: KeepaliveOff, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!(expect(v, failed), judged(&o));
+    }
+
+    #[test]
+    fn off_words() {
+        let j = off_linux().judge();
+        assert_eq!("default 0; without it no probe, with it 1 probe", j.key);
+        assert_eq!(
+            "a new socket reads SO_KEEPALIVE 0; watched 1216 ms with tcp_keepalive_time 1 s, the \
+             connection without the option got no probe, the one with it 1 probe, the first after 1016 ms idle",
+            j.because
+        );
+        let lost = KeepaliveOff {
+            with_probe: None,
+            probes_with: 0,
+            ..off_linux()
+        }
+        .judge();
+        assert!(lost.because.ends_with("the one with it no probe"));
+        assert_eq!(
+            ("900 ms..2500 ms", "no probe"),
+            (
+                lost.checks[2].expected.as_str(),
+                lost.checks[2].observed.as_str()
+            )
+        );
+        assert_eq!("a probe within 4000 ms", lost.checks[1].expected);
+    }
+
+    fn defaults_linux() -> KeepaliveDefaults {
+        KeepaliveDefaults {
+            sysctl_time_s: 7200,
+            sysctl_intvl_s: 75,
+            sysctl_probes: 9,
+            socket_idle_s: 7200,
+            socket_intvl_s: 75,
+            socket_cnt: 9,
+            lowered_time_s: 1,
+            probe_after_lowering: probe(1015.769),
+        }
+    }
+
+    const FRESH: &str = "a fresh socket's timers are the sysctls";
+    const FOLLOWS: &str = "with tcp_keepalive_time=1 the first probe follows it";
+
+    #[rstest]
+    #[case::linux(defaults_linux(), Verdict::Differs, &[])]
+    // The notes' BSD numbers: 2 hours, then 8 probes 75 s apart.
+    #[case::bsd(KeepaliveDefaults { sysctl_probes: 8, socket_cnt: 8, ..defaults_linux() }, Verdict::Holds, &[])]
+    #[case::other_interval(KeepaliveDefaults { sysctl_intvl_s: 60, socket_intvl_s: 60, sysctl_probes: 8,
+        socket_cnt: 8, ..defaults_linux() }, Verdict::Differs, &[])]
+    #[case::shorter_idle(KeepaliveDefaults { sysctl_time_s: 600, socket_idle_s: 600, sysctl_probes: 8,
+        socket_cnt: 8, ..defaults_linux() }, Verdict::Refuted, &[])]
+    #[case::idle_not_inherited(KeepaliveDefaults { socket_idle_s: 7199, ..defaults_linux() },
+        Verdict::Differs, &[FRESH])]
+    #[case::intvl_not_inherited(KeepaliveDefaults { socket_intvl_s: 1, ..defaults_linux() },
+        Verdict::Differs, &[FRESH])]
+    #[case::cnt_not_inherited(KeepaliveDefaults { socket_cnt: 8, ..defaults_linux() },
+        Verdict::Differs, &[FRESH])]
+    #[case::no_probe(KeepaliveDefaults { probe_after_lowering: None, ..defaults_linux() },
+        Verdict::Differs, &[FOLLOWS])]
+    #[case::probe_too_soon(KeepaliveDefaults { probe_after_lowering: probe(500.0), ..defaults_linux() },
+        Verdict::Differs, &[FOLLOWS])]
+    fn defaults_judgement(
+        #[case] o: KeepaliveDefaults,
+        #[case] v: Verdict,
+        #[case] failed: &[&str],
+    ) {
+        assert_eq!(expect(v, failed), judged(&o));
+    }
+
+    #[test]
+    fn defaults_words() {
+        let j = defaults_linux().judge();
+        assert_eq!(
+            "idle 7200 s, interval 75 s, 9 probes; sysctl 1 s -> a probe after 1016 ms idle",
+            j.key
+        );
+        assert_eq!(
+            "idle 7200 s, interval 75 s, 9 probes (2 h of idleness; BSD sends 8 probes 75 s apart); with \
+             tcp_keepalive_time set to 1 s, a socket setting no timer sent a probe after 1016 ms idle",
+            j.because
+        );
+        let short = KeepaliveDefaults {
+            sysctl_time_s: 900,
+            socket_idle_s: 60,
+            probe_after_lowering: None,
+            ..defaults_linux()
+        }
+        .judge();
+        assert!(short.because.contains("(0.25 h of idleness;"));
+        assert!(short.because.ends_with("sent no probe"));
+        assert_eq!(
+            "idle 60 s, interval 75 s, 9 probes",
+            short.checks[0].observed
+        );
+    }
+
+    fn idle_linux() -> ProbeOnIdle {
+        ProbeOnIdle {
+            keepidle_s: 1,
+            probe: probe(1030.672),
+            probe_acked: true,
+            sent_after: 11,
+            received_after: 11,
+        }
+    }
+
+    const ON_WIRE: &str = "a probe on the wire";
+    const AFTER_IDLE: &str = "after TCP_KEEPIDLE=1 s of idleness";
+    const NO_DATA: &str = "it carries no data";
+    const ACKED: &str = "the peer ACKs it";
+    const CARRIES: &str = "the connection still carries data";
+
+    #[rstest]
+    #[case::linux(idle_linux(), Verdict::Holds, &[])]
+    // BSD's probe carries one garbage byte.
+    #[case::bsd_probe(ProbeOnIdle { probe: Some(Probe { payload: 1, idle_before: ms(1030.0) }),
+        ..idle_linux() }, Verdict::Holds, &[NO_DATA])]
+    // SO_KEEPALIVE or TCP_KEEPIDLE silently lost: no probe in time.
+    #[case::no_probe(ProbeOnIdle { probe: None, probe_acked: false, ..idle_linux() },
+        Verdict::Refuted, &[ON_WIRE, AFTER_IDLE, NO_DATA, ACKED])]
+    #[case::unanswered(ProbeOnIdle { probe_acked: false, ..idle_linux() }, Verdict::Refuted, &[ACKED])]
+    #[case::broken_after(ProbeOnIdle { received_after: 0, ..idle_linux() }, Verdict::Refuted, &[CARRIES])]
+    #[case::early(ProbeOnIdle { probe: probe(899.9), ..idle_linux() }, Verdict::Holds, &[AFTER_IDLE])]
+    #[case::late(ProbeOnIdle { probe: probe(2500.1), ..idle_linux() }, Verdict::Holds, &[AFTER_IDLE])]
+    // A longer TCP_KEEPIDLE moves the window with it.
+    #[case::keepidle_2(ProbeOnIdle { keepidle_s: 2, probe: probe(2030.0), ..idle_linux() },
+        Verdict::Holds, &[])]
+    fn idle_judgement(#[case] o: ProbeOnIdle, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!(expect(v, failed), judged(&o));
+    }
+
+    #[test]
+    fn idle_words() {
+        let j = idle_linux().judge();
+        assert_eq!("a probe after 1031 ms idle, acked, usable after", j.key);
+        assert_eq!(
+            "a probe of 0 B one below the next byte after 1031 ms idle, acknowledged by the peer; then 11 \
+             of 11 B went through",
+            j.because
+        );
+        let none = ProbeOnIdle {
+            probe: None,
+            probe_acked: false,
+            received_after: 0,
+            ..idle_linux()
+        }
+        .judge();
+        assert_eq!("no probe, not acked, unusable after", none.key);
+        assert_eq!(
+            "no probe, not acknowledged; then 0 of 11 B went through",
+            none.because
+        );
+        assert_eq!("no probe", none.checks[2].observed);
+        let bsd = ProbeOnIdle {
+            probe: Some(Probe {
+                payload: 1,
+                idle_before: ms(1030.0),
+            }),
+            ..idle_linux()
+        }
+        .judge();
+        assert_eq!("1 B", bsd.checks[2].observed);
+    }
+
+    fn dead_linux() -> DeadPeer {
+        DeadPeer {
+            keepidle_s: 1,
+            keepintvl_s: 1,
+            keepcnt: 1,
+            recv: Returned::errno("ETIMEDOUT"),
+            failed_after: ms(2029.542),
+            probes_sent: 1,
+            segments_from_peer: 0,
+            rst_on_giving_up: true,
+        }
+    }
+
+    const FAILS: &str = "the connection fails with";
+    const AFTER_2S: &str = "after idle + intvl * cnt = 2 s";
+    const PROBES_SENT: &str = "unanswered probes sent";
+
+    #[rstest]
+    #[case::linux(dead_linux(), Verdict::Holds, &[])]
+    // Keep-alive never gives up: the 6-s guard ends the recv.
+    #[case::never_gives_up(DeadPeer { recv: Returned::errno("EAGAIN"), failed_after: ms(6000.0),
+        probes_sent: 0, rst_on_giving_up: false, ..dead_linux() }, Verdict::Refuted,
+        &[FAILS, AFTER_2S, PROBES_SENT, "a RST when giving up"])]
+    #[case::icmp(DeadPeer { recv: Returned::errno("EHOSTUNREACH"), ..dead_linux() }, Verdict::Refuted, &[FAILS])]
+    #[case::too_early(DeadPeer { failed_after: ms(1899.9), ..dead_linux() }, Verdict::Holds, &[AFTER_2S])]
+    #[case::earliest(DeadPeer { failed_after: ms(1900.0), ..dead_linux() }, Verdict::Holds, &[])]
+    #[case::latest(DeadPeer { failed_after: ms(3500.0), ..dead_linux() }, Verdict::Holds, &[])]
+    #[case::too_late(DeadPeer { failed_after: ms(3500.1), ..dead_linux() }, Verdict::Holds, &[AFTER_2S])]
+    #[case::extra_probe(DeadPeer { probes_sent: 2, ..dead_linux() }, Verdict::Holds, &[PROBES_SENT])]
+    #[case::peer_answered(DeadPeer { segments_from_peer: 1, ..dead_linux() },
+        Verdict::Holds, &["the peer stays silent"])]
+    #[case::no_rst(DeadPeer { rst_on_giving_up: false, ..dead_linux() },
+        Verdict::Holds, &["a RST when giving up"])]
+    // Other timers: idle 1 s + 3 probes 2 s apart = 7 s.
+    #[case::other_timers(DeadPeer { keepintvl_s: 2, keepcnt: 3, probes_sent: 3, failed_after: ms(7600.0),
+        ..dead_linux() }, Verdict::Holds, &[])]
+    fn dead_judgement(#[case] o: DeadPeer, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!(expect(v, failed), judged(&o));
+    }
+
+    #[test]
+    fn dead_words() {
+        let j = dead_linux().judge();
+        assert_eq!("ETIMEDOUT after 2030 ms, 1 probe", j.key);
+        assert_eq!(
+            "silent peer: 1 probe, no answer from it, then recv -> ETIMEDOUT after 2030 ms (idle 1 s + 1 x \
+             1 s); the kernel sent a RST on giving up",
+            j.because
+        );
+        assert_eq!("1900 ms..3500 ms", j.checks[1].expected);
+        let other = DeadPeer {
+            keepintvl_s: 2,
+            keepcnt: 3,
+            segments_from_peer: 4,
+            rst_on_giving_up: false,
+            ..dead_linux()
+        }
+        .judge();
+        assert_eq!("6900 ms..8500 ms", other.checks[1].expected);
+        assert!(other.because.contains(
+            "4 segments from it, then recv -> ETIMEDOUT after 2030 ms (idle 1 s + 3 x 2 s); no RST"
+        ));
+    }
+
+    fn forgotten_linux() -> ForgottenPeer {
+        ForgottenPeer {
+            peer_closed_silently: true,
+            probe_sent: true,
+            rst_from_peer: true,
+            recv: Returned::errno("ECONNRESET"),
+            failed_after: ms(1015.782),
+        }
+    }
+
+    const RST: &str = "the peer answered with RST";
+    const RECV: &str = "recv fails with";
+
+    #[rstest]
+    #[case::linux(forgotten_linux(), Verdict::Holds, &[])]
+    // A peer that ignores the probe: the guard ends the recv.
+    #[case::ignored(ForgottenPeer { rst_from_peer: false, recv: Returned::errno("EAGAIN"),
+        failed_after: ms(5000.0), ..forgotten_linux() }, Verdict::Refuted, &[RST, RECV])]
+    #[case::not_forgotten(ForgottenPeer { peer_closed_silently: false, ..forgotten_linux() },
+        Verdict::Holds, &["the peer forgot without a word"])]
+    #[case::no_probe(ForgottenPeer { probe_sent: false, ..forgotten_linux() },
+        Verdict::Holds, &["a probe went out"])]
+    #[case::rst_other_error(ForgottenPeer { recv: Returned::errno("EPIPE"), ..forgotten_linux() },
+        Verdict::Refuted, &[RECV])]
+    #[case::reset_without_rst(ForgottenPeer { rst_from_peer: false, ..forgotten_linux() },
+        Verdict::Refuted, &[RST])]
+    fn forgotten_judgement(#[case] o: ForgottenPeer, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!(expect(v, failed), judged(&o));
+    }
+
+    #[test]
+    fn forgotten_words() {
+        let j = forgotten_linux().judge();
+        assert_eq!("probe -> RST, recv ECONNRESET", j.key);
+        assert_eq!(
+            "the peer forgot the connection; a probe went out, a RST came back, and recv -> ECONNRESET \
+             after 1016 ms",
+            j.because
+        );
+        let quiet = ForgottenPeer {
+            probe_sent: false,
+            rst_from_peer: false,
+            recv: Returned::errno("EAGAIN"),
+            ..forgotten_linux()
+        }
+        .judge();
+        assert_eq!("probe -> no RST, recv EAGAIN", quiet.key);
+        assert!(quiet
+            .because
+            .contains("; no probe went out, no RST came back, and recv -> EAGAIN"));
+    }
+
+    fn name_linux() -> OptionName {
+        OptionName {
+            bsd_number: 0x10,
+            linux_thin_linear_timeouts: 0x10,
+            set_bsd_number_errno: None,
+            probe_with_bsd_number: false,
+            probe_with_keepidle: probe(1003.755),
+        }
+    }
+
+    #[rstest]
+    #[case::linux(name_linux(), Verdict::Differs, &[])]
+    // macOS: 0x10 is TCP_KEEPALIVE, and a probe follows after 1 s.
+    #[case::macos(OptionName { probe_with_bsd_number: true, ..name_linux() },
+        Verdict::Holds, &["yet no probe follows after 1 s"])]
+    #[case::refused(OptionName { set_bsd_number_errno: Some("ENOPROTOOPT".into()), ..name_linux() },
+        Verdict::Differs, &["setsockopt(IPPROTO_TCP, 0x10, 1) is accepted"])]
+    #[case::other_number(OptionName { linux_thin_linear_timeouts: 0x11, ..name_linux() },
+        Verdict::Differs, &["0x10 on Linux is TCP_THIN_LINEAR_TIMEOUTS"])]
+    #[case::keepidle_lost(OptionName { probe_with_keepidle: None, ..name_linux() },
+        Verdict::Differs, &["TCP_KEEPIDLE=1: probe after ~1 s"])]
+    fn name_judgement(#[case] o: OptionName, #[case] v: Verdict, #[case] failed: &[&str]) {
+        assert_eq!(expect(v, failed), judged(&o));
+    }
+
+    #[test]
+    fn name_words() {
+        let j = name_linux().judge();
+        assert_eq!(
+            "0x10 -> 0 (no probe); TCP_KEEPIDLE: a probe after 1004 ms idle",
+            j.key
+        );
+        assert_eq!(
+            "no TCP_KEEPALIVE on Linux: its BSD number 0x10 is TCP_THIN_LINEAR_TIMEOUTS here (setsockopt \
+             returned 0, then no probe after 1 s); TCP_KEEPIDLE=1 gave a probe after 1004 ms idle",
+            j.because
+        );
+        let mac = OptionName {
+            linux_thin_linear_timeouts: 0x11,
+            set_bsd_number_errno: Some("ENOPROTOOPT".into()),
+            probe_with_bsd_number: true,
+            ..name_linux()
+        }
+        .judge();
+        assert_eq!(
+            "0x10 -> ENOPROTOOPT (probe); TCP_KEEPIDLE: a probe after 1004 ms idle",
+            mac.key
+        );
+        assert!(mac
+            .because
+            .contains("(setsockopt returned ENOPROTOOPT, then a probe after 1 s)"));
+        assert_eq!(
+            ("0x10", "0x11"),
+            (
+                mac.checks[0].expected.as_str(),
+                mac.checks[0].observed.as_str()
+            )
+        );
+    }
 }

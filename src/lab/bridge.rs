@@ -119,6 +119,7 @@ impl Lan {
             }
             hosts.push(Station { host, nics: made });
         }
+        name_addresses(&hosts);
         let lan = Lan {
             hosts,
             _switch: Some(switch),
@@ -144,6 +145,7 @@ impl Lan {
                 .collect();
             hosts.push(Station { host, nics });
         }
+        name_addresses(&hosts);
         Ok(Lan {
             hosts,
             _switch: None,
@@ -183,6 +185,15 @@ impl Lan {
             )?;
         }
         Ok(())
+    }
+}
+
+/// Names each station's addresses after it (h1..h4) on the packet ladder.
+fn name_addresses(hosts: &[Station]) {
+    for (i, s) in hosts.iter().enumerate() {
+        for nic in &s.nics {
+            super::record::address(IpAddr::V4(nic.addr), &format!("h{}", i + 1));
+        }
     }
 }
 

@@ -7,6 +7,8 @@ pub mod caps;
 pub mod capture;
 pub mod diag;
 pub mod flow;
+pub mod headers;
+pub mod msg;
 pub mod netlink;
 pub mod ns;
 pub mod opt;

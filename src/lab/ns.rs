@@ -50,6 +50,7 @@ impl Host {
     /// made by scripts/netns.sh). Entering it needs real root.
     pub fn named(name: &str, path: &str) -> Result<Host> {
         let f = fs::File::open(path).with_context(|| format!("open network namespace {path}"))?;
+        super::record::host(name);
         Ok(Host {
             name: name.to_string(),
             ns: OwnedFd::from(f),
@@ -164,6 +165,7 @@ impl Lab {
             name: name.to_string(),
             ns,
         };
+        super::record::host(name);
         self.extra.push(Host::clone_of(&host)?);
         Ok(host)
     }

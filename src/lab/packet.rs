@@ -97,6 +97,23 @@ pub struct Segment {
     pub ttl: u8,
 }
 
+impl Segment {
+    /// A FIN sent from `port`.
+    pub fn fin_from(&self, port: u16) -> bool {
+        self.sport == port && self.flags.fin
+    }
+
+    /// A RST sent from `port`.
+    pub fn rst_from(&self, port: u16) -> bool {
+        self.sport == port && self.flags.rst
+    }
+
+    /// Sent to `port`, acknowledging every byte before sequence number `end`.
+    pub fn acks(&self, port: u16, end: u32) -> bool {
+        self.dport == port && self.flags.ack && self.ack == end
+    }
+}
+
 /// Follows one direction of a TCP stream and tells segments that carry bytes
 /// not seen before from retransmissions (an RTO or a tail loss probe repeats
 /// bytes already on the wire, which a slow machine can provoke).
@@ -152,6 +169,10 @@ pub enum Packet {
     Tcp(Segment),
     Udp(Datagram),
     Igmp(Igmp),
+    /// ICMP or ICMPv6 (MLD apart).
+    Icmp(super::headers::Icmp),
+    Mld(super::headers::Mld),
+    Arp(super::headers::Arp),
     Other,
 }
 
@@ -211,9 +232,16 @@ impl Frame {
         self.try_decode().unwrap_or(Packet::Other)
     }
 
+    /// The IP header with every field (TOS, DF, options, extension headers).
+    pub fn ip(&self) -> Option<super::headers::IpHeader> {
+        super::headers::ip(&self.data, self.len)
+    }
+
     fn try_decode(&self) -> Option<Packet> {
         let d = &self.data;
-        let ip = parse_ip(d)?;
+        let Some(ip) = parse_ip(d) else {
+            return super::headers::other(d);
+        };
         let l4_offset = d.len() - ip.body.len();
         let b = ip.body;
         match ip.proto {
@@ -290,6 +318,7 @@ impl Frame {
                     record_types,
                 }))
             }
+            1 | 58 => super::headers::other(d).or(Some(Packet::Other)),
             _ => Some(Packet::Other),
         }
     }
@@ -312,10 +341,71 @@ impl Frame {
         }
     }
 
+    /// The frame cut after its transport header when it is TCP or UDP (whose
+    /// lengths are read from the IP header, not from the bytes kept): what a
+    /// report keeps of it. Other frames (ICMP with its quote, IGMP and MLD
+    /// with their records, ARP) are kept whole.
+    pub fn headers_only(&self) -> Frame {
+        let keep = parse_ip(&self.data).and_then(|ip| {
+            let l4 = self.data.len() - ip.body.len();
+            match ip.proto {
+                6 => Some(l4 + ((*ip.body.get(12)? >> 4) as usize) * 4),
+                17 => Some(l4 + 8),
+                _ => None,
+            }
+        });
+        let end = keep.unwrap_or(self.data.len()).min(self.data.len());
+        Frame {
+            data: self.data[..end].to_vec(),
+            ..self.clone()
+        }
+    }
+
     pub fn segment(&self) -> Option<Segment> {
         match self.decode() {
             Packet::Tcp(s) => Some(s),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod segment_tests {
+    use super::*;
+
+    fn seg(sport: u16, dport: u16, ack: u32, flags: u8) -> Segment {
+        Segment {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            sport,
+            dport,
+            seq: 1,
+            ack,
+            flags: TcpFlags::from_byte(flags),
+            window: 0,
+            urgent: 0,
+            mss: None,
+            wscale: None,
+            payload: 0,
+            ttl: 64,
+        }
+    }
+
+    const FIN: u8 = 0x01;
+    const RST: u8 = 0x04;
+    const ACK: u8 = 0x10;
+
+    #[test]
+    fn what_a_segment_says_and_from_where() {
+        assert!(seg(1, 2, 0, FIN | ACK).fin_from(1));
+        assert!(!seg(1, 2, 0, FIN | ACK).fin_from(2));
+        assert!(!seg(1, 2, 0, ACK).fin_from(1));
+        assert!(seg(1, 2, 0, RST).rst_from(1));
+        assert!(!seg(1, 2, 0, RST).rst_from(2));
+        assert!(!seg(1, 2, 0, FIN).rst_from(1));
+        assert!(seg(1, 2, 7, ACK).acks(2, 7));
+        assert!(!seg(1, 2, 7, ACK).acks(1, 7));
+        assert!(!seg(1, 2, 7, ACK).acks(2, 8));
+        assert!(!seg(1, 2, 7, RST).acks(2, 7));
     }
 }

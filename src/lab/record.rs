@@ -5,10 +5,11 @@
 //! the case returns.
 
 use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
 use super::packet::{Frame, Packet};
-use crate::model::Mark;
+use crate::model::{Endpoint, Mark};
 
 #[derive(Debug, Default)]
 pub struct Record {
@@ -17,6 +18,11 @@ pub struct Record {
     pub socket_families: BTreeSet<&'static str>,
     pub marks: Vec<Mark>,
     pub wire_bytes: u64,
+    /// The namespaces the case used besides its own: hosts it created, or
+    /// named ones it adopted (scripts/netns.sh).
+    pub hosts: Vec<String>,
+    /// Names for addresses on the packet ladder.
+    pub endpoints: Vec<Endpoint>,
 }
 
 impl Record {
@@ -43,6 +49,8 @@ static RECORD: Mutex<Record> = Mutex::new(Record {
     socket_families: BTreeSet::new(),
     marks: Vec::new(),
     wire_bytes: 0,
+    hosts: Vec::new(),
+    endpoints: Vec::new(),
 });
 
 fn with<T>(f: impl FnOnce(&mut Record) -> T) -> T {
@@ -73,6 +81,33 @@ pub fn mark(what: impl Into<String>) {
         what: what.into(),
     };
     with(|r| r.marks.push(m));
+}
+
+/// Names one socket's address on the packet ladder, where it would
+/// otherwise be labelled by its role in the handshake (client, server) or by
+/// its host: `endpoint(closer.local_addr()?, "closer")`.
+pub fn endpoint(addr: SocketAddr, name: &str) {
+    with(|r| {
+        r.endpoints.push(Endpoint {
+            address: addr.to_string(),
+            name: name.to_string(),
+        })
+    });
+}
+
+/// Names every address at `ip` that no `endpoint` names: the host an address
+/// belongs to ("h2"), for traffic that has no handshake to infer roles from.
+pub fn address(ip: IpAddr, name: &str) {
+    with(|r| {
+        r.endpoints.push(Endpoint {
+            address: ip.to_string(),
+            name: name.to_string(),
+        })
+    });
+}
+
+pub fn host(name: &str) {
+    with(|r| r.hosts.push(name.to_string()));
 }
 
 pub fn wire_bytes(n: u64) {

@@ -105,6 +105,16 @@ fn from_raw(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
+/// A socket address as the kernel takes it (sockaddr_storage and its length).
+pub(crate) fn addr_to_storage(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    to_raw(addr)
+}
+
+/// A socket address the kernel filled in (AF_INET or AF_INET6).
+pub(crate) fn addr_from_storage(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    from_raw(ss)
+}
+
 /// IPv4 or IPv6, for cases that run on both (`@v6` variants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Family {
@@ -414,6 +424,39 @@ pub struct Closed {
     pub errno: Option<String>,
     #[serde(with = "crate::model::millis")]
     pub took: Duration,
+}
+
+/// What a call that moves bytes (recv, send) returned: the count, or the
+/// errno's name. A bare number or a name in JSON; "1000 B" or "ECONNRESET"
+/// in a report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Returned {
+    Bytes(usize),
+    Errno(String),
+}
+
+impl Returned {
+    pub fn of(r: &io::Result<usize>) -> Returned {
+        match r {
+            Ok(n) => Returned::Bytes(*n),
+            Err(e) => Returned::Errno(errno_name(e)),
+        }
+    }
+
+    /// A failure with the errno named `name`, as an expectation writes it.
+    pub fn errno(name: &str) -> Returned {
+        Returned::Errno(name.to_string())
+    }
+}
+
+impl crate::model::Show for Returned {
+    fn show(&self) -> String {
+        match self {
+            Returned::Bytes(n) => format!("{n} B"),
+            Returned::Errno(e) => e.clone(),
+        }
+    }
 }
 
 /// A connected TCP pair on one host: `client` connected to `server` (the

@@ -65,6 +65,8 @@ impl Link {
                 addr: b_addr,
             },
         };
+        super::record::address(a_addr, "a");
+        super::record::address(b_addr, "b");
         // Up is not yet carrying: wait until a datagram gets across each way.
         super::wire::await_traffic(&link)?;
         Ok(link)

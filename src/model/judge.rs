@@ -14,7 +14,7 @@ use super::Verdict;
 use crate::lab::Lab;
 
 /// One comparison of a measurement against the expectation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Check {
     pub what: String,
     pub expected: String,

@@ -61,7 +61,7 @@ pub struct Case {
 /// the cases impose (the longest is a few seconds).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -81,7 +81,7 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Linux behaves as claimed.
@@ -93,6 +93,31 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in the order reports count them.
+    pub const ALL: [Verdict; 3] = [Verdict::Holds, Verdict::Differs, Verdict::Refuted];
+
+    /// The verdict as reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Differs => "differs",
+            Verdict::Refuted => "refuted",
+        }
+    }
+
+    /// What the verdict says about the source's claim, for `--help`, the
+    /// manual page and the run's closing summary.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Verdict::Holds => "Linux does what the source claims",
+            Verdict::Differs => {
+                "Linux does it only partly, or in its own way: the claim needs a qualification \
+                 (a limit, a doubled value, another errno)"
+            }
+            Verdict::Refuted => "Linux does the opposite of what the source claims",
+        }
+    }
+
     /// For claims that either hold or are refuted, nothing in between.
     pub fn holds_if(holds: bool) -> Verdict {
         if holds {
@@ -105,11 +130,7 @@ impl Verdict {
 
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Holds => "holds",
-            Verdict::Differs => "differs",
-            Verdict::Refuted => "refuted",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -247,15 +268,34 @@ impl Judgement {
 
 /// A moment on the case's time line that is not a packet: a syscall called or
 /// returned (`close() called`), shown beside the captured frames.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mark {
     /// Wall clock, nanoseconds since the Unix epoch (the frames' clock).
     pub t_ns: i64,
     pub what: String,
 }
 
+/// A name the case gave an address on its time line (`lab::record::endpoint`,
+/// `lab::record::address`): "closer", "h2", "a".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Endpoint {
+    /// An IP address with a port ("127.0.0.1:41392", "[::1]:80"), or an IP
+    /// address alone for every port at it ("198.51.100.12").
+    pub address: String,
+    pub name: String,
+}
+
+/// Frames a report leaves out of a long capture (a bulk transfer): `count`
+/// frames of the same connection or flow as the kept frame `after` (an index
+/// into the report's `frames`) were captured after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FrameGap {
+    pub after: u32,
+    pub count: u32,
+}
+
 /// The result of one case, as the runner reports it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseResult {
     pub id: String,
     /// Where the claim comes from, the claim and what Linux is expected to do,
@@ -282,18 +322,122 @@ pub struct CaseResult {
     /// Address families the case's sockets and captured packets used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<String>,
+    /// The namespaces besides its own that the case used (its topology).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     pub key: String,
     pub checks: Vec<Check>,
     /// How the namespace was obtained ("root" or "user_namespace").
     #[serde(default)]
+    #[schemars(schema_with = "privilege_schema")]
     pub privilege: Option<crate::lab::Privilege>,
-    /// Path of the pcap written for a failing case.
+    /// Path of the pcap written for the case (every failing case that
+    /// captured, every capturing case with `--pcap`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcap: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Captured frames. The case process hands the runner all of them (for
+    /// the pcap); a report keeps those the packet ladder shows, headers only
+    /// (`frames_captured` says how many there were, `frame_gaps` where some
+    /// were left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "frames_text")]
+    #[schemars(schema_with = "frames_schema")]
     pub frames: Vec<Frame>,
+    /// How many frames the case captured, when a report kept only some.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub frames_captured: u32,
+    /// Where a report left frames out of `frames`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_gaps: Vec<FrameGap>,
+    /// The case's own syscalls on the frames' time line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<Mark>,
+    /// Names the case gave addresses, for the packet ladder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Endpoint>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The JSON Schema of `CaseResult::frames` (lab/ knows nothing of schemas).
+fn frames_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "Captured Ethernet frames in time order, one string each: the kernel's \
+            receive time stamp (nanoseconds since the Unix epoch), the length on the wire, the \
+            interface, and the bytes kept (the headers), in hexadecimal.",
+        "type": "array",
+        "items": {"type": "string", "pattern": "^-?[0-9]+ [0-9]+ [^ ]+ ([0-9a-f]{2})*$"}
+    })
+}
+
+/// Frames as one line of text each ("1795773958409924092 74 lo 0000..."):
+/// a report keeps dozens per case, and a JSON object per frame would take
+/// six lines and twice the bytes.
+mod frames_text {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::lab::packet::Frame;
+
+    pub fn serialize<S: Serializer>(frames: &[Frame], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(frames.iter().map(|f| {
+            let hex: String = f.data.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{} {} {} {hex}", f.t_ns, f.len, f.iface)
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Frame>, D::Error> {
+        let lines = Vec::<String>::deserialize(d)?;
+        lines
+            .iter()
+            .map(|l| parse(l).map_err(D::Error::custom))
+            .collect()
+    }
+
+    fn parse(line: &str) -> Result<Frame, String> {
+        let bad = || format!("not a frame: {line}");
+        let mut parts = line.split(' ');
+        let mut next = || parts.next().ok_or_else(bad);
+        let t_ns = next()?.parse().map_err(|_| bad())?;
+        let len = next()?.parse().map_err(|_| bad())?;
+        let iface = next()?.to_string();
+        let hex = next()?;
+        if hex.len() % 2 != 0 {
+            return Err(bad());
+        }
+        let data = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("x"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| bad())?;
+        Ok(Frame {
+            t_ns,
+            len,
+            iface,
+            data,
+        })
+    }
+}
+
+/// The JSON Schema of `CaseResult::privilege`: the names `Privilege`
+/// serialises to (lab/ knows nothing of schemas), or null.
+fn privilege_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    use crate::lab::Privilege;
+    // Every variant, so that a new one is a compile error here, not a
+    // schema that rejects the reports naming it.
+    let every = |p: Privilege| match p {
+        Privilege::Root | Privilege::UserNamespace => p,
+    };
+    let mut names: Vec<Value> = [Privilege::Root, Privilege::UserNamespace]
+        .into_iter()
+        .map(every)
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect();
+    names.push(Value::Null);
+    schemars::json_schema!({
+        "description": "How the namespace was obtained (null when the case never entered one).",
+        "enum": names,
+    })
 }
 
 /// A case run whose measurement completed: what the runner builds a
@@ -339,8 +483,10 @@ impl CaseResult {
         r.privilege = Some(m.privilege);
         r.wire_bytes = m.record.wire_bytes;
         r.families = families;
+        r.hosts = m.record.hosts;
         r.frames = m.record.frames;
         r.marks = m.record.marks;
+        r.endpoints = m.record.endpoints;
         r
     }
 
@@ -364,13 +510,30 @@ impl CaseResult {
             cpu_ms: 0.0,
             wire_bytes: 0,
             families: Vec::new(),
+            hosts: Vec::new(),
             key: String::new(),
             checks: Vec::new(),
             privilege: None,
             pcap: None,
             frames: Vec::new(),
+            frames_captured: 0,
+            frame_gaps: Vec::new(),
             marks: Vec::new(),
+            endpoints: Vec::new(),
         }
+    }
+
+    /// The verdict a report presents: only a passing case gives one. When a
+    /// check fails, the measurement contradicts the expectation the verdict
+    /// is judged against, so the judged verdict (kept in `verdict` for the
+    /// record) is not shown as the case's.
+    pub fn shown_verdict(&self) -> Option<Verdict> {
+        self.verdict.filter(|_| self.outcome == Outcome::Pass)
+    }
+
+    /// How many frames the case captured (a report may keep fewer).
+    pub fn captured(&self) -> usize {
+        (self.frames_captured as usize).max(self.frames.len())
     }
 
     pub fn failed_checks(&self) -> Vec<Check> {

@@ -64,7 +64,8 @@ fn numbers_differ(a: f64, b: f64) -> bool {
     (a - b).abs() > 0.1 * a.abs().max(b.abs())
 }
 
-fn compare_case(a: &CaseResult, b: &CaseResult) -> IdDiff {
+/// How `b` behaves differently from `a` (the same case on two kernels).
+pub fn compare_case(a: &CaseResult, b: &CaseResult) -> IdDiff {
     let mut d = IdDiff {
         id: a.id.clone(),
         changes: Vec::new(),
@@ -199,10 +200,10 @@ pub fn render(a_name: &str, a: &Report, b_name: &str, b: &Report, diffs: &[IdDif
     out
 }
 
-/// Reads a JSON report written by `sockspec run --format json`.
+/// Reads a JSON report written by `sockspec run --format json`, of any format
+/// this sockspec knows (see `json::parse`).
 pub fn load(path: &std::path::Path) -> Result<Report, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a sockspec JSON report: {e}", path.display()))
+    super::json::parse(&text).map_err(|e| format!("{} {e}", path.display()))
 }

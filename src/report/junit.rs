@@ -92,14 +92,14 @@ pub fn render(results: &[CaseResult]) -> String {
                 );
             }
         }
-        let verdict = r
-            .verdict
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "-".into());
+        let verdict = match r.shown_verdict() {
+            Some(v) => format!("verdict: {v}: {}", r.reason),
+            None => format!("{}: {}", super::explain::no_verdict(r), r.reason),
+        };
         let _ = writeln!(
             out,
             "<system-out>{}</system-out></testcase>",
-            escape(&format!("verdict: {verdict}: {}", r.reason))
+            escape(&verdict)
         );
     }
     let _ = writeln!(out, "  </testsuite>");

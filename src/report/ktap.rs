@@ -23,11 +23,11 @@ pub fn render(results: &[CaseResult]) -> String {
     );
     for (i, r) in results.iter().enumerate() {
         let n = i + 1;
-        let verdict = r
-            .verdict
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "-".into());
-        let _ = writeln!(out, "# {}: verdict {verdict}, {} ms", r.id, r.duration_ms);
+        let verdict = match r.shown_verdict() {
+            Some(v) => format!("verdict {v}"),
+            None => super::table::NO_VERDICT.to_string(),
+        };
+        let _ = writeln!(out, "# {}: {verdict}, {} ms", r.id, r.duration_ms);
         match r.outcome {
             Outcome::Pass => {
                 let _ = writeln!(out, "# {}", clean(&r.reason));

@@ -11,6 +11,24 @@ pub fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_sockspec"))
 }
 
+/// A directory outside the checkout to run a script from, a CARGO_TARGET_DIR
+/// in it that is not the checkout's target/ (a link to the target directory
+/// these tests were built in, so the script's cargo build finds everything
+/// fresh), and the cargo profile that built them (for SOCKSPEC_PROFILE).
+pub fn target_elsewhere() -> (tempfile::TempDir, PathBuf, String) {
+    let exe = exe();
+    let profile_dir = exe.parent().expect("the binary's directory");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let target = profile_dir.parent().expect("the target directory");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let link = cwd.path().join("cache-target");
+    std::os::unix::fs::symlink(target, &link).expect("symlink to the target directory");
+    (cwd, link, profile)
+}
+
 /// Runs one case in its own namespace, as `sockspec run` does, with extra
 /// environment for the case process.
 pub fn run_case(id: &str, env: &[(&str, &str)]) -> CaseResult {
@@ -81,4 +99,22 @@ pub fn default_signals(cmd: &mut std::process::Command) -> &mut std::process::Co
             Ok(())
         })
     }
+}
+
+/// Builds the sabotage shim (fixtures/shim/ignore_setsockopt.c) into `dir`:
+/// LD_PRELOADed, setsockopt ignores the options listed in
+/// SOCKSPEC_SHIM_IGNORE ("level:option,...") and getsockopt echoes them.
+pub fn build_shim(dir: &std::path::Path) -> PathBuf {
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shim/ignore_setsockopt.c");
+    let out = dir.join("libignore_setsockopt.so");
+    let status = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .expect("a C compiler (cc) is needed to build the sabotage shim: apt-get install gcc");
+    assert!(status.success(), "building {} failed", src.display());
+    out
 }
