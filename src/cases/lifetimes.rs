@@ -110,6 +110,14 @@ fn near(t: Option<f64>, due: f64) -> bool {
     t.is_some_and(|t| t >= due - EARLY_MS && t <= due + LATE_MS)
 }
 
+/// An error the case's thread is woken for trails the kernel's timer by
+/// that wake-up: a few hundred ms on a loaded machine (over 200 ms seen
+/// with 360 cases at once on 2 cores).
+const WAKE_LATE_MS: f64 = 350.0;
+/// What the case finds by looking again and again (sock_diag, with short
+/// sleeps between looks) trails it further: over 550 ms seen.
+const POLL_LATE_MS: f64 = 1_000.0;
+
 /// An orphan's kernel state as sock_diag reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Orphan {
@@ -246,9 +254,10 @@ impl Observation for OrphanLifetime {
         let fw2 = Some("FIN_WAIT2".to_string());
         j.expect(
             "TCP_LINGER2 1: an orphan in FIN_WAIT2 with a 1 s timer",
-            // Read some time after close(): less than the whole second is left.
-            self.with_option.state == fw2 && (500..=1_000).contains(&self.with_option.expires_ms),
-            "FIN_WAIT2, timer 3 in 500..1000 ms",
+            // Read some time after close(): less than the whole second is
+            // left, and on a loaded machine much less (the look trails).
+            self.with_option.state == fw2 && (100..=1_000).contains(&self.with_option.expires_ms),
+            "FIN_WAIT2, timer 3 in 100..1000 ms",
             orphan_text(&self.with_option),
         );
         j.expect_eq(
@@ -258,8 +267,9 @@ impl Observation for OrphanLifetime {
         );
         j.expect(
             "gone 1 s after close()",
-            near(self.lifetime_ms, 1_000.0),
-            format!("{}..{} ms", 1_000.0 - EARLY_MS, 1_000.0 + LATE_MS),
+            self.lifetime_ms
+                .is_some_and(|t| (1_000.0 - EARLY_MS..=1_000.0 + POLL_LATE_MS).contains(&t)),
+            format!("{}..{} ms", 1_000.0 - EARLY_MS, 1_000.0 + POLL_LATE_MS),
             ms_text(self.lifetime_ms),
         );
         j.expect_eq(
@@ -713,8 +723,9 @@ impl Observation for Keepcnt {
         let due = 1_000.0 * (1 + o.keepcnt) as f64;
         j.expect(
             "dropped when the next probe would be due",
-            near(o.error_ms, due),
-            format!("{}..{} ms", due - EARLY_MS, due + LATE_MS),
+            o.error_ms
+                .is_some_and(|t| (due - EARLY_MS..=due + WAKE_LATE_MS).contains(&t)),
+            format!("{}..{} ms", due - EARLY_MS, due + WAKE_LATE_MS),
             ms_text(o.error_ms),
         );
         j.expect_eq("the connection is reset", &true, &o.rst);
@@ -795,10 +806,12 @@ mod tests {
     #[case::chatty(OrphanLifetime { sent_while_orphaned: 2, ..lifetime_linux() }, Verdict::Holds,
         &["the orphan sends nothing while it lingers"])]
     #[case::early(OrphanLifetime { lifetime_ms: Some(989.9), ..lifetime_linux() }, Verdict::Holds, &[GONE])]
-    #[case::late(OrphanLifetime { lifetime_ms: Some(1_150.1), ..lifetime_linux() }, Verdict::Holds, &[GONE])]
-    #[case::timer_short(OrphanLifetime { with_option: fw2(3, 499), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
+    // Found gone 1 s late (a loaded machine), and later still.
+    #[case::latest(OrphanLifetime { lifetime_ms: Some(2_000.0), ..lifetime_linux() }, Verdict::Holds, &[])]
+    #[case::late(OrphanLifetime { lifetime_ms: Some(2_000.1), ..lifetime_linux() }, Verdict::Holds, &[GONE])]
+    #[case::timer_short(OrphanLifetime { with_option: fw2(3, 99), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
     #[case::timer_long(OrphanLifetime { with_option: fw2(3, 1_001), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
-    #[case::timer_edges(OrphanLifetime { with_option: fw2(3, 500), ..lifetime_linux() }, Verdict::Holds, &[])]
+    #[case::timer_edges(OrphanLifetime { with_option: fw2(3, 100), ..lifetime_linux() }, Verdict::Holds, &[])]
     #[case::not_fw2(OrphanLifetime { with_option: gone(), ..lifetime_linux() }, Verdict::Holds, &[WITH])]
     #[case::sysctl_ignored(OrphanLifetime { without: fw2(3, 59_996), ..lifetime_linux() }, Verdict::Holds,
         &[WITHOUT])]
@@ -980,7 +993,9 @@ mod tests {
         range: vec!["ok".into(); 4], ..cnt_linux().0 }), Verdict::Refuted, &[C_PROBES, C_ERR, C_WHEN, C_RST, C_RANGE])]
     #[case::no_rst(Keepcnt(DeadPeer { rst: false, ..cnt_linux().0 }), Verdict::Holds, &[C_RST])]
     #[case::early(Keepcnt(DeadPeer { error_ms: Some(1_989.9), ..cnt_linux().0 }), Verdict::Holds, &[C_WHEN])]
-    #[case::late(Keepcnt(DeadPeer { error_ms: Some(2_150.1), ..cnt_linux().0 }), Verdict::Holds, &[C_WHEN])]
+    // Seen 350 ms late (a loaded machine), and later still.
+    #[case::latest(Keepcnt(DeadPeer { error_ms: Some(2_350.0), ..cnt_linux().0 }), Verdict::Holds, &[])]
+    #[case::late(Keepcnt(DeadPeer { error_ms: Some(2_350.1), ..cnt_linux().0 }), Verdict::Holds, &[C_WHEN])]
     fn cnt_judgement(#[case] o: Keepcnt, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));

@@ -100,6 +100,11 @@ const USER_TIMEOUT_MS: u32 = 500;
 /// The timeout ends when its timer fires: a tick early at most, late under load.
 const EARLY_MS: f64 = 10.0;
 const LATE_MS: f64 = 150.0;
+/// The error is seen when the waiting thread runs: on a loaded machine that
+/// can trail the kernel's timer by a few hundred ms (up to 200 ms seen with
+/// 360 cases at once). Checks on such times allow this; verdicts use
+/// LATE_MS, and a late wake only moves them further from the page.
+const WAKE_LATE_MS: f64 = 350.0;
 
 fn set_user_timeout(s: &Sock, ms: u32) -> Result<()> {
     s.set_raw(libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, &ms.to_ne_bytes())
@@ -229,6 +234,12 @@ fn on_time(error_ms: Option<f64>, due: f64) -> bool {
     error_ms.is_some_and(|t| t >= due - EARLY_MS && t <= due + LATE_MS)
 }
 
+/// Whether an error the case's thread saw at `error_ms` can be the kernel's
+/// timer due at `due`, allowing for the thread's wake-up on a loaded machine.
+fn woke_on_time(error_ms: Option<f64>, due: f64) -> bool {
+    error_ms.is_some_and(|t| (due - EARLY_MS..=due + WAKE_LATE_MS).contains(&t))
+}
+
 impl Observation for Unanswered {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
@@ -241,18 +252,19 @@ impl Observation for Unanswered {
         // Linux starts the clock at the first retransmission the RTO timer
         // makes (retrans_stamp); a tail-loss probe before it does not count.
         // Which retransmission that was the wire cannot tell: one must fit.
+        // The latest that fits: the one the timer counted from.
         let anchor = self
             .retransmissions_ms
             .iter()
             .copied()
-            .find(|r| on_time(self.error_ms.map(|e| e - r), due));
+            .rfind(|r| woke_on_time(self.error_ms.map(|e| e - r), due));
         j.expect(
             "the error comes the user timeout after a retransmission",
             anchor.is_some(),
             format!(
                 "{}..{} ms after one of the retransmissions",
                 due - EARLY_MS,
-                due + LATE_MS
+                due + WAKE_LATE_MS
             ),
             format!(
                 "{} after the data left, retransmissions at {} ms",
@@ -370,8 +382,12 @@ impl Observation for ZeroWindow {
         };
         j.expect(
             "the error comes the user timeout after that first probe",
-            on_time(since_probe, due),
-            format!("{}..{} ms after the probe", due - EARLY_MS, due + LATE_MS),
+            woke_on_time(since_probe, due),
+            format!(
+                "{}..{} ms after the probe",
+                due - EARLY_MS,
+                due + WAKE_LATE_MS
+            ),
             ms_text(since_probe),
         );
         let verdict = match self.error_ms {
@@ -483,8 +499,8 @@ impl Observation for OverridesKeepalive {
                     .max(1.0);
         j.expect(
             "closed at the first keep-alive timer past the user timeout",
-            on_time(self.error_ms, due),
-            format!("{}..{} ms", due - EARLY_MS, due + LATE_MS),
+            woke_on_time(self.error_ms, due),
+            format!("{}..{} ms", due - EARLY_MS, due + WAKE_LATE_MS),
             ms_text(self.error_ms),
         );
         let by_keepcnt = idle + intvl * self.keepcnt as f64;
@@ -624,11 +640,12 @@ mod tests {
         ..unanswered_linux() }, Verdict::Holds, &[ANCHOR, RTO])]
     #[case::other_error(Unanswered { error: Some("EHOSTUNREACH".into()), ..unanswered_linux() }, Verdict::Refuted,
         &[REPORTS])]
-    // 490 ms after the retransmission at 415.7 ms, and a little less.
-    #[case::earliest(Unanswered { error_ms: Some(905.8), ..unanswered_linux() }, Verdict::Differs, &[])]
-    #[case::too_early(Unanswered { error_ms: Some(905.6), ..unanswered_linux() }, Verdict::Differs, &[ANCHOR])]
-    #[case::latest(Unanswered { error_ms: Some(1_065.6), ..unanswered_linux() }, Verdict::Differs, &[])]
-    #[case::too_late(Unanswered { error_ms: Some(1_065.8), ..unanswered_linux() }, Verdict::Differs, &[ANCHOR])]
+    // Just over 490 ms after the retransmission at 207.7 ms, and just under.
+    #[case::earliest(Unanswered { error_ms: Some(697.8), ..unanswered_linux() }, Verdict::Differs, &[])]
+    #[case::too_early(Unanswered { error_ms: Some(697.6), ..unanswered_linux() }, Verdict::Differs, &[ANCHOR])]
+    // Just under 850 ms after the one at 415.7 ms (a late wake), and just over.
+    #[case::latest(Unanswered { error_ms: Some(1_265.6), ..unanswered_linux() }, Verdict::Differs, &[])]
+    #[case::too_late(Unanswered { error_ms: Some(1_265.8), ..unanswered_linux() }, Verdict::Differs, &[ANCHOR])]
     #[case::page_edges(Unanswered { error_ms: Some(490.0), ..unanswered_page() }, Verdict::Holds, &[ANCHOR])]
     #[case::page_latest(Unanswered { error_ms: Some(650.0), ..unanswered_page() }, Verdict::Holds, &[ANCHOR])]
     #[case::page_early(Unanswered { error_ms: Some(489.9), retransmissions_ms: vec![], ..unanswered_page() },
@@ -713,6 +730,12 @@ mod tests {
         Verdict::Differs, &[Z_PROBE])]
     #[case::holds_edge(ZeroWindow { first_probe_ms: Some(190.0), error_ms: Some(650.0), ..zero_linux() },
         Verdict::Holds, &[Z_AFTER])]
+    // A loaded machine: the thread saw the error 693 ms after the probe.
+    #[case::late_wake(ZeroWindow { first_probe_ms: Some(216.0), error_ms: Some(909.0), ..zero_linux() },
+        Verdict::Differs, &[])]
+    // 850 ms after the probe, the latest a late wake explains, and just over.
+    #[case::latest_wake(ZeroWindow { error_ms: Some(1_061.9), ..zero_linux() }, Verdict::Differs, &[])]
+    #[case::too_late(ZeroWindow { error_ms: Some(1_062.1), ..zero_linux() }, Verdict::Differs, &[Z_AFTER])]
     fn zero_judgement(#[case] o: ZeroWindow, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
@@ -761,6 +784,9 @@ mod tests {
     // Half an interval before TCP_KEEPCNT would have closed it (6 s).
     #[case::before_keepcnt(OverridesKeepalive { error_ms: Some(5_499.0), ..ka_linux() }, Verdict::Holds, &[KA_WHEN])]
     #[case::at_keepcnt(OverridesKeepalive { error_ms: Some(5_500.0), ..ka_linux() }, Verdict::Refuted, &[KA_WHEN])]
+    // The timer at 2 s, seen by a thread woken 350 ms late, and later still.
+    #[case::latest_wake(OverridesKeepalive { error_ms: Some(2_350.0), ..ka_linux() }, Verdict::Holds, &[])]
+    #[case::too_late(OverridesKeepalive { error_ms: Some(2_350.1), ..ka_linux() }, Verdict::Holds, &[KA_WHEN])]
     fn ka_judgement(#[case] o: OverridesKeepalive, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
@@ -775,14 +801,14 @@ mod tests {
              probe(s), then ETIMEDOUT 2006 ms after the last segment received",
             j.because
         );
-        assert_eq!("1990..2150 ms", j.checks[2].expected);
+        assert_eq!("1990..2350 ms", j.checks[2].expected);
         // A user timeout shorter than the idle time: the first timer after a probe.
         let short = OverridesKeepalive {
             user_timeout_ms: 500,
             ..ka_linux()
         }
         .judge();
-        assert_eq!("1990..2150 ms", short.checks[2].expected);
+        assert_eq!("1990..2350 ms", short.checks[2].expected);
     }
 
     fn unsigned_linux() -> Unsigned {
