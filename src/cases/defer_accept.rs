@@ -57,9 +57,11 @@ pub static ROUNDS_UP: Case = Case {
     id: "tcp_defer_accept.rounds_up",
     source: Source::ManPage("man-pages 6.20 tcp(7) TCP_DEFER_ACCEPT"),
     claim: "the kernel rounds the number of seconds up to the next TCP retransmit duration",
-    expectation: "getsockopt returns the total time of the SYN-ACK retransmissions the value was turned into \
-                  (1 s, doubling, at most 120 s each): 1 -> 1, 2 -> 3, 4 -> 7, 8 -> 15, 30 -> 31, \
-                  100 -> 127; 0 and negative values turn the option off (0)",
+    expectation: "the value becomes a number of SYN-ACK retransmissions (1 s, doubling, at most 120 s each), \
+                  and getsockopt returns their total time: 1 -> 1, 2 -> 3, 4 -> 7, 8 -> 15, 30 -> 31, \
+                  100 -> 127; 0 and negative values turn the option off (0). On the wire, 2 s is 2 \
+                  timeouts (1 s, then 2 s more): a listener whose client sends no data resends its SYN-ACK \
+                  only at the last one and wakes with the client's ACK of it, 3 s after connect()",
     run: &Measure(rounds_up),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::TCP_DEFER_ACCEPT],
@@ -312,11 +314,37 @@ impl Observation for NoDataTimeout {
 pub struct RoundsUp {
     pub set: Vec<i32>,
     pub read: Vec<i32>,
+    /// A listener with TCP_DEFER_ACCEPT 2 and a client that never writes:
+    /// when the listener became readable, ms after connect().
+    pub woke_ms: Option<f64>,
+    /// SYN-ACKs that listener sent until then (the first and its
+    /// retransmissions).
+    pub synacks: usize,
 }
 
 const ROUNDED: [i32; 10] = [1, 2, 3, 4, 5, 8, 30, 100, 0, -1];
 
+/// The value whose rounding the wire shows: 2 s becomes 2 SYN-ACK
+/// retransmissions, 1 s + 2 s.
+const ROUNDED_ON_WIRE: i32 = 2;
+
 fn rounds_up(_lab: &mut Lab) -> Result<RoundsUp> {
+    // The rounding in effect: the listener wakes (without data) with the
+    // client's ACK of the last SYN-ACK retransmission the value became.
+    let mut cap = Capture::start("lo")?;
+    let (listener, addr) = deferring_listener(ROUNDED_ON_WIRE)?;
+    let client = Sock::tcp(Family::V4)?;
+    let t = Instant::now();
+    client.connect(addr).context("connect")?;
+    let ready = wait::readable(listener.as_raw_fd(), Duration::from_millis(4_200))?;
+    let woke_ms = ready.then(|| ms(t.elapsed()));
+    record::mark("listener readable");
+    let port = client.local_addr()?.port();
+    let synacks = cap
+        .segments()?
+        .iter()
+        .filter(|s| s.dport == port && s.flags.syn && s.flags.ack)
+        .count();
     let mut read = Vec::new();
     for v in ROUNDED {
         let s = Sock::tcp(Family::V4)?;
@@ -326,6 +354,8 @@ fn rounds_up(_lab: &mut Lab) -> Result<RoundsUp> {
     Ok(RoundsUp {
         set: ROUNDED.to_vec(),
         read,
+        woke_ms,
+        synacks,
     })
 }
 
@@ -362,19 +392,37 @@ impl Observation for RoundsUp {
             .filter(|(s, _)| **s > 0)
             .map(|(s, r)| (*s, *r))
             .collect();
+        // 2 s: 2 SYN-ACK timeouts, after 1 s and 3 s. The client has
+        // acknowledged the first SYN-ACK, so the kernel resends it only at
+        // the last timeout; the client's ACK of that one wakes the listener
+        // (a loaded machine may wake the case's thread late, never early).
+        let (lo, hi) = (2_990.0, 4_000.0);
+        let woke_rounded = self.woke_ms.is_some_and(|t| (lo..=hi).contains(&t));
+        j.expect(
+            "TCP_DEFER_ACCEPT 2, no data: the listener wakes 3 s after connect(), with the second SYN-ACK",
+            woke_rounded && self.synacks == 2,
+            format!("2 SYN-ACKs, readable {lo}..{hi} ms"),
+            format!(
+                "{} SYN-ACKs, readable after {}",
+                self.synacks,
+                ms_text(self.woke_ms)
+            ),
+        );
         let rounded_up = positive.iter().all(|(s, r)| r >= s);
         let changed = positive.iter().any(|(s, r)| r != s);
         j.verdict(
-            match (rounded_up, changed) {
+            match (rounded_up, changed && woke_rounded) {
                 (true, true) => Verdict::Holds,
                 // Kept as given: no rounding to retransmission times.
                 (true, false) => Verdict::Refuted,
                 (false, _) => Verdict::Refuted,
             },
             format!(
-                "set {} s, read back {} s",
+                "set {} s, read back {} s; with 2 s and no data the listener woke after {} ({} SYN-ACKs)",
                 self.set.show(),
-                self.read.show()
+                self.read.show(),
+                ms_text(self.woke_ms),
+                self.synacks
             ),
         );
         j.key(
@@ -666,10 +714,14 @@ mod tests {
         RoundsUp {
             set: ROUNDED.to_vec(),
             read: vec![1, 3, 3, 7, 7, 15, 31, 127, 0, 0],
+            woke_ms: Some(3_016.5),
+            synacks: 2,
         }
     }
 
     const ROUND: &str = "getsockopt after setting [1, 2, 3, 4, 5, 8, 30, 100, 0, -1]";
+    const WIRE: &str =
+        "TCP_DEFER_ACCEPT 2, no data: the listener wakes 3 s after connect(), with the second SYN-ACK";
 
     #[rstest]
     #[case::linux(rounds_linux(), Verdict::Holds, &[])]
@@ -678,6 +730,19 @@ mod tests {
     // Rounded down somewhere.
     #[case::down(RoundsUp { read: vec![1, 1, 3, 3, 7, 7, 15, 63, 0, 0], ..rounds_linux() }, Verdict::Refuted,
         &[ROUND])]
+    // The option ignored: the listener wakes with the handshake.
+    #[case::ignored(RoundsUp { read: vec![0; 10], woke_ms: Some(0.1), synacks: 1, ..rounds_linux() },
+        Verdict::Refuted, &[ROUND, WIRE])]
+    // Rounded when read back, yet the wire kept 2 s (a wake at the 1 s retransmission).
+    #[case::read_only(RoundsUp { woke_ms: Some(1_004.0), ..rounds_linux() }, Verdict::Refuted,
+        &[WIRE])]
+    #[case::earliest(RoundsUp { woke_ms: Some(2_990.0), ..rounds_linux() }, Verdict::Holds, &[])]
+    #[case::early(RoundsUp { woke_ms: Some(2_989.9), ..rounds_linux() }, Verdict::Refuted, &[WIRE])]
+    #[case::latest(RoundsUp { woke_ms: Some(4_000.0), ..rounds_linux() }, Verdict::Holds, &[])]
+    #[case::late(RoundsUp { woke_ms: Some(4_000.1), ..rounds_linux() }, Verdict::Refuted, &[WIRE])]
+    #[case::never(RoundsUp { woke_ms: None, synacks: 3, ..rounds_linux() }, Verdict::Refuted, &[WIRE])]
+    // Every timeout resent the SYN-ACK.
+    #[case::more_synacks(RoundsUp { synacks: 3, ..rounds_linux() }, Verdict::Holds, &[WIRE])]
     fn rounds_judgement(#[case] o: RoundsUp, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
@@ -688,7 +753,8 @@ mod tests {
         let j = rounds_linux().judge();
         assert_eq!("1->1 2->3 3->3 4->7 5->7 8->15 30->31 100->127", j.key);
         assert_eq!(
-            "set [1, 2, 3, 4, 5, 8, 30, 100, 0, -1] s, read back [1, 3, 3, 7, 7, 15, 31, 127, 0, 0] s",
+            "set [1, 2, 3, 4, 5, 8, 30, 100, 0, -1] s, read back [1, 3, 3, 7, 7, 15, 31, 127, 0, 0] s; with 2 s \
+             and no data the listener woke after 3016 ms (2 SYN-ACKs)",
             j.because
         );
     }
