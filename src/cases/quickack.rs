@@ -61,6 +61,8 @@ struct Conversation {
     cap: Capture,
     pair: TcpPair,
     port: u16,
+    /// Bytes the two ends have read so far.
+    read: usize,
 }
 
 impl Conversation {
@@ -73,22 +75,29 @@ impl Conversation {
             s.set_timeout(libc::SO_RCVTIMEO, Duration::from_secs(2))?;
         }
         let port = pair.client.local_addr()?.port();
-        Ok(Conversation { cap, pair, port })
+        Ok(Conversation {
+            cap,
+            pair,
+            port,
+            read: 0,
+        })
     }
 
     /// The client asks, the server answers at once: the server has just
     /// replied to what it received, which makes it interactive.
-    fn exchange(&self) -> Result<()> {
+    fn exchange(&mut self) -> Result<()> {
         self.pair.client.send_all(b"req").context("request")?;
-        read_n(&self.pair.server, b"req")?;
+        self.read += read_n(&self.pair.server, b"req")?;
         self.pair.server.send_all(b"resp").context("response")?;
-        read_n(&self.pair.client, b"resp")
+        self.read += read_n(&self.pair.client, b"resp")?;
+        Ok(())
     }
 
     /// The server answers the byte it last received, at once.
-    fn reply(&self) -> Result<()> {
+    fn reply(&mut self) -> Result<()> {
         self.pair.server.send_all(b"r").context("reply")?;
-        read_n(&self.pair.client, b"r")
+        self.read += read_n(&self.pair.client, b"r")?;
+        Ok(())
     }
 
     /// The client sends one byte; how long the server takes to acknowledge
@@ -112,7 +121,7 @@ impl Conversation {
         let ack = self
             .cap
             .find_from(i + 1, Duration::from_millis(500), |f| acks(f, port, end))?;
-        read_n(&self.pair.server, b"x")?;
+        self.read += read_n(&self.pair.server, b"x")?;
         Ok(ack.map(|(_, a)| (a.t_ns - data.t_ns) as f64 / 1e6))
     }
 
@@ -139,8 +148,9 @@ fn acks(f: &Frame, port: u16, end: u32) -> bool {
 }
 
 /// Reads exactly `want`, failing on anything else: the conversation must
-/// go as scripted for its ACK timings to mean anything.
-fn read_n(s: &Sock, want: &[u8]) -> Result<()> {
+/// go as scripted for its ACK timings to mean anything. Returns how many
+/// bytes it read.
+fn read_n(s: &Sock, want: &[u8]) -> Result<usize> {
     let n = want.len();
     let mut buf = vec![0u8; n];
     let mut got = 0;
@@ -158,7 +168,7 @@ fn read_n(s: &Sock, want: &[u8]) -> Result<()> {
         String::from_utf8_lossy(&buf),
         String::from_utf8_lossy(want)
     );
-    Ok(())
+    Ok(got)
 }
 
 fn immediate(t: Option<f64>) -> bool {
@@ -188,7 +198,13 @@ pub struct NotPermanent {
     pub reads_after_reply: i32,
     /// The next ACK delay, with no further setsockopt, ms.
     pub after_reply_ms: Option<f64>,
+    /// Bytes the two ends read in all.
+    pub bytes_read: usize,
 }
+
+/// What not_permanent's conversation sends: two exchanges (3 + 4 bytes
+/// each), one reply and three probes of 1 byte.
+const NOT_PERMANENT_BYTES: usize = 2 * 7 + 1 + 3;
 
 fn not_permanent(_lab: &mut Lab) -> Result<NotPermanent> {
     let mut c = Conversation::new()?;
@@ -205,6 +221,7 @@ fn not_permanent(_lab: &mut Lab) -> Result<NotPermanent> {
         after_set_ms,
         reads_after_reply,
         after_reply_ms,
+        bytes_read: c.read,
     })
 }
 
@@ -233,6 +250,11 @@ impl Observation for NotPermanent {
             delayed(self.after_reply_ms),
             format!(">= {DELAYED_MS} ms"),
             ms_text(self.after_reply_ms),
+        );
+        j.expect_eq(
+            "the ends read every byte the conversation sent",
+            &NOT_PERMANENT_BYTES,
+            &self.bytes_read,
         );
         let switched = immediate(self.after_set_ms);
         let verdict = match (switched, delayed(self.after_reply_ms)) {
@@ -274,6 +296,8 @@ pub struct QuickBudget {
     pub worn_reads: i32,
     /// After `exchanges` exchanges and TCP_QUICKACK 1, ms.
     pub worn_ms: Option<f64>,
+    /// Bytes the ends of both connections read in all.
+    pub bytes_read: usize,
 }
 
 fn needs_quick_budget(_lab: &mut Lab) -> Result<QuickBudget> {
@@ -293,6 +317,7 @@ fn needs_quick_budget(_lab: &mut Lab) -> Result<QuickBudget> {
         exchanges: EXCHANGES,
         worn_reads,
         worn_ms,
+        bytes_read: fresh.read + worn.read,
     })
 }
 
@@ -315,6 +340,13 @@ impl Observation for QuickBudget {
             delayed(self.worn_ms),
             format!(">= {DELAYED_MS} ms"),
             ms_text(self.worn_ms),
+        );
+        // 3 + 4 bytes an exchange (one on the fresh connection), a 1-byte
+        // probe on each connection.
+        j.expect_eq(
+            "the ends read every byte the conversations sent",
+            &(7 * (1 + self.exchanges) + 2),
+            &self.bytes_read,
         );
         let verdict = match (immediate(self.fresh_ms), immediate(self.worn_ms)) {
             (true, true) => Verdict::Holds,
@@ -354,6 +386,7 @@ mod tests {
             after_set_ms: Some(0.02),
             reads_after_reply: 0,
             after_reply_ms: Some(43.4),
+            bytes_read: 18,
         }
     }
 
@@ -374,6 +407,9 @@ mod tests {
         ..np_linux() }, Verdict::Refuted, &[INTERACTIVE, AGAIN])]
     #[case::no_ack(NotPermanent { after_set_ms: None, ..np_linux() }, Verdict::Refuted, &[AFTER_SET])]
     #[case::no_ack_later(NotPermanent { after_reply_ms: None, ..np_linux() }, Verdict::Refuted, &[AGAIN])]
+    // A conversation that lost or skipped bytes.
+    #[case::short_read(NotPermanent { bytes_read: 17, ..np_linux() }, Verdict::Holds,
+        &["the ends read every byte the conversation sent"])]
     #[case::edges(NotPermanent { interactive_ms: Some(30.0), after_set_ms: Some(9.9), after_reply_ms: Some(30.0),
         ..np_linux() }, Verdict::Holds, &[])]
     #[case::past_edges(NotPermanent { interactive_ms: Some(29.9), after_set_ms: Some(10.0),
@@ -428,6 +464,7 @@ mod tests {
             exchanges: 20,
             worn_reads: 1,
             worn_ms: Some(43.2),
+            bytes_read: 149,
         }
     }
 
@@ -443,6 +480,10 @@ mod tests {
     #[case::ignored(QuickBudget { fresh_ms: Some(43.0), ..budget_linux() }, Verdict::Refuted, &[FRESH])]
     #[case::reads_zero(QuickBudget { worn_reads: 0, ..budget_linux() }, Verdict::Differs, &[WORN_READS])]
     #[case::no_worn_ack(QuickBudget { worn_ms: None, ..budget_linux() }, Verdict::Differs, &[WORN])]
+    #[case::short_read(QuickBudget { bytes_read: 148, ..budget_linux() }, Verdict::Differs,
+        &["the ends read every byte the conversations sent"])]
+    // Fewer exchanges, fewer bytes: the count follows the script.
+    #[case::fewer_exchanges(QuickBudget { exchanges: 10, bytes_read: 79, ..budget_linux() }, Verdict::Differs, &[])]
     fn budget_judgement(#[case] o: QuickBudget, #[case] v: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(v), failed.to_vec()), (j.verdict, j.failed()));
