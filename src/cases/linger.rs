@@ -89,10 +89,10 @@ pub static DEFAULT_OFF: Case = Case {
 };
 
 /// The sender's send buffer (doubled by the kernel).
-const SENDER_SNDBUF: i32 = 64 * 1024;
+const SENDER_SNDBUF: i32 = 65_536; // 64 KiB
 
 /// The peer's receive buffer: small, so a few writes close its window.
-const PEER_RCVBUF: i32 = 16 * 1024;
+const PEER_RCVBUF: i32 = 16_384; // 16 KiB
 
 /// "At once": a close() that does not linger returns within this.
 const AT_ONCE: Duration = Duration::from_millis(500);
@@ -176,14 +176,11 @@ fn zero_rst(_lab: &mut Lab, family: Family) -> Result<ZeroRst> {
     let client_port = st.client_addr.port();
     let rst_from_closer = cap
         .wait_segment("RST from the closer", Duration::from_secs(2), |s| {
-            s.sport == client_port && s.flags.rst
+            s.rst_from(client_port)
         })
         .is_ok();
     let (delivered, peer_read_error) = drain(&st.server)?;
-    let fin_from_closer = cap
-        .segments()?
-        .iter()
-        .any(|s| s.sport == client_port && s.flags.fin);
+    let fin_from_closer = cap.segments()?.iter().any(|s| s.fin_from(client_port));
     let closer_state = diag::tcp(st.client_addr, st.server_addr)?
         .map(|d| procnet::state_name(d.state).to_string());
     Ok(ZeroRst {
@@ -315,8 +312,8 @@ fn timeout_blocks(_lab: &mut Lab, family: Family, nonblocking: bool) -> Result<T
         close,
         delivered_after_close,
         peer_read_error,
-        rst_from_closer: segs.iter().any(|s| s.sport == client_port && s.flags.rst),
-        fin_from_closer: segs.iter().any(|s| s.sport == client_port && s.flags.fin),
+        rst_from_closer: segs.iter().any(|s| s.rst_from(client_port)),
+        fin_from_closer: segs.iter().any(|s| s.fin_from(client_port)),
     })
 }
 
@@ -422,7 +419,7 @@ fn default_off(_lab: &mut Lab) -> Result<DefaultOff> {
     let (delivered, peer_read_error) = drain(&st.server)?;
     let client_port = st.client_addr.port();
     let segs = cap.segments()?;
-    let fin = segs.iter().find(|s| s.sport == client_port && s.flags.fin);
+    let fin = segs.iter().find(|s| s.fin_from(client_port));
     let last_data_end = segs
         .iter()
         .filter(|s| s.sport == client_port && s.payload > 0)
@@ -543,6 +540,11 @@ mod tests {
     #[case::discarded_without_rst(ZeroRst { rst_from_closer: false, fin_from_closer: true,
         ..zero_rst_linux() }, Verdict::Refuted, &["closer sends RST", "closer sends no FIN"])]
     #[case::slow_close(ZeroRst { close: closed(0, None, 600), ..zero_rst_linux() },
+        Verdict::Holds, &["close() returns 0 at once"])]
+    // "At once" is strictly under 500 ms.
+    #[case::just_at_once(ZeroRst { close: closed(0, None, 499), ..zero_rst_linux() },
+        Verdict::Holds, &[])]
+    #[case::not_at_once(ZeroRst { close: closed(0, None, 500), ..zero_rst_linux() },
         Verdict::Holds, &["close() returns 0 at once"])]
     #[case::close_fails(ZeroRst { close: closed(-1, Some("EIO"), 0), ..zero_rst_linux() },
         Verdict::Holds, &["close() returns 0 at once"])]
@@ -680,6 +682,10 @@ mod tests {
     #[case::linger_time_set(DefaultOff { so_linger_secs: 5, ..default_off_linux() },
         Verdict::Holds, &["SO_LINGER on a new socket (l_onoff l_linger)"])]
     #[case::blocking_close(DefaultOff { close: closed(0, None, 1_000), ..default_off_linux() },
+        Verdict::Refuted, &["close() returns 0 at once"])]
+    #[case::just_at_once(DefaultOff { close: closed(0, None, 499), ..default_off_linux() },
+        Verdict::Holds, &[])]
+    #[case::not_at_once(DefaultOff { close: closed(0, None, 500), ..default_off_linux() },
         Verdict::Refuted, &["close() returns 0 at once"])]
     #[case::failing_close(DefaultOff { close: closed(-1, Some("EIO"), 0), ..default_off_linux() },
         Verdict::Holds, &["close() returns 0 at once"])]
