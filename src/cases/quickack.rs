@@ -110,10 +110,9 @@ impl Conversation {
             .send_all(b"x")
             .context("one-byte segment")?;
         let port = self.port;
-        let Some((i, data)) = self.cap.find_from(from, Duration::from_secs(1), |f| {
-            f.segment()
-                .is_some_and(|s| s.sport == port && s.payload > 0)
-        })?
+        let Some((i, data)) = self
+            .cap
+            .find_from(from, Duration::from_secs(1), |f| data_from(f, port))?
         else {
             return Ok(None);
         };
@@ -139,6 +138,12 @@ impl Conversation {
             .server
             .get_int(libc::IPPROTO_TCP, libc::TCP_QUICKACK)?)
     }
+}
+
+/// A segment from `port` that carries data.
+fn data_from(f: &Frame, port: u16) -> bool {
+    f.segment()
+        .is_some_and(|s| s.sport == port && s.payload > 0)
 }
 
 /// A segment to `port` acknowledging everything before `end`.
@@ -443,6 +448,25 @@ mod tests {
             &test_frame(0, 80, 40_000, 7, 5, 0x10, 0, &[]),
             40_000,
             u32::MAX - 5
+        ));
+    }
+
+    #[test]
+    fn data_is_a_segment_from_the_port_with_payload() {
+        use crate::lab::tcpopt::test_frame;
+        // From the client's port with 1 byte; a bare ACK from it; the
+        // server's data to it.
+        assert!(data_from(
+            &test_frame(0, 40_000, 80, 7, 1, 0x18, 1, &[]),
+            40_000
+        ));
+        assert!(!data_from(
+            &test_frame(0, 40_000, 80, 7, 1, 0x10, 0, &[]),
+            40_000
+        ));
+        assert!(!data_from(
+            &test_frame(0, 80, 40_000, 7, 1, 0x18, 1, &[]),
+            40_000
         ));
     }
 
