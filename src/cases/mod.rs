@@ -41,6 +41,8 @@ pub mod congestion;
 pub mod cork;
 pub mod defer_accept;
 pub mod fastopen;
+pub mod filter;
+pub mod incoming;
 pub mod ip;
 pub mod keepalive;
 pub mod lifetimes;
@@ -55,6 +57,7 @@ pub mod sockopt;
 pub mod syn;
 pub mod tcp;
 pub mod tcpinfo;
+pub mod udp;
 pub mod user_timeout;
 pub mod window_clamp;
 
@@ -84,6 +87,9 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("tcpinfo", tcpinfo::CASES),
         ("window_clamp", window_clamp::CASES),
         ("congestion", congestion::CASES),
+        ("filter", filter::CASES),
+        ("udp", udp::CASES),
+        ("incoming", incoming::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));

@@ -5,8 +5,10 @@
 pub mod bridge;
 pub mod caps;
 pub mod capture;
+pub mod dgram;
 pub mod diag;
 pub mod flow;
+pub mod genl;
 pub mod headers;
 pub mod msg;
 pub mod netlink;

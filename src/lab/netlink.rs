@@ -337,3 +337,66 @@ impl Netlink {
         self.call(msg, &format!("set quickack on the local route {addr}"))
     }
 }
+
+const IFLA_GSO_MAX_SEGS: u16 = 40;
+const RTM_NEWRULE: u16 = 32;
+const FRA_IIFNAME: u16 = 3;
+const FRA_PRIORITY: u16 = 6;
+const FRA_TABLE: u16 = 15;
+const FR_ACT_TO_TBL: u8 = 1;
+const RTPROT_BOOT: u8 = 3;
+
+impl Netlink {
+    /// Sets the most segments a GSO packet may carry through the device
+    /// (ip-link(8) `gso_max_segs`). At 1, the stack segments every GSO
+    /// packet in software before the device, so its taps see the
+    /// datagrams a real wire would carry.
+    pub fn set_gso_max_segs(&self, index: i32, segs: u32) -> Result<()> {
+        let mut msg = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(index, 0, 0));
+        msg.attr(IFLA_GSO_MAX_SEGS, &segs.to_ne_bytes());
+        self.call(msg, &format!("set link {index} gso_max_segs {segs}"))
+    }
+
+    /// A policy rule (ip-rule(8) `iif IFNAME lookup TABLE pref PRIORITY`):
+    /// packets of `family` arriving on `iif` are routed by `table`.
+    pub fn add_rule_iif(&self, family: u8, iif: &str, table: u32, priority: u32) -> Result<()> {
+        // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1,
+        // res2, action, flags.
+        let fixed = [family, 0, 0, 0, 0, 0, 0, FR_ACT_TO_TBL, 0, 0, 0, 0];
+        let mut msg = Msg::new(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+        msg.attr(FRA_IIFNAME, &cstr(iif));
+        msg.attr(FRA_TABLE, &table.to_ne_bytes());
+        msg.attr(FRA_PRIORITY, &priority.to_ne_bytes());
+        self.call(
+            msg,
+            &format!("add rule iif {iif} lookup {table} pref {priority}"),
+        )
+    }
+
+    /// A route of type local in `table` (ip-route(8) `local DST/PREFIX dev
+    /// IF table TABLE`): packets routed by that table to `dst/prefix` are
+    /// delivered to this host's sockets, though no interface has the address.
+    pub fn add_local_route(&self, dst: IpAddr, prefix: u8, table: u8, index: i32) -> Result<()> {
+        let fixed = [
+            family(&dst),
+            prefix,
+            0,
+            0,
+            table,
+            RTPROT_BOOT,
+            RT_SCOPE_HOST,
+            RTN_LOCAL,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let mut msg = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+        msg.attr(RTA_DST, &octets(&dst));
+        msg.attr(RTA_OIF, &(index as u32).to_ne_bytes());
+        self.call(
+            msg,
+            &format!("add local route {dst}/{prefix} table {table} dev {index}"),
+        )
+    }
+}

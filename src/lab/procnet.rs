@@ -110,9 +110,15 @@ pub fn sysctl(name: &str) -> Result<String> {
 }
 
 /// Machine-wide sysctls that older kernels show only in the initial network
-/// namespace (e.g. net.core.rmem_max before it was shown per namespace):
+/// namespace (e.g. net.core.rmem_max before it was shown per namespace;
+/// net.core.busy_read and busy_poll still are):
 /// read by the case process before it leaves that namespace.
-const GLOBAL_NAMES: [&str; 2] = ["net/core/rmem_max", "net/core/wmem_max"];
+const GLOBAL_NAMES: [&str; 4] = [
+    "net/core/rmem_max",
+    "net/core/wmem_max",
+    "net/core/busy_read",
+    "net/core/busy_poll",
+];
 static GLOBAL: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
 
 /// Snapshots GLOBAL_NAMES; call before unsharing the network namespace.

@@ -63,11 +63,6 @@ pub fn frames(mut frames: Vec<Frame>) {
     with(|r| r.frames.append(&mut frames));
 }
 
-/// Frames chosen by the case itself (the old `Evidence::frames`).
-pub fn replace_frames(frames: Vec<Frame>) {
-    with(|r| r.frames = frames);
-}
-
 pub fn socket_family(family: &'static str) {
     with(|r| {
         r.socket_families.insert(family);

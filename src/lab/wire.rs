@@ -197,3 +197,46 @@ pub fn option_bytes() -> Result<u32> {
         },
     )
 }
+
+const ETHTOOL_STXCSUM: u32 = 0x17;
+
+/// An offload `set_offload` switches, by its `ethtool -K` name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offload {
+    /// tso: a veth hands its peer's NAPI only packets from a device without
+    /// TSO (veth_skb_is_eligible_for_gro).
+    Tso,
+    /// gro: on a veth, GRO switched on gives the device a NAPI context (its
+    /// receive side then has a NAPI id and coalesces).
+    Gro,
+    /// tx-checksumming.
+    TxChecksum,
+}
+
+/// Switches one offload of `ifname` in the calling thread's namespace, as
+/// `ethtool -K IF NAME on|off` does. A veth must be up for GRO to matter.
+pub fn set_offload(ifname: &str, offload: Offload, on: bool) -> Result<()> {
+    let (cmd, name) = match offload {
+        Offload::Tso => (ETHTOOL_STSO, "tso"),
+        Offload::Gro => (ETHTOOL_SGRO, "gro"),
+        Offload::TxChecksum => (ETHTOOL_STXCSUM, "tx"),
+    };
+    let sock = Sock::udp(Family::V4)?;
+    let mut val = EthtoolValue {
+        cmd,
+        data: on as u32,
+    };
+    let mut ifr = ifreq(ifname)?;
+    ifr.ifr_ifru.ifru_data = (&mut val as *mut EthtoolValue).cast();
+    // SAFETY: SIOCETHTOOL reads the ethtool_value ifr points at, alive for the call.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut ifr) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| {
+            format!(
+                "ethtool -K {ifname} {name} {}",
+                if on { "on" } else { "off" }
+            )
+        });
+    }
+    Ok(())
+}

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::lab::packet::Frame;
-use crate::lab::Lab;
 
 mod judge;
 pub mod show;
@@ -163,88 +162,6 @@ impl std::fmt::Display for Skip {
     }
 }
 impl std::error::Error for Skip {}
-
-/// The shape every case had before measure-then-judge: one function that
-/// measures and judges at once. Kept only while the areas move to typed
-/// observations (`Measure`); its judgement cannot be re-run on a recorded
-/// observation.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Evidence {
-    pub observed: serde_json::Map<String, Value>,
-    pub judgement: Judgement,
-    #[serde(skip)]
-    pub frames: Vec<Frame>,
-}
-
-impl Evidence {
-    pub fn new() -> Evidence {
-        Evidence::default()
-    }
-
-    /// Records a measurement under `name`.
-    pub fn observe(&mut self, name: &str, value: impl Serialize) -> &mut Self {
-        let v = serde_json::to_value(value)
-            .unwrap_or_else(|e| Value::String(format!("<unserialisable: {e}>")));
-        self.observed.insert(name.to_string(), v);
-        self
-    }
-
-    /// Compares `observed` with `expected` (equality).
-    pub fn expect_eq<T: PartialEq + std::fmt::Debug>(
-        &mut self,
-        what: &str,
-        expected: T,
-        observed: T,
-    ) -> bool {
-        let ok = expected == observed;
-        self.judgement
-            .expect(what, ok, format!("{expected:?}"), format!("{observed:?}"))
-    }
-
-    /// A check whose condition is not plain equality: `expected` describes it.
-    pub fn expect(
-        &mut self,
-        what: &str,
-        ok: bool,
-        expected: impl Into<String>,
-        observed: impl Into<String>,
-    ) -> bool {
-        self.judgement.expect(what, ok, expected, observed)
-    }
-
-    /// The verdict on the source's claim, with the numbers behind it.
-    pub fn verdict(&mut self, v: Verdict, because: impl Into<String>) -> &mut Self {
-        self.judgement.verdict(v, because);
-        self
-    }
-
-    pub fn key(&mut self, key: impl Into<String>) -> &mut Self {
-        self.judgement.key(key);
-        self
-    }
-
-    pub fn frames(&mut self, frames: Vec<Frame>) -> &mut Self {
-        self.frames = frames;
-        self
-    }
-}
-
-/// A case body of the old shape (see `Evidence`).
-pub struct Legacy(pub fn(&mut Lab) -> anyhow::Result<Evidence>);
-
-impl Run for Legacy {
-    fn measure(&self, lab: &mut Lab) -> anyhow::Result<Value> {
-        let ev = (self.0)(lab)?;
-        if !ev.frames.is_empty() {
-            crate::lab::record::replace_frames(ev.frames.clone());
-        }
-        Ok(serde_json::to_value(ev)?)
-    }
-
-    fn judge(&self, observed: &Value) -> anyhow::Result<Judgement> {
-        Ok(serde_json::from_value::<Evidence>(observed.clone())?.judgement)
-    }
-}
 
 impl Judgement {
     /// pass when every check holds and a verdict was given; fail when a check

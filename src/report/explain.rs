@@ -119,16 +119,8 @@ pub fn render(r: &CaseResult, width: usize) -> String {
             );
         }
     }
-    // A case of the old shape (model::Evidence) keeps its judgement among
-    // its observations: its checks are listed above already.
-    let mut measured = r.observed.clone();
-    if measured.remove("judgement").is_some() {
-        if let Some(Value::Object(inner)) = measured.remove("observed") {
-            measured = inner;
-        }
-    }
     let mut observed = Vec::new();
-    observed_lines("", &measured, &mut observed);
+    observed_lines("", &r.observed, &mut observed);
     if !observed.is_empty() {
         let _ = writeln!(out, "\nobserved:");
         for (k, v) in observed {
