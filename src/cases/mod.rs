@@ -39,14 +39,19 @@ pub mod ancillary4;
 pub mod binding;
 pub mod buffers;
 pub mod close;
+pub mod congestion;
+pub mod cork;
 pub mod credentials;
+pub mod defer_accept;
 pub mod errqueue;
+pub mod fastopen;
 pub mod filter;
 pub mod identity;
 pub mod incoming;
 pub mod ip;
 pub mod iphdr;
 pub mod keepalive;
+pub mod lifetimes;
 pub mod linger;
 pub mod mcast_groups;
 pub mod mcast_sources;
@@ -56,6 +61,7 @@ pub mod nagle;
 pub mod obsolete;
 pub mod pmtu;
 pub mod priority;
+pub mod quickack;
 pub mod ralert;
 pub mod recv_flags;
 pub mod reuse;
@@ -72,8 +78,12 @@ pub mod so_rcvqueue;
 pub mod so_stamps;
 pub mod so_timeouts;
 pub mod sockopt;
+pub mod syn;
 pub mod tcp;
+pub mod tcpinfo;
 pub mod udp;
+pub mod user_timeout;
+pub mod window_clamp;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
 /// in catalogue order (plus the harness self-test cases when
@@ -101,6 +111,16 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("so_errqueue", so_errqueue::CASES),
         ("so_oob", so_oob::CASES),
         ("so_bind", so_bind::CASES),
+        ("cork", cork::CASES),
+        ("quickack", quickack::CASES),
+        ("defer_accept", defer_accept::CASES),
+        ("syn", syn::CASES),
+        ("fastopen", fastopen::CASES),
+        ("user_timeout", user_timeout::CASES),
+        ("lifetimes", lifetimes::CASES),
+        ("tcpinfo", tcpinfo::CASES),
+        ("window_clamp", window_clamp::CASES),
+        ("congestion", congestion::CASES),
         ("filter", filter::CASES),
         ("udp", udp::CASES),
         ("incoming", incoming::CASES),
