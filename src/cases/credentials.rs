@@ -60,7 +60,7 @@ pub static PASSCRED: Case = Case {
 
 pub static PEERSEC_READ_ONLY: Case = Case {
     id: "so_peersec.read_only",
-    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const) SO_PEERSEC"),
+    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const)"),
     claim: "SO_PEERSEC is a read-only option",
     expectation: "setsockopt(SO_PEERSEC) fails with ENOPROTOOPT on an AF_UNIX stream socket and on a TCP socket",
     run: &Measure(peersec_read_only),
@@ -70,7 +70,7 @@ pub static PEERSEC_READ_ONLY: Case = Case {
 
 pub static PEERSEC_CONTEXT: Case = Case {
     id: "so_peersec.unix_context",
-    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const) SO_PEERSEC"),
+    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const)"),
     claim: "SO_PEERSEC returns the security context of the peer socket (by default its creator's context): \
             on AF_UNIX connected stream sockets since Linux 2.6.2 and socketpairs since 4.18",
     expectation: "with an LSM that labels sockets (SELinux, Smack, AppArmor), an AF_UNIX socketpair and a \
@@ -83,7 +83,7 @@ pub static PEERSEC_CONTEXT: Case = Case {
 
 pub static PEERSEC_ERANGE: Case = Case {
     id: "so_peersec.erange",
-    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const) SO_PEERSEC"),
+    source: Source::ManPage("man-pages 6.20 SO_PEERSEC(2const)"),
     claim: "a buffer shorter than the security context makes getsockopt fail with ERANGE and report the \
             length needed in its size argument",
     expectation: "with a one-byte buffer getsockopt(SO_PEERSEC) fails with ERANGE and sets optlen to the \
@@ -109,7 +109,7 @@ pub static PASSSEC: Case = Case {
 
 pub static IP_PASSSEC: Case = Case {
     id: "ip_passsec.udp_only",
-    source: Source::ManPage("man-pages 6.20 IP_PASSSEC(2const) IP_PASSSEC"),
+    source: Source::ManPage("man-pages 6.20 IP_PASSSEC(2const)"),
     claim: "with labeled IPsec or NetLabel configured, IP_PASSSEC makes recvmsg() deliver the peer's \
             security context as SCM_SECURITY; only UDP sockets support it (TCP has SO_PEERSEC)",
     expectation: "a UDP datagram carries SCM_SECURITY (level IPPROTO_IP) only once IP_PASSSEC is set, with \

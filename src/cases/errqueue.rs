@@ -26,7 +26,7 @@ pub static CASES: &[&Case] = &[&QUEUE, &QUEUE_V6, &TCP_QUEUE];
 
 pub static QUEUE: Case = Case {
     id: "ip_recverr.queue",
-    source: Source::ManPage("man-pages 6.20 IP_RECVERR(2const) IP_RECVERR"),
+    source: Source::ManPage("man-pages 6.20 IP_RECVERR(2const)"),
     claim: "with IP_RECVERR a datagram socket queues every error; recvmsg(MSG_ERRQUEUE) returns a \
             sock_extended_err with the errno, origin ICMP (or LOCAL for errors made by the host), the ICMP \
             type and code, the discovered MTU in ee_info for EMSGSIZE, the address of the node that caused \
@@ -44,7 +44,7 @@ pub static QUEUE: Case = Case {
 
 pub static QUEUE_V6: Case = Case {
     id: "ipv6_recverr.queue",
-    source: Source::ManPage("man-pages 6.20 IPV6_RECVERR(2const) IPV6_RECVERR"),
+    source: Source::ManPage("man-pages 6.20 IPV6_RECVERR(2const)"),
     claim: "IPV6_RECVERR queues asynchronous errors as IP_RECVERR does: sock_extended_err with origin, \
             ICMPv6 type and code, the MTU for EMSGSIZE and the offender",
     expectation: "origin ICMP6: port unreachable 1/4 ECONNREFUSED from the far host; hop limit 1: 3/0 \
@@ -61,7 +61,7 @@ pub static QUEUE_V6: Case = Case {
 
 pub static TCP_QUEUE: Case = Case {
     id: "ip_recverr.tcp_error_queue",
-    source: Source::ManPage("man-pages 6.20 IP_RECVERR(2const) IP_RECVERR"),
+    source: Source::ManPage("man-pages 6.20 IP_RECVERR(2const)"),
     claim: "TCP has no error queue and MSG_ERRQUEUE is not permitted on SOCK_STREAM sockets; IP_RECVERR is \
             valid for TCP, but errors come only from call returns and SO_ERROR",
     expectation: "IP_RECVERR is accepted on a TCP socket; recvmsg(MSG_ERRQUEUE) on it is permitted: EAGAIN \

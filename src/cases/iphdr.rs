@@ -21,7 +21,7 @@ pub static CASES: &[&Case] = &[&TOS, &TTL, &OPTIONS, &HDRINCL, &UNICAST_HOPS, &N
 
 pub static TOS: Case = Case {
     id: "ip_tos.on_the_wire",
-    source: Source::ManPage("man-pages 6.20 IP_TOS(2const) IP_TOS"),
+    source: Source::ManPage("man-pages 6.20 IP_TOS(2const)"),
     claim: "IP_TOS sets the TOS byte of every packet from the socket; at most one of LOWDELAY, THROUGHPUT, \
             RELIABILITY and MINCOST may be given, other bits are invalid and are cleared",
     expectation: "a UDP socket's datagrams carry the byte as set: 0x10 (LOWDELAY) as 0x10, and 0xb9 (DSCP EF \
@@ -34,7 +34,7 @@ pub static TOS: Case = Case {
 
 pub static TTL: Case = Case {
     id: "ip_ttl.every_packet",
-    source: Source::ManPage("man-pages 6.20 IP_TTL(2const) IP_TTL"),
+    source: Source::ManPage("man-pages 6.20 IP_TTL(2const)"),
     claim: "IP_TTL sets the time-to-live of every packet sent from the socket",
     expectation:
         "with IP_TTL 9 set before connect(), every segment the TCP client sends (SYN, ACK, data, \
@@ -46,7 +46,7 @@ pub static TTL: Case = Case {
 
 pub static OPTIONS: Case = Case {
     id: "ip_options.on_the_wire",
-    source: Source::ManPage("man-pages 6.20 IP_OPTIONS(2const) IP_OPTIONS"),
+    source: Source::ManPage("man-pages 6.20 IP_OPTIONS(2const)"),
     claim: "IP_OPTIONS sets the IP options sent with every packet from the socket, at most 40 bytes",
     expectation: "a record-route option with one slot goes on the wire in every datagram, its slot filled \
                   with the sender's address (127.0.0.1) and its pointer moved past it; 40 bytes of options \
@@ -58,7 +58,7 @@ pub static OPTIONS: Case = Case {
 
 pub static HDRINCL: Case = Case {
     id: "ip_hdrincl.user_header",
-    source: Source::ManPage("man-pages 6.20 IP_HDRINCL(2const) IP_HDRINCL"),
+    source: Source::ManPage("man-pages 6.20 IP_HDRINCL(2const)"),
     claim: "with IP_HDRINCL the user supplies the IP header, and IP_OPTIONS, IP_TTL and IP_TOS set on the \
             socket are ignored",
     expectation: "a raw UDP socket with IP_HDRINCL sends the header it was given (TTL 33, TOS 0) although \
@@ -72,7 +72,7 @@ pub static HDRINCL: Case = Case {
 
 pub static UNICAST_HOPS: Case = Case {
     id: "ipv6_unicast_hops.route_default",
-    source: Source::ManPage("man-pages 6.20 IPV6_UNICAST_HOPS(2const) IPV6_UNICAST_HOPS"),
+    source: Source::ManPage("man-pages 6.20 IPV6_UNICAST_HOPS(2const)"),
     claim: "IPV6_UNICAST_HOPS sets the unicast hop limit; -1 means the route's default; otherwise the value \
             is in 0..=255",
     expectation: "5 goes on the wire as hop limit 5; -1 gives the outgoing device's hop_limit (set to 33 in \
@@ -84,7 +84,7 @@ pub static UNICAST_HOPS: Case = Case {
 
 pub static NODEFRAG: Case = Case {
     id: "ip_nodefrag.raw_only",
-    source: Source::ManPage("man-pages 6.20 IP_NODEFRAG(2const) IP_NODEFRAG"),
+    source: Source::ManPage("man-pages 6.20 IP_NODEFRAG(2const)"),
     claim: "IP_NODEFRAG (netfilter does not reassemble the socket's packets) is valid only for SOCK_RAW \
             sockets",
     expectation: "a raw socket accepts it; a UDP or TCP socket gets ENOPROTOOPT (the reassembly it turns \

@@ -41,7 +41,7 @@ pub static CASES: &[&Case] = &[
 
 pub static ADD_STRUCT_FORMS: Case = Case {
     id: "ip_add_membership.struct_forms",
-    source: Source::ManPage("man-pages 6.20 IP_ADD_MEMBERSHIP(2const) IP_ADD_MEMBERSHIP"),
+    source: Source::ManPage("man-pages 6.20 IP_ADD_MEMBERSHIP(2const)"),
     claim: "IP_ADD_MEMBERSHIP joins a group; it takes an ip_mreqn, and the older ip_mreq still works, \
             the kernel telling the two apart by the option's length",
     expectation: "on h1 (two interfaces) a 12-byte ip_mreqn naming eth1 by index (and eth0 by address), \
@@ -56,7 +56,7 @@ pub static ADD_STRUCT_FORMS: Case = Case {
 
 pub static ADD_ERRORS: Case = Case {
     id: "ip_add_membership.errors",
-    source: Source::ManPage("man-pages 6.20 IP_ADD_MEMBERSHIP(2const) IP_ADD_MEMBERSHIP"),
+    source: Source::ManPage("man-pages 6.20 IP_ADD_MEMBERSHIP(2const)"),
     claim: "IP_ADD_MEMBERSHIP fails with EINVAL when the group is not a multicast address; its other \
             errors are ip(7)'s, where a nonexistent interface gives EADDRNOTAVAIL",
     expectation: "a unicast group: EINVAL; an interface index or a local address that no interface has: \
@@ -69,7 +69,7 @@ pub static ADD_ERRORS: Case = Case {
 
 pub static ADD_MAX_MEMBERSHIPS: Case = Case {
     id: "ip_add_membership.max_memberships",
-    source: Source::ManPage("man-pages 6.20 IP_ADD_MEMBERSHIP(2const) IP_ADD_MEMBERSHIP"),
+    source: Source::ManPage("man-pages 6.20 IP_ADD_MEMBERSHIP(2const)"),
     claim: "(the page states no limit on the groups a socket joins; the ENOBUFS of ip(7), its errors, \
             means memory is short)",
     expectation: "a socket joins at most net.ipv4.igmp_max_memberships groups (20 by default, per \
@@ -82,7 +82,7 @@ pub static ADD_MAX_MEMBERSHIPS: Case = Case {
 
 pub static DROP_LEAVES: Case = Case {
     id: "ip_drop_membership.leaves",
-    source: Source::ManPage("man-pages 6.20 IP_DROP_MEMBERSHIP(2const) IP_DROP_MEMBERSHIP"),
+    source: Source::ManPage("man-pages 6.20 IP_DROP_MEMBERSHIP(2const)"),
     claim: "IP_DROP_MEMBERSHIP leaves a group; it takes an ip_mreqn, or the older ip_mreq, told apart by \
             the option's length",
     expectation: "a membership joined with an ip_mreqn by index is dropped with an 8-byte ip_mreq naming \
@@ -96,7 +96,7 @@ pub static DROP_LEAVES: Case = Case {
 
 pub static ALL_SCOPE: Case = Case {
     id: "ip_multicast_all.scope",
-    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_ALL(2const) IP_MULTICAST_ALL"),
+    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_ALL(2const)"),
     claim: "with IP_MULTICAST_ALL 1 (the default) a socket receives the datagrams of every group joined \
             anywhere on the system; with 0 only those of the groups it joined itself",
     expectation: "on h1, G is joined on eth1 only and G2 on eth1 by a socket with IP_MULTICAST_ALL 0; \
@@ -110,7 +110,7 @@ pub static ALL_SCOPE: Case = Case {
 
 pub static IF_STRUCT_FORMS: Case = Case {
     id: "ip_multicast_if.struct_forms",
-    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_IF(2const) IP_MULTICAST_IF"),
+    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_IF(2const)"),
     claim: "IP_MULTICAST_IF sets the interface multicast leaves by; setsockopt takes an ip_mreqn, an \
             ip_mreq (since Linux 3.5) or an in_addr, told apart by the length; getsockopt gives an \
             in_addr",
@@ -125,7 +125,7 @@ pub static IF_STRUCT_FORMS: Case = Case {
 
 pub static LOOP_LOCAL_SOCKETS: Case = Case {
     id: "ip_multicast_loop.local_sockets",
-    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_LOOP(2const) IP_MULTICAST_LOOP"),
+    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_LOOP(2const)"),
     claim: "IP_MULTICAST_LOOP is a boolean that decides whether sent multicast is looped back to the \
             local sockets (the page gives no default)",
     expectation: "it reads 1 on a new socket; with it another socket on the sending host that joined the \
@@ -137,7 +137,7 @@ pub static LOOP_LOCAL_SOCKETS: Case = Case {
 
 pub static TTL_DEFAULT_AND_RANGE: Case = Case {
     id: "ip_multicast_ttl.default_and_range",
-    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_TTL(2const) IP_MULTICAST_TTL"),
+    source: Source::ManPage("man-pages 6.20 IP_MULTICAST_TTL(2const)"),
     claim: "IP_MULTICAST_TTL sets the TTL of outgoing multicast; the default is 1, so multicast stays on \
             the local network unless the program asks for more",
     expectation: "it reads 1 on a new socket and datagrams leave with TTL 1; -1 gives the default back \

@@ -40,9 +40,7 @@ pub static CASES: &[&Case] = &[
 
 pub static ADD_SOURCE_LISTED: Case = Case {
     id: "ip_add_source_membership.listed_sources",
-    source: Source::ManPage(
-        "man-pages 6.20 IP_ADD_SOURCE_MEMBERSHIP(2const) IP_ADD_SOURCE_MEMBERSHIP",
-    ),
+    source: Source::ManPage("man-pages 6.20 IP_ADD_SOURCE_MEMBERSHIP(2const)"),
     claim: "IP_ADD_SOURCE_MEMBERSHIP joins a group and lets data in only from the given source; used \
             again it lets in more sources",
     expectation: "h2 joins with h1 as the source: an IGMPv3 ALLOW_NEW_SOURCES record naming h1 leaves, \
@@ -55,9 +53,7 @@ pub static ADD_SOURCE_LISTED: Case = Case {
 
 pub static ADD_SOURCE_OVER_ANY: Case = Case {
     id: "ip_add_source_membership.over_any_source",
-    source: Source::ManPage(
-        "man-pages 6.20 IP_ADD_SOURCE_MEMBERSHIP(2const) IP_ADD_SOURCE_MEMBERSHIP",
-    ),
+    source: Source::ManPage("man-pages 6.20 IP_ADD_SOURCE_MEMBERSHIP(2const)"),
     claim: "IP_ADD_SOURCE_MEMBERSHIP joins a group and lets data in only from the given source (the \
             page does not say what happens on a group the socket already joined)",
     expectation: "on a group the socket joined any-source (nothing blocked) it succeeds and turns the \
@@ -71,9 +67,7 @@ pub static ADD_SOURCE_OVER_ANY: Case = Case {
 
 pub static DROP_SOURCE_REMAINING: Case = Case {
     id: "ip_drop_source_membership.remaining_sources",
-    source: Source::ManPage(
-        "man-pages 6.20 IP_DROP_SOURCE_MEMBERSHIP(2const) IP_DROP_SOURCE_MEMBERSHIP",
-    ),
+    source: Source::ManPage("man-pages 6.20 IP_DROP_SOURCE_MEMBERSHIP(2const)"),
     claim: "IP_DROP_SOURCE_MEMBERSHIP stops data from one source of a source-specific group; data from \
             the other sources subscribed still comes; IP_DROP_MEMBERSHIP stops all of them at once",
     expectation: "subscribed to h1 and h3, h2 drops h1: a BLOCK_OLD_SOURCES record naming h1 leaves and \
@@ -86,7 +80,7 @@ pub static DROP_SOURCE_REMAINING: Case = Case {
 
 pub static BLOCK_AFTER_EITHER_JOIN: Case = Case {
     id: "ip_block_source.after_either_join",
-    source: Source::ManPage("man-pages 6.20 IP_BLOCK_SOURCE(2const) IP_BLOCK_SOURCE"),
+    source: Source::ManPage("man-pages 6.20 IP_BLOCK_SOURCE(2const)"),
     claim: "IP_BLOCK_SOURCE stops data from one source of a group; it is valid once the socket joined \
             the group with IP_ADD_MEMBERSHIP or IP_ADD_SOURCE_MEMBERSHIP",
     expectation: "after IP_ADD_MEMBERSHIP, blocking h3 sends a BLOCK_OLD_SOURCES record naming h3 and h3's \
@@ -100,7 +94,7 @@ pub static BLOCK_AFTER_EITHER_JOIN: Case = Case {
 
 pub static UNBLOCK_NOT_BLOCKED: Case = Case {
     id: "ip_unblock_source.not_blocked",
-    source: Source::ManPage("man-pages 6.20 IP_UNBLOCK_SOURCE(2const) IP_UNBLOCK_SOURCE"),
+    source: Source::ManPage("man-pages 6.20 IP_UNBLOCK_SOURCE(2const)"),
     claim: "IP_UNBLOCK_SOURCE unblocks a source blocked before; it fails with EADDRNOTAVAIL when the \
             source is not blocked",
     expectation: "unblocking h3 sends an ALLOW_NEW_SOURCES record naming h3 and h3's datagrams arrive \
@@ -113,7 +107,7 @@ pub static UNBLOCK_NOT_BLOCKED: Case = Case {
 
 pub static MSFILTER_MODES: Case = Case {
     id: "ip_msfilter.modes",
-    source: Source::ManPage("man-pages 6.20 IP_MSFILTER(2const) IP_MSFILTER"),
+    source: Source::ManPage("man-pages 6.20 IP_MSFILTER(2const)"),
     claim: "IP_MSFILTER sets a group's whole source filter, MCAST_INCLUDE or MCAST_EXCLUDE with a list \
             of sources, with the meaning of RFC 3376",
     expectation: "on a joined group, INCLUDE h1 sends CHANGE_TO_INCLUDE h1 and lets in h1 only; EXCLUDE h1 \
@@ -127,7 +121,7 @@ pub static MSFILTER_MODES: Case = Case {
 
 pub static MSFILTER_MAX_MSF: Case = Case {
     id: "ip_msfilter.max_msf",
-    source: Source::ManPage("man-pages 6.20 IP_MSFILTER(2const) IP_MSFILTER"),
+    source: Source::ManPage("man-pages 6.20 IP_MSFILTER(2const)"),
     claim: "(the page sizes a filter of n sources with IP_MSFILTER_SIZE(n) and states no limit on n)",
     expectation: "a filter holds at most net.ipv4.igmp_max_msf sources (10 by default, per namespace): \
                   with it lowered to 2, IP_MSFILTER with 3 sources and a third IP_ADD_SOURCE_MEMBERSHIP \

@@ -37,7 +37,7 @@ pub static CASES: &[&Case] = &[
 
 pub static ADD_JOINS: Case = Case {
     id: "ipv6_add_membership.joins",
-    source: Source::ManPage("man-pages 6.20 IPV6_ADD_MEMBERSHIP(2const) IPV6_ADD_MEMBERSHIP"),
+    source: Source::ManPage("man-pages 6.20 IPV6_ADD_MEMBERSHIP(2const)"),
     claim: "IPV6_ADD_MEMBERSHIP joins a group (the page sends the reader to IP_ADD_MULTICAST(2const), \
             which does not exist; IP_ADD_MEMBERSHIP's page gives EINVAL for a group that is not \
             multicast)",
@@ -52,7 +52,7 @@ pub static ADD_JOINS: Case = Case {
 
 pub static DROP_LEAVES: Case = Case {
     id: "ipv6_drop_membership.leaves",
-    source: Source::ManPage("man-pages 6.20 IPV6_DROP_MEMBERSHIP(2const) IPV6_DROP_MEMBERSHIP"),
+    source: Source::ManPage("man-pages 6.20 IPV6_DROP_MEMBERSHIP(2const)"),
     claim: "IPV6_DROP_MEMBERSHIP leaves a group",
     expectation: "after the drop an MLDv2 CHANGE_TO_INCLUDE record with no sources leaves, \
                   /proc/net/igmp6 no longer lists the group and the socket receives no more of its \
@@ -64,7 +64,7 @@ pub static DROP_LEAVES: Case = Case {
 
 pub static HOPS_MINUS_ONE: Case = Case {
     id: "ipv6_multicast_hops.minus_one",
-    source: Source::ManPage("man-pages 6.20 IPV6_MULTICAST_HOPS(2const) IPV6_MULTICAST_HOPS"),
+    source: Source::ManPage("man-pages 6.20 IPV6_MULTICAST_HOPS(2const)"),
     claim: "IPV6_MULTICAST_HOPS sets the multicast hop limit; -1 means the route's default, and other \
             values lie in 0-255",
     expectation: "it reads 1 on a new socket and datagrams leave with hop limit 1; 5 and 255 leave with \
@@ -78,7 +78,7 @@ pub static HOPS_MINUS_ONE: Case = Case {
 
 pub static IF_BY_INDEX: Case = Case {
     id: "ipv6_multicast_if.by_index",
-    source: Source::ManPage("man-pages 6.20 IPV6_MULTICAST_IF(2const) IPV6_MULTICAST_IF"),
+    source: Source::ManPage("man-pages 6.20 IPV6_MULTICAST_IF(2const)"),
     claim: "IPV6_MULTICAST_IF sets the interface outgoing multicast leaves by, given as an interface \
             index; only datagram and raw sockets may set it",
     expectation: "without it h1 sends by its ff00::/8 route (eth0); with eth1's index the datagram leaves \
@@ -91,7 +91,7 @@ pub static IF_BY_INDEX: Case = Case {
 
 pub static LOOP_LOCAL_SOCKETS: Case = Case {
     id: "ipv6_multicast_loop.local_sockets",
-    source: Source::ManPage("man-pages 6.20 IPV6_MULTICAST_LOOP(2const) IPV6_MULTICAST_LOOP"),
+    source: Source::ManPage("man-pages 6.20 IPV6_MULTICAST_LOOP(2const)"),
     claim: "IPV6_MULTICAST_LOOP controls whether the socket sees the multicast it sent itself",
     expectation: "it reads 1 on a new socket: the sender, a member, gets its own datagram, and so does \
                   another member on its host; with 0 neither does (the loopback copy is not made at all), \

@@ -28,7 +28,7 @@ pub static CASES: &[&Case] = &[&MODES, &MODES_V6, &IP_MTU, &IPV6_MTU];
 
 pub static MODES: Case = Case {
     id: "ip_mtu_discover.modes",
-    source: Source::ManPage("man-pages 6.20 IP_MTU_DISCOVER(2const) IP_MTU_DISCOVER"),
+    source: Source::ManPage("man-pages 6.20 IP_MTU_DISCOVER(2const)"),
     claim: "IP_PMTUDISC_DO sets DF on every datagram and datagrams larger than the known path MTU are \
             refused with EMSGSIZE; WANT fragments to the path MTU when needed and sets DF otherwise; DONT \
             never does path MTU discovery; PROBE sets DF but ignores the path MTU",
@@ -44,7 +44,7 @@ pub static MODES: Case = Case {
 
 pub static MODES_V6: Case = Case {
     id: "ipv6_mtu_discover.modes",
-    source: Source::ManPage("man-pages 6.20 IPV6_MTU_DISCOVER(2const) IPV6_MTU_DISCOVER"),
+    source: Source::ManPage("man-pages 6.20 IPV6_MTU_DISCOVER(2const)"),
     claim: "the IPv6 path MTU discovery modes behave as IP_MTU_DISCOVER's: DO refuses datagrams larger than \
             the known path MTU with EMSGSIZE, WANT fragments to it, DONT does no path MTU discovery, PROBE \
             ignores the path MTU",
@@ -59,7 +59,7 @@ pub static MODES_V6: Case = Case {
 
 pub static IP_MTU: Case = Case {
     id: "ip_mtu.path_mtu",
-    source: Source::ManPage("man-pages 6.20 IP_MTU(2const) IP_MTU"),
+    source: Source::ManPage("man-pages 6.20 IP_MTU(2const)"),
     claim:
         "getsockopt(IP_MTU) gives the socket's current known path MTU, and only once the socket is \
             connected",
@@ -73,7 +73,7 @@ pub static IP_MTU: Case = Case {
 
 pub static IPV6_MTU: Case = Case {
     id: "ipv6_mtu.path_mtu",
-    source: Source::ManPage("man-pages 6.20 IPV6_MTU(2const) IPV6_MTU"),
+    source: Source::ManPage("man-pages 6.20 IPV6_MTU(2const)"),
     claim: "getsockopt(IPV6_MTU) gives the known path MTU of a connected socket; setsockopt(IPV6_MTU) sets \
             the MTU the socket uses, limited by the device MTU or the path MTU",
     expectation: "unconnected: ENOTCONN; connected: 1500, then 1400 after the router's packet-too-big; \

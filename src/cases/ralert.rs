@@ -20,7 +20,7 @@ pub static CASES: &[&Case] = &[&ALERT, &ALERT_V6];
 
 pub static ALERT: Case = Case {
     id: "ip_router_alert.tapped",
-    source: Source::ManPage("man-pages 6.20 IP_ROUTER_ALERT(2const) IP_ROUTER_ALERT"),
+    source: Source::ManPage("man-pages 6.20 IP_ROUTER_ALERT(2const)"),
     claim: "a raw socket with IP_ROUTER_ALERT gets every to-be-forwarded packet that carries the router \
             alert option, and the kernel does not forward those; the option is valid only for raw sockets",
     expectation: "a raw socket of protocol UDP on the router takes the option and reads the datagram the \
@@ -34,7 +34,7 @@ pub static ALERT: Case = Case {
 
 pub static ALERT_V6: Case = Case {
     id: "ipv6_router_alert.tapped",
-    source: Source::ManPage("man-pages 6.20 IPV6_ROUTER_ALERT(2const) IPV6_ROUTER_ALERT"),
+    source: Source::ManPage("man-pages 6.20 IPV6_ROUTER_ALERT(2const)"),
     claim: "a raw socket with IPV6_ROUTER_ALERT set to a value gets the forwarded packets whose hop-by-hop \
             router alert carries that value, and the kernel does not forward them; only raw sockets may set it",
     expectation: "only an IPPROTO_RAW socket takes the option (a raw socket of protocol UDP and a UDP socket \
