@@ -35,6 +35,7 @@
 
 use crate::model::Case;
 
+pub mod ancillary6;
 pub mod buffers;
 pub mod close;
 pub mod filter;
@@ -70,6 +71,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("filter", filter::CASES),
         ("udp", udp::CASES),
         ("incoming", incoming::CASES),
+        ("ancillary6", ancillary6::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
