@@ -23,7 +23,7 @@ use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
 
-pub static CASES: &[&Case] = &[&PKTINFO, &HOPLIMIT, &FLOWINFO, &HOPOPTS, &AUTHHDR];
+pub static CASES: &[&Case] = &[&PKTINFO, &HOPLIMIT, &FLOWINFO, &HOPOPTS, &DSTOPTS, &AUTHHDR];
 
 pub static PKTINFO: Case = Case {
     id: "ipv6_recvpktinfo.dst_and_ifindex",
@@ -76,9 +76,22 @@ pub static HOPOPTS: Case = Case {
     expectation: "setsockopt(IPV6_HOPOPTS) takes a hop-by-hop header to send (RFC 3542), not an on/off int \
                   (EINVAL); a header with a PadN option goes on the wire; IPV6_RECVHOPOPTS turns delivery \
                   on, and the IPV6_HOPOPTS cmsg holds the captured header byte for byte",
-    run: &Measure(hopopts),
+    run: &Measure(|lab| ext_opts(lab, HOP_BY_HOP)),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::IPV6_HOPOPTS, opt::IPV6_RECVHOPOPTS],
+};
+
+pub static DSTOPTS: Case = Case {
+    id: "ipv6_dstopts.send_and_deliver",
+    source: Source::ManPage("man-pages 6.20 IPV6_DSTOPTS(2const)"),
+    claim: "setting IPV6_DSTOPTS on a datagram socket turns on delivery of a received packet's destination \
+            options as a control message of the same type",
+    expectation: "setsockopt(IPV6_DSTOPTS) takes a destination options header to send (RFC 3542), not an \
+                  on/off int (EINVAL); a header with a PadN option goes on the wire; IPV6_RECVDSTOPTS turns \
+                  delivery on, and the IPV6_DSTOPTS cmsg holds the captured header byte for byte",
+    run: &Measure(|lab| ext_opts(lab, DESTINATION)),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::IPV6_DSTOPTS, opt::IPV6_RECVDSTOPTS],
 };
 
 pub static AUTHHDR: Case = Case {
@@ -441,21 +454,51 @@ impl Observation for Flowinfo {
 /// padding): next header (the kernel fills it in), length 0 (8 bytes).
 const HBH: [u8; 8] = [0, 0, 1, 4, 0, 0, 0, 0];
 
-/// IPV6_HOPOPTS as the page describes it (an on/off int) and as RFC 3542
-/// has it (the header to send), IPV6_RECVHOPOPTS, and the wire.
+/// An options header's socket option, the option that asks for it on
+/// receipt, and its protocol number on the wire.
+#[derive(Clone, Copy)]
+struct ExtKind {
+    name: &'static str,
+    option: i32,
+    recv: i32,
+    next_header: u8,
+}
+
+const HOP_BY_HOP: ExtKind = ExtKind {
+    name: "IPV6_HOPOPTS",
+    option: libc::IPV6_HOPOPTS,
+    recv: libc::IPV6_RECVHOPOPTS,
+    next_header: 0,
+};
+
+const DESTINATION: ExtKind = ExtKind {
+    name: "IPV6_DSTOPTS",
+    option: libc::IPV6_DSTOPTS,
+    recv: libc::IPV6_RECVDSTOPTS,
+    next_header: 60,
+};
+
+/// IPV6_HOPOPTS or IPV6_DSTOPTS as the page describes it (an on/off int) and
+/// as RFC 3542 has it (the header to send), the IPV6_RECV* option, and the
+/// wire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Hopopts {
-    /// setsockopt(IPV6_HOPOPTS, int 1) on the receiver: ok or the errno name.
+pub struct ExtOpts {
+    /// The option: IPV6_HOPOPTS or IPV6_DSTOPTS.
+    pub option: String,
+    /// The header's protocol number (0 hop-by-hop, 60 destination options).
+    pub next_header: u8,
+    /// setsockopt(option, int 1) on the receiver: ok or the errno name.
     pub set_int: String,
-    /// setsockopt(IPV6_HOPOPTS, header) on the sender: ok or the errno name.
+    /// setsockopt(option, header) on the sender: ok or the errno name.
     pub set_header: String,
     /// The options the sender's header carried (after next header and length).
     pub sent_options: Vec<u8>,
-    /// The captured packet's first next-header field (0: hop-by-hop follows).
+    /// The captured packet's first next-header field.
     pub wire_next_header: u8,
-    /// The captured hop-by-hop header's bytes (empty: none).
+    /// The captured header's bytes (empty: none).
     pub wire_header: Vec<u8>,
-    /// The IPV6_HOPOPTS cmsg IPV6_RECVHOPOPTS delivered (none: no such cmsg).
+    /// The cmsg (of the option's type) the IPV6_RECV* option delivered (none:
+    /// no such cmsg).
     pub cmsg_header: Option<Vec<u8>>,
 }
 
@@ -471,52 +514,54 @@ fn first_extension(frame: &Frame, next: u8) -> (u8, Vec<u8>) {
     (nh, ip.get(40..40 + len).unwrap_or_default().to_vec())
 }
 
-fn hopopts(_lab: &mut Lab) -> Result<Hopopts> {
+fn ext_opts(_lab: &mut Lab, kind: ExtKind) -> Result<ExtOpts> {
     let mut set_int = String::new();
     let mut set_header = String::new();
     let (got, _, frame) = exchange(
         Ipv6Addr::LOCALHOST,
         |rx| {
-            set_int = result_name(&rx.set_int(libc::IPPROTO_IPV6, libc::IPV6_HOPOPTS, 1));
-            rx.set_int(libc::IPPROTO_IPV6, libc::IPV6_RECVHOPOPTS, 1)
-                .context("IPV6_RECVHOPOPTS")?;
+            set_int = result_name(&rx.set_int(libc::IPPROTO_IPV6, kind.option, 1));
+            rx.set_int(libc::IPPROTO_IPV6, kind.recv, 1)
+                .with_context(|| format!("the receive option for {}", kind.name))?;
             Ok(())
         },
         |tx| {
-            set_header = result_name(&tx.set_raw(libc::IPPROTO_IPV6, libc::IPV6_HOPOPTS, &HBH));
+            set_header = result_name(&tx.set_raw(libc::IPPROTO_IPV6, kind.option, &HBH));
             Ok(())
         },
         &[],
     )?;
-    let (wire_next_header, wire_header) = first_extension(&frame, 0);
-    Ok(Hopopts {
+    let (wire_next_header, wire_header) = first_extension(&frame, kind.next_header);
+    Ok(ExtOpts {
+        option: kind.name.into(),
+        next_header: kind.next_header,
         set_int,
         set_header,
         sent_options: HBH[2..].to_vec(),
         wire_next_header,
         wire_header,
         cmsg_header: got
-            .cmsg(libc::IPPROTO_IPV6, libc::IPV6_HOPOPTS)
+            .cmsg(libc::IPPROTO_IPV6, kind.option)
             .map(|c| c.data.clone()),
     })
 }
 
-impl Observation for Hopopts {
+impl Observation for ExtOpts {
     fn judge(&self) -> Judgement {
         let mut j = Judgement::new();
         j.expect_eq(
-            "setsockopt(IPV6_HOPOPTS, int 1) is refused",
+            "setsockopt with an int 1 is refused",
             "EINVAL",
             self.set_int.as_str(),
         );
         j.expect_eq(
-            "setsockopt(IPV6_HOPOPTS, header) is accepted",
+            "setsockopt with a header is accepted",
             "ok",
             self.set_header.as_str(),
         );
         j.expect_eq(
-            "the wire carries a hop-by-hop header",
-            &0,
+            "the wire carries the header",
+            &self.next_header,
             &self.wire_next_header,
         );
         j.expect_eq(
@@ -525,7 +570,7 @@ impl Observation for Hopopts {
             &self.wire_header.get(2..).unwrap_or_default(),
         );
         j.expect_eq(
-            "the IPV6_HOPOPTS cmsg is the captured header",
+            "the cmsg is the captured header",
             &Some(&self.wire_header),
             &self.cmsg_header.as_ref(),
         );
@@ -539,8 +584,8 @@ impl Observation for Hopopts {
         j.verdict(
             verdict,
             format!(
-                "setsockopt(IPV6_HOPOPTS, 1) gave {}, with a header {}; the wire's hop-by-hop header {}; \
-                 the cmsg from IPV6_RECVHOPOPTS {}",
+                "setsockopt({}, 1) gave {}, with a header {}; the wire's header {}; the cmsg {}",
+                self.option,
                 self.set_int,
                 self.set_header,
                 self.wire_header.show(),
@@ -548,7 +593,8 @@ impl Observation for Hopopts {
             ),
         );
         j.key(format!(
-            "int {}, header {}; cmsg {} = wire {}",
+            "{} int {}, header {}; cmsg {} = wire {}",
+            self.option,
             self.set_int,
             self.set_header,
             self.cmsg_header.show(),
@@ -738,8 +784,10 @@ mod tests {
         assert_eq!("cmsg none; wire label 703710 tclass 40", none.key);
     }
 
-    fn hopopts_linux() -> Hopopts {
-        Hopopts {
+    fn hopopts_linux() -> ExtOpts {
+        ExtOpts {
+            option: "IPV6_HOPOPTS".into(),
+            next_header: 0,
             set_int: "EINVAL".into(),
             set_header: "ok".into(),
             sent_options: vec![1, 4, 0, 0, 0, 0],
@@ -749,25 +797,32 @@ mod tests {
         }
     }
 
-    const CMSG: &str = "the IPV6_HOPOPTS cmsg is the captured header";
+    const CMSG: &str = "the cmsg is the captured header";
 
     #[rstest]
     #[case::linux(hopopts_linux(), Verdict::Differs, &[])]
     // The page's world: the option is an on/off switch for delivery.
-    #[case::page(Hopopts { set_int: "ok".into(), ..hopopts_linux() }, Verdict::Holds,
-        &["setsockopt(IPV6_HOPOPTS, int 1) is refused"])]
+    #[case::page(ExtOpts { set_int: "ok".into(), ..hopopts_linux() }, Verdict::Holds,
+        &["setsockopt with an int 1 is refused"])]
     // Without privilege the header is refused and nothing goes out.
-    #[case::no_privilege(Hopopts { set_header: "EPERM".into(), wire_next_header: 17, wire_header: vec![],
+    #[case::no_privilege(ExtOpts { set_header: "EPERM".into(), wire_next_header: 17, wire_header: vec![],
         cmsg_header: None, ..hopopts_linux() }, Verdict::Refuted,
-        &["setsockopt(IPV6_HOPOPTS, header) is accepted", "the wire carries a hop-by-hop header",
+        &["setsockopt with a header is accepted", "the wire carries the header",
           "with the sender's options", CMSG])]
-    #[case::no_cmsg(Hopopts { cmsg_header: None, ..hopopts_linux() }, Verdict::Refuted, &[CMSG])]
-    #[case::cmsg_differs(Hopopts { cmsg_header: Some(vec![17, 0, 1, 4, 0, 0, 0, 1]), ..hopopts_linux() },
+    #[case::no_cmsg(ExtOpts { cmsg_header: None, ..hopopts_linux() }, Verdict::Refuted, &[CMSG])]
+    #[case::cmsg_differs(ExtOpts { cmsg_header: Some(vec![17, 0, 1, 4, 0, 0, 0, 1]), ..hopopts_linux() },
         Verdict::Refuted, &[CMSG])]
-    #[case::other_options(Hopopts { wire_header: vec![17, 0, 1, 4, 0, 0, 0, 1],
+    #[case::other_options(ExtOpts { wire_header: vec![17, 0, 1, 4, 0, 0, 0, 1],
         cmsg_header: Some(vec![17, 0, 1, 4, 0, 0, 0, 1]), ..hopopts_linux() }, Verdict::Differs,
         &["with the sender's options"])]
-    fn hopopts_judgement(#[case] o: Hopopts, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+    // Destination options, as Linux 6.18 did them.
+    #[case::dstopts_linux(ExtOpts { option: "IPV6_DSTOPTS".into(), next_header: 60, wire_next_header: 60,
+        ..hopopts_linux() },
+        Verdict::Differs, &[])]
+    // A hop-by-hop header where destination options were asked for.
+    #[case::wrong_header(ExtOpts { option: "IPV6_DSTOPTS".into(), next_header: 60, wire_next_header: 0,
+        ..hopopts_linux() }, Verdict::Differs, &["the wire carries the header"])]
+    fn ext_opts_judgement(#[case] o: ExtOpts, #[case] verdict: Verdict, #[case] failed: &[&str]) {
         let j = o.judge();
         assert_eq!((Some(verdict), failed.to_vec()), (j.verdict, j.failed()));
     }
@@ -776,7 +831,8 @@ mod tests {
     fn hopopts_says_what_it_saw() {
         let j = hopopts_linux().judge();
         assert_eq!(
-            "int EINVAL, header ok; cmsg [17, 0, 1, 4, 0, 0, 0, 0] = wire [17, 0, 1, 4, 0, 0, 0, 0]",
+            "IPV6_HOPOPTS int EINVAL, header ok; cmsg [17, 0, 1, 4, 0, 0, 0, 0] = wire [17, 0, 1, \
+             4, 0, 0, 0, 0]",
             j.key
         );
         let f = Frame {
