@@ -23,7 +23,9 @@ use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
 
-pub static CASES: &[&Case] = &[&PKTINFO, &HOPLIMIT, &FLOWINFO, &HOPOPTS, &DSTOPTS, &AUTHHDR];
+pub static CASES: &[&Case] = &[
+    &PKTINFO, &HOPLIMIT, &FLOWINFO, &HOPOPTS, &DSTOPTS, &RTHDR, &AUTHHDR,
+];
 
 pub static PKTINFO: Case = Case {
     id: "ipv6_recvpktinfo.dst_and_ifindex",
@@ -92,6 +94,19 @@ pub static DSTOPTS: Case = Case {
     run: &Measure(|lab| ext_opts(lab, DESTINATION)),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::IPV6_DSTOPTS, opt::IPV6_RECVDSTOPTS],
+};
+
+pub static RTHDR: Case = Case {
+    id: "ipv6_rthdr.refused",
+    source: Source::ManPage("man-pages 6.20 IPV6_RTHDR(2const)"),
+    claim: "setting IPV6_RTHDR on a datagram socket turns on delivery of a received packet's routing header \
+            as a control message",
+    expectation: "setsockopt(IPV6_RTHDR) takes a routing header to send, not an on/off int (EINVAL), and \
+                  refuses a type 0 routing header (EINVAL: type 0 is deprecated, RFC 5095); delivery is \
+                  IPV6_RECVRTHDR's job",
+    run: &Measure(rthdr),
+    deadline: DEFAULT_DEADLINE,
+    relies_on: &[opt::IPV6_RTHDR],
 };
 
 pub static AUTHHDR: Case = Case {
@@ -604,6 +619,55 @@ impl Observation for ExtOpts {
     }
 }
 
+/// setsockopt(IPV6_RTHDR) with the page's int and with a type 0 header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rthdr {
+    /// setsockopt(IPV6_RTHDR, int 1): ok or the errno name.
+    pub set_int: String,
+    /// setsockopt(IPV6_RTHDR, a type 0 header through ::1): ok or the errno name.
+    pub set_type0: String,
+}
+
+fn rthdr(_lab: &mut Lab) -> Result<Rthdr> {
+    let s = Sock::udp(Family::V6)?;
+    // Next header (kernel's), length 2 (24 bytes), type 0, one segment left,
+    // reserved, then the one address.
+    let mut type0 = vec![0u8, 2, 0, 1, 0, 0, 0, 0];
+    type0.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+    Ok(Rthdr {
+        set_int: result_name(&s.set_int(libc::IPPROTO_IPV6, libc::IPV6_RTHDR, 1)),
+        set_type0: result_name(&s.set_raw(libc::IPPROTO_IPV6, libc::IPV6_RTHDR, &type0)),
+    })
+}
+
+impl Observation for Rthdr {
+    fn judge(&self) -> Judgement {
+        let mut j = Judgement::new();
+        j.expect_eq(
+            "setsockopt(IPV6_RTHDR, int 1) errno",
+            "EINVAL",
+            self.set_int.as_str(),
+        );
+        j.expect_eq(
+            "setsockopt(IPV6_RTHDR, type 0 header) errno",
+            "EINVAL",
+            self.set_type0.as_str(),
+        );
+        j.verdict(
+            Verdict::holds_if(self.set_int == "ok"),
+            format!(
+                "setsockopt(IPV6_RTHDR, 1) gave {}; with a type 0 routing header {}",
+                self.set_int, self.set_type0
+            ),
+        );
+        j.key(format!(
+            "int {}, type 0 header {}",
+            self.set_int, self.set_type0
+        ));
+        j
+    }
+}
+
 /// setsockopt(IPPROTO_IPV6, IPV6_AUTHHDR, 1) on a UDP socket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Authhdr {
@@ -850,6 +914,34 @@ mod tests {
         };
         assert_eq!((0, vec![17, 0, 1, 4, 0, 0, 0, 0]), first_extension(&f, 0));
         assert_eq!((0, vec![]), first_extension(&f, 60));
+    }
+
+    fn rthdr_linux() -> Rthdr {
+        Rthdr {
+            set_int: "EINVAL".into(),
+            set_type0: "EINVAL".into(),
+        }
+    }
+
+    #[rstest]
+    #[case::linux(rthdr_linux(), Verdict::Refuted, &[])]
+    #[case::page(Rthdr { set_int: "ok".into(), ..rthdr_linux() }, Verdict::Holds,
+        &["setsockopt(IPV6_RTHDR, int 1) errno"])]
+    // An old kernel that still sent type 0 headers.
+    #[case::type0_taken(Rthdr { set_type0: "ok".into(), ..rthdr_linux() }, Verdict::Refuted,
+        &["setsockopt(IPV6_RTHDR, type 0 header) errno"])]
+    fn rthdr_judgement(#[case] o: Rthdr, #[case] verdict: Verdict, #[case] failed: &[&str]) {
+        let j = o.judge();
+        assert_eq!((Some(verdict), failed.to_vec()), (j.verdict, j.failed()));
+        assert!(j.because.starts_with("setsockopt(IPV6_RTHDR, 1) gave "));
+    }
+
+    #[test]
+    fn rthdr_says_what_it_saw() {
+        assert_eq!(
+            "int EINVAL, type 0 header EINVAL",
+            rthdr_linux().judge().key
+        );
     }
 
     #[rstest]
