@@ -18,13 +18,21 @@ use crate::lab::msg::{self, Cmsg, Received};
 use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::packet::Frame;
 use crate::lab::sock::result_name;
+use crate::lab::topo::Link;
 use crate::lab::{opt, phase, wait, Capture, Family, Lab, Sock};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
 
 pub static CASES: &[&Case] = &[
-    &PKTINFO, &HOPLIMIT, &FLOWINFO, &HOPOPTS, &DSTOPTS, &RTHDR, &AUTHHDR,
+    &PKTINFO,
+    &PKTINFO_VETH,
+    &HOPLIMIT,
+    &FLOWINFO,
+    &HOPOPTS,
+    &DSTOPTS,
+    &RTHDR,
+    &AUTHHDR,
 ];
 
 pub static PKTINFO: Case = Case {
@@ -38,6 +46,14 @@ pub static PKTINFO: Case = Case {
     run: &Measure(pktinfo),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::IPV6_RECVPKTINFO],
+};
+
+/// The same across a veth pair: the receiving interface is not lo (index 1),
+/// and the datagram comes from another namespace.
+pub static PKTINFO_VETH: Case = Case {
+    id: "ipv6_recvpktinfo.dst_and_ifindex@veth",
+    run: &Measure(pktinfo_veth),
+    ..PKTINFO
 };
 
 pub static HOPLIMIT: Case = Case {
@@ -126,6 +142,10 @@ pub static AUTHHDR: Case = Case {
 /// address selection alone would never pick (DST itself is the best match).
 const DST: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 5);
 const SRC: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 6);
+
+/// The extra address host b gets on the veth pair: far from the link's
+/// 2001:db8::/64, so source address selection alone picks 2001:db8::2.
+const VETH_SRC: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 3);
 
 /// The sender's hop limit: far from every default (64, 255).
 const HOPS: i32 = 7;
@@ -236,6 +256,68 @@ fn pktinfo(_lab: &mut Lab) -> Result<Pktinfo> {
         wire_dst: wire.dst,
         wire_src: wire.src,
         chosen_src: IpAddr::V6(SRC),
+        from: got.from.map(|a| a.ip()),
+    })
+}
+
+/// struct in6_pktinfo choosing `src`, the interface left to routing.
+fn choose_source(src: Ipv6Addr) -> Cmsg {
+    let mut data = src.octets().to_vec();
+    data.extend_from_slice(&0u32.to_ne_bytes());
+    Cmsg::new(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &data)
+}
+
+fn pktinfo_veth(lab: &mut Lab) -> Result<Pktinfo> {
+    let link = Link::pair_v6(lab)?;
+    let IpAddr::V6(dst) = link.a_end.addr else {
+        bail!("the v6 pair has an IPv4 address");
+    };
+    link.b
+        .run(|| -> Result<()> {
+            Netlink::open()?.add_addr(ifindex(&link.b_end.ifname)?, IpAddr::V6(VETH_SRC), 128)?;
+            // Usable once no longer tentative: bind() says so.
+            wait::until("2001:db8:ffff::3 usable in host b", WAIT, || {
+                Ok(Sock::udp(Family::V6)?
+                    .bind(SocketAddr::new(IpAddr::V6(VETH_SRC), 0))
+                    .ok())
+            })
+        })?
+        .context("give host b a second address")?;
+    let receiving = ifindex(&link.a_end.ifname)?;
+    let mut cap = Capture::start(&link.a_end.ifname)?;
+    let rx = Sock::udp(Family::V6)?;
+    rx.set_int(libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
+        .context("IPV6_RECVPKTINFO")?;
+    rx.bind(SocketAddr::new(Family::V6.any(), 0))
+        .context("bind the receiver")?;
+    let to = SocketAddr::new(IpAddr::V6(dst), rx.local_addr()?.port());
+    link.b
+        .run(|| -> Result<()> {
+            let tx = Sock::udp(Family::V6)?;
+            msg::send(&tx, b"ancillary", Some(to), &[choose_source(VETH_SRC)])?;
+            Ok(())
+        })?
+        .context("sendmsg from host b")?;
+    phase("waiting for the datagram from host b");
+    if !wait::readable(rx.as_raw_fd(), WAIT)? {
+        bail!("the datagram to {to} never became readable");
+    }
+    let got = msg::recv(&rx, 64, libc::MSG_DONTWAIT).context("recvmsg the datagram")?;
+    let frame = cap.wait_for("the UDP datagram on veth-a", WAIT, |f| {
+        f.ip()
+            .is_some_and(|h| h.protocol == 17 && h.dst == IpAddr::V6(dst))
+    })?;
+    let wire = frame.ip().context("the captured datagram's IPv6 header")?;
+    let info = got
+        .cmsg(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO)
+        .and_then(Cmsg::pktinfo_v6);
+    Ok(Pktinfo {
+        pktinfo_addr: info.map(|(a, _)| IpAddr::V6(a)),
+        pktinfo_ifindex: info.map(|(_, i)| i),
+        receiving_ifindex: receiving as u32,
+        wire_dst: wire.dst,
+        wire_src: wire.src,
+        chosen_src: IpAddr::V6(VETH_SRC),
         from: got.from.map(|a| a.ip()),
     })
 }
@@ -740,6 +822,13 @@ mod tests {
     // The sender's cmsg ignored: routing picked the destination itself as source.
     #[case::source_not_chosen(Pktinfo { wire_src: v6("2001:db8::5"), from: Some(v6("2001:db8::5")),
         ..pktinfo_linux() }, Verdict::Holds, &["the sender's IPV6_PKTINFO cmsg sets the source on the wire"])]
+    // The veth pair, as Linux 6.18 did it: veth-a is interface 2.
+    #[case::veth(Pktinfo { pktinfo_addr: Some(v6("2001:db8::1")), pktinfo_ifindex: Some(2),
+        receiving_ifindex: 2, wire_dst: v6("2001:db8::1"), wire_src: v6("2001:db8:ffff::3"),
+        chosen_src: v6("2001:db8:ffff::3"), from: Some(v6("2001:db8:ffff::3")) }, Verdict::Holds, &[])]
+    // A kernel that always said lo.
+    #[case::veth_said_lo(Pktinfo { pktinfo_ifindex: Some(1), receiving_ifindex: 2, ..pktinfo_linux() },
+        Verdict::Refuted, &["ipi6_ifindex is the receiving interface"])]
     #[case::from_differs(Pktinfo { from: None, ..pktinfo_linux() },
         Verdict::Holds, &["recvmsg() reports the captured source"])]
     fn pktinfo_judgement(#[case] o: Pktinfo, #[case] verdict: Verdict, #[case] failed: &[&str]) {
