@@ -396,8 +396,9 @@ unpack() {
 # Modules the cases need beyond what cloud kernels build in (the guest has no
 # modprobe, so nothing is loaded on demand): veth and bridge for topologies,
 # inet_diag and tcp_diag for lab::diag's sock_diag lookups (without them a
-# case waiting on a connection's state sees nothing and times out).
-WANTED="veth bridge af_packet ipv6 inet_diag tcp_diag"
+# case waiting on a connection's state sees nothing and times out), sch_htb
+# for so_priority.classifies (its classes count packets by skb->priority).
+WANTED="veth bridge af_packet ipv6 inet_diag tcp_diag sch_htb"
 
 # built_in MODULE MODDIR CONFIG: listed in modules.builtin, or (7.x lists no
 # ipv6.ko there) set to y in the kernel's config (CONFIG, or MODDIR/config).

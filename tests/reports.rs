@@ -352,7 +352,11 @@ fn baseline_auto_without_a_fitting_baseline_is_a_one_line_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     // No case ran: a run prints its table (and its summary) on stdout.
     assert_eq!("", String::from_utf8_lossy(&o.stdout), "no case ran");
-    assert_eq!((Some(2), 1), (o.status.code(), err.lines().count()), "{err}");
+    assert_eq!(
+        (Some(2), 1),
+        (o.status.code(), err.lines().count()),
+        "{err}"
+    );
     assert!(
         err.contains(&format!(
             "no recorded baseline fits kernel {} (recorded: 2.6.32-5-amd64)",

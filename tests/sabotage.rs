@@ -28,6 +28,20 @@ const EXEMPT: &[(Opt, &str)] = &[
         "tcp_keepalive.option_name shows that this BSD number has no keep-alive effect on Linux: \
          ignoring it changes nothing",
     ),
+    (
+        opt::SO_PASSSEC,
+        "its only effect, an SCM_SECURITY message, needs an LSM that labels sockets: without one \
+         so_passsec.scm_security skips, whether the option is ignored or not",
+    ),
+    (
+        opt::SO_BSDCOMPAT,
+        "so_bsdcompat.ignored shows that the kernel accepts and ignores it: ignoring it changes nothing",
+    ),
+    (
+        opt::IP_PASSSEC,
+        "its only effect, an SCM_SECURITY message, needs labeled networking and an LSM: without them \
+         ip_passsec.udp_only skips, whether the option is ignored or not",
+    ),
 ];
 
 /// Every option some case relies on, with those cases.

@@ -805,7 +805,7 @@ fn busy_poll_privilege(lab: &mut Lab) -> Result<BusyPollPrivilege> {
     let to = |v: i64| result_name(&s.set_int(libc::SOL_SOCKET, libc::SO_BUSY_POLL, v as i32));
     let raise = to(busy_read + RAISE_US);
     to(busy_read);
-    let (raise_without_cap, lower_without_cap) = caps::without(caps::CAP_NET_ADMIN, || {
+    let (raise_without_cap, lower_without_cap) = caps::without(&[caps::CAP_NET_ADMIN], || {
         let up = to(busy_read + RAISE_US);
         (up, to(busy_read))
     })?;

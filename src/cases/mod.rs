@@ -35,22 +35,56 @@
 
 use crate::model::Case;
 
+pub mod ancillary4;
 pub mod ancillary6;
+pub mod binding;
 pub mod buffers;
 pub mod close;
+pub mod congestion;
+pub mod cork;
+pub mod credentials;
+pub mod defer_accept;
+pub mod errqueue;
+pub mod fastopen;
 pub mod filter;
+pub mod identity;
 pub mod incoming;
 pub mod ip;
+pub mod iphdr;
 pub mod keepalive;
+pub mod lifetimes;
 pub mod linger;
+pub mod mcast_groups;
+pub mod mcast_sources;
+pub mod mcast_v6;
 pub mod multicast;
 pub mod nagle;
+pub mod obsolete;
+pub mod pmtu;
+pub mod priority;
+pub mod quickack;
+pub mod ralert;
 pub mod recv_flags;
 pub mod reuse;
+pub mod routing;
 pub mod selftest;
+pub mod so_bind;
+pub mod so_buffers;
+pub mod so_bufforce;
+pub mod so_conn;
+pub mod so_errqueue;
+pub mod so_lowat;
+pub mod so_oob;
+pub mod so_rcvqueue;
+pub mod so_stamps;
+pub mod so_timeouts;
 pub mod sockopt;
+pub mod syn;
 pub mod tcp;
+pub mod tcpinfo;
 pub mod udp;
+pub mod user_timeout;
+pub mod window_clamp;
 
 /// The areas of the catalogue, each a module of this folder with its cases,
 /// in catalogue order (plus the harness self-test cases when
@@ -68,9 +102,43 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("ip", ip::CASES),
         ("tcp", tcp::CASES),
         ("multicast", multicast::CASES),
+        ("so_buffers", so_buffers::CASES),
+        ("so_bufforce", so_bufforce::CASES),
+        ("so_rcvqueue", so_rcvqueue::CASES),
+        ("so_lowat", so_lowat::CASES),
+        ("so_timeouts", so_timeouts::CASES),
+        ("so_conn", so_conn::CASES),
+        ("so_stamps", so_stamps::CASES),
+        ("so_errqueue", so_errqueue::CASES),
+        ("so_oob", so_oob::CASES),
+        ("so_bind", so_bind::CASES),
+        ("cork", cork::CASES),
+        ("quickack", quickack::CASES),
+        ("defer_accept", defer_accept::CASES),
+        ("syn", syn::CASES),
+        ("fastopen", fastopen::CASES),
+        ("user_timeout", user_timeout::CASES),
+        ("lifetimes", lifetimes::CASES),
+        ("tcpinfo", tcpinfo::CASES),
+        ("window_clamp", window_clamp::CASES),
+        ("congestion", congestion::CASES),
         ("filter", filter::CASES),
         ("udp", udp::CASES),
         ("incoming", incoming::CASES),
+        ("pmtu", pmtu::CASES),
+        ("errqueue", errqueue::CASES),
+        ("iphdr", iphdr::CASES),
+        ("ralert", ralert::CASES),
+        ("identity", identity::CASES),
+        ("credentials", credentials::CASES),
+        ("routing", routing::CASES),
+        ("priority", priority::CASES),
+        ("obsolete", obsolete::CASES),
+        ("mcast_groups", mcast_groups::CASES),
+        ("mcast_sources", mcast_sources::CASES),
+        ("mcast_v6", mcast_v6::CASES),
+        ("binding", binding::CASES),
+        ("ancillary4", ancillary4::CASES),
         ("ancillary6", ancillary6::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {

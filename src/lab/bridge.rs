@@ -6,11 +6,16 @@
 //! h4 at 203.0.113.4/24, for IP_MULTICAST_IF.
 //! Every host routes 224.0.0.0/4 out of eth0 and has fixed MACs.
 //!
+//! `Lan::build_v6` adds IPv6 on the same interfaces: segment A
+//! 2001:db8:a::/64 (h1-h3 at ::11-::13), segment B 2001:db8:b::/64 (h1 ::1,
+//! h4 ::4), without duplicate address detection, and a route for ff00::/8
+//! out of eth0 that wins over the kernel's per-interface ones.
+//!
 //! With SOCKSPEC_NETNS_PREFIX=P set, the same LAN is not built but adopted:
 //! hosts are the named namespaces /run/netns/P-h1 .. P-h4 that
 //! scripts/netns.sh built with these names and addresses.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -32,6 +37,18 @@ pub struct Nic {
 pub struct Station {
     pub host: Host,
     pub nics: Vec<Nic>,
+}
+
+impl Nic {
+    /// The IPv6 address `Lan::build_v6` gives this interface: the segment's
+    /// /64 (2001:db8:a:: or 2001:db8:b::) with the IPv4 host number written
+    /// in its last group (198.51.100.12 -> 2001:db8:a::12).
+    pub fn addr6(&self) -> Ipv6Addr {
+        let o = self.addr.octets();
+        let segment = if o[..3] == SEGMENT_A { 0xa } else { 0xb };
+        let host = u16::from_str_radix(&o[3].to_string(), 16).unwrap_or(0);
+        Ipv6Addr::new(0x2001, 0xdb8, segment, 0, 0, 0, 0, host)
+    }
 }
 
 impl Station {
@@ -126,6 +143,27 @@ impl Lan {
             adopted: false,
         };
         lan.await_ready()?;
+        Ok(lan)
+    }
+
+    /// The LAN with IPv6 too (see the module's doc). An adopted LAN has it
+    /// from scripts/netns.sh.
+    pub fn build_v6(lab: &mut Lab) -> Result<Lan> {
+        let lan = Lan::build(lab)?;
+        if !lan.adopted {
+            for st in &lan.hosts {
+                st.host.run(|| -> Result<()> {
+                    let nl = Netlink::open()?;
+                    for nic in &st.nics {
+                        nl.add_addr(ifindex(nic.ifname)?, IpAddr::V6(nic.addr6()), 64)?;
+                    }
+                    // The kernel routes ff00::/8 out of every interface at
+                    // metric 256 in the local table, the first one up first:
+                    // this one makes eth0 the choice, as 224.0.0.0/4 is.
+                    nl.add_multicast_route_v6(ifindex("eth0")?, 1)
+                })??;
+            }
+        }
         Ok(lan)
     }
 

@@ -1,14 +1,18 @@
-//! Capabilities of one thread. Linux keeps capability sets per thread, so a
-//! case that compares what a privileged and an unprivileged caller may do
-//! drops a capability from the effective set of a helper thread only; the
-//! rest of the case keeps its privileges.
+//! The calling thread's effective capabilities: a case lowers some for a
+//! moment to see what the kernel refuses without them (a privilege rule is a
+//! claim like any other). Only the effective set changes, so the permitted
+//! set brings them back; other threads keep theirs (capabilities are per
+//! thread).
 
-use anyhow::{anyhow, Context, Result};
+use std::io;
 
-/// CAP_NET_ADMIN (linux/capability.h).
+use anyhow::{Context, Result};
+
 pub const CAP_NET_ADMIN: u32 = 12;
+pub const CAP_NET_RAW: u32 = 13;
 
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+/// _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
+const VERSION_3: u32 = 0x2008_0522;
 
 #[repr(C)]
 struct Header {
@@ -24,50 +28,49 @@ struct Data {
     inheritable: u32,
 }
 
-fn get() -> Result<[Data; 2]> {
-    let mut hdr = Header {
-        version: LINUX_CAPABILITY_VERSION_3,
+fn get() -> io::Result<[Data; 2]> {
+    let mut h = Header {
+        version: VERSION_3,
         pid: 0,
     };
-    let mut data = [Data::default(); 2];
-    // SAFETY: capget fills two Data structs for a version-3 header.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) };
+    let mut d = [Data::default(); 2];
+    // SAFETY: capget fills two Data words for version 3; both live for the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) };
     if rc < 0 {
-        return Err(std::io::Error::last_os_error()).context("capget");
+        return Err(io::Error::last_os_error());
     }
-    Ok(data)
+    Ok(d)
 }
 
-fn set(data: &[Data; 2]) -> Result<()> {
-    let mut hdr = Header {
-        version: LINUX_CAPABILITY_VERSION_3,
+fn set(d: &[Data; 2]) -> io::Result<()> {
+    let mut h = Header {
+        version: VERSION_3,
         pid: 0,
     };
-    // SAFETY: capset reads two Data structs for a version-3 header.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) };
+    // SAFETY: capset reads two Data words for version 3; both live for the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) };
     if rc < 0 {
-        return Err(std::io::Error::last_os_error()).context("capset");
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
 
-/// Whether the calling thread holds `cap` in its effective set.
-pub fn effective(cap: u32) -> Result<bool> {
-    let d = get()?;
+/// Whether `cap` is in the calling thread's effective set.
+pub fn has(cap: u32) -> Result<bool> {
+    let d = get().context("capget")?;
     Ok(d[(cap / 32) as usize].effective & (1 << (cap % 32)) != 0)
 }
 
-/// Runs `f` on a new thread whose effective set lacks `cap` (the calling
-/// thread keeps it).
-pub fn without<T: Send>(cap: u32, f: impl FnOnce() -> T + Send) -> Result<T> {
-    std::thread::scope(|s| {
-        s.spawn(|| -> Result<T> {
-            let mut d = get()?;
-            d[(cap / 32) as usize].effective &= !(1 << (cap % 32));
-            set(&d).with_context(|| format!("drop capability {cap} from the effective set"))?;
-            Ok(f())
-        })
-        .join()
-        .map_err(|_| anyhow!("the thread without capability {cap} panicked"))?
-    })
+/// Runs `f` with `caps` removed from the calling thread's effective set,
+/// then puts the effective set back as it was.
+pub fn without<T>(caps: &[u32], f: impl FnOnce() -> T) -> Result<T> {
+    let before = get().context("capget")?;
+    let mut lowered = before;
+    for &c in caps {
+        lowered[(c / 32) as usize].effective &= !(1 << (c % 32));
+    }
+    set(&lowered).context("capset: lower the effective set")?;
+    let out = f();
+    set(&before).context("capset: restore the effective set")?;
+    Ok(out)
 }

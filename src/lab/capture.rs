@@ -161,6 +161,35 @@ impl Capture {
         }
     }
 
+    /// The first frame at index `from` or later (in capture order) that
+    /// satisfies `pred`, with its index, waiting for it at most `timeout`.
+    /// None when none came in time: for a case, a frame that never came is
+    /// an observation, not an error.
+    pub fn find_from(
+        &mut self,
+        from: usize,
+        timeout: Duration,
+        pred: impl Fn(&Frame) -> bool,
+    ) -> Result<Option<(usize, Frame)>> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = from;
+        loop {
+            let frames = self.drain()?;
+            if let Some(i) = frames
+                .get(seen..)
+                .and_then(|rest| rest.iter().position(&pred))
+            {
+                return Ok(Some((seen + i, frames[seen + i].clone())));
+            }
+            seen = frames.len().max(from);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            super::wait::readable(self.fd.as_raw_fd(), left)?;
+        }
+    }
+
     /// How many frames have been captured so far (after a drain).
     pub fn count(&mut self) -> Result<usize> {
         Ok(self.drain()?.len())

@@ -107,10 +107,121 @@ pub fn tcp(local: SocketAddr, remote: SocketAddr) -> Result<Option<TcpDiag>> {
     }))
 }
 
+/// More of one connection's kernel state: when its pending timer fires and
+/// which congestion-control algorithm it uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpDetail {
+    pub state: u8,
+    /// 0 none, 1 retransmit, 2 keep-alive, 3 TIME_WAIT (also an orphan's
+    /// FIN_WAIT2 lifetime), 4 zero-window probe.
+    pub timer: u8,
+    /// Milliseconds until that timer fires (idiag_expires).
+    pub expires_ms: u32,
+    /// The congestion-control algorithm (INET_DIAG_CONG); none for a
+    /// TIME_WAIT entry, which has no congestion state.
+    pub congestion: Option<String>,
+}
+
+/// INET_DIAG_CONG, as a request's idiag_ext bit and as the reply's attribute.
+const INET_DIAG_CONG: u16 = 4;
+/// Size of struct inet_diag_msg, after which the attributes start.
+const INET_DIAG_MSG_LEN: usize = 72;
+
+/// `tcp`, plus the timer's expiry and the congestion-control algorithm.
+pub fn tcp_detail(local: SocketAddr, remote: SocketAddr) -> Result<Option<TcpDetail>> {
+    let mut req = request(local, remote);
+    // idiag_ext: ask for the INET_DIAG_CONG attribute.
+    req[18] = 1 << (INET_DIAG_CONG - 1);
+    // SAFETY: plain socket(2); checked before use.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            NETLINK_SOCK_DIAG,
+        )
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error()).context("socket(NETLINK_SOCK_DIAG)");
+    }
+    // SAFETY: raw is fresh and owned here.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    nix::unistd::write(&fd, &req).context("sock_diag request")?;
+    let mut reply = [0u8; 2048];
+    let n = nix::unistd::read(fd.as_raw_fd(), &mut reply).context("sock_diag reply")?;
+    parse_detail(&reply[..n], local, remote)
+}
+
+fn parse_detail(reply: &[u8], local: SocketAddr, remote: SocketAddr) -> Result<Option<TcpDetail>> {
+    if reply.len() < 20 {
+        bail!("sock_diag: short reply ({} bytes)", reply.len());
+    }
+    let kind = u16::from_ne_bytes([reply[4], reply[5]]);
+    if kind == NLMSG_ERROR {
+        let err = i32::from_ne_bytes(reply[16..20].try_into()?);
+        if err == -libc::ENOENT {
+            return Ok(None);
+        }
+        bail!(
+            "sock_diag lookup of {local} <-> {remote}: {}",
+            nix::errno::Errno::from_raw(-err)
+        );
+    }
+    let msg_end = 16 + INET_DIAG_MSG_LEN;
+    if kind != SOCK_DIAG_BY_FAMILY || reply.len() < msg_end {
+        bail!("sock_diag: unexpected reply type {kind}");
+    }
+    let total = (u32::from_ne_bytes(reply[0..4].try_into()?) as usize).min(reply.len());
+    let mut congestion = None;
+    let mut off = msg_end;
+    while off + 4 <= total {
+        let len = u16::from_ne_bytes([reply[off], reply[off + 1]]) as usize;
+        let ty = u16::from_ne_bytes([reply[off + 2], reply[off + 3]]);
+        if len < 4 || off + len > total {
+            break;
+        }
+        if ty == INET_DIAG_CONG {
+            let data = &reply[off + 4..off + len];
+            let name = data.split(|b| *b == 0).next().unwrap_or_default();
+            congestion = Some(String::from_utf8_lossy(name).into_owned());
+        }
+        off += (len + 3) & !3;
+    }
+    Ok(Some(TcpDetail {
+        state: reply[17],
+        timer: reply[18],
+        expires_ms: u32::from_ne_bytes(reply[16 + 52..16 + 56].try_into()?),
+        congestion,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn a_detail_reply_gives_state_timer_expiry_and_congestion() {
+        let mut r = vec![0u8; 16 + 72];
+        r[4..6].copy_from_slice(&20u16.to_ne_bytes());
+        r[17] = 5;
+        r[18] = 3;
+        r[16 + 52..16 + 56].copy_from_slice(&928u32.to_ne_bytes());
+        r.extend_from_slice(&9u16.to_ne_bytes());
+        r.extend_from_slice(&4u16.to_ne_bytes());
+        r.extend_from_slice(b"reno\0\0\0\0");
+        let len = r.len() as u32;
+        r[0..4].copy_from_slice(&len.to_ne_bytes());
+        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(
+            Some(TcpDetail {
+                state: 5,
+                timer: 3,
+                expires_ms: 928,
+                congestion: Some("reno".into())
+            }),
+            parse_detail(&r, a, a).unwrap()
+        );
+    }
 
     #[test]
     fn the_request_is_an_inet_diag_req_v2_for_the_four_tuple() {

@@ -32,6 +32,8 @@ const IFA_F_NODAD: u8 = 0x02;
 const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
+const RTA_TABLE: u16 = 15;
+const RT_TABLE_MAIN: u32 = 254;
 
 /// A NETLINK_ROUTE socket bound in the namespace of the thread that opened it.
 pub struct Netlink {
@@ -280,9 +282,25 @@ impl Netlink {
         gateway: Option<IpAddr>,
         index: i32,
     ) -> Result<()> {
+        self.add_route_in(RT_TABLE_MAIN, dst, prefix, gateway, index)
+    }
+
+    /// `add_route` into routing table `table` (a policy rule's table; the
+    /// main table is 254).
+    pub fn add_route_in(
+        &self,
+        table: u32,
+        dst: IpAddr,
+        prefix: u8,
+        gateway: Option<IpAddr>,
+        index: i32,
+    ) -> Result<()> {
         let scope = if gateway.is_some() { 0 } else { 253 };
-        let fixed = [family(&dst), prefix, 0, 0, 254, 3, scope, 1, 0, 0, 0, 0];
+        // rtm_table holds 8 bits; RTA_TABLE the whole number.
+        let short = u8::try_from(table).unwrap_or(0);
+        let fixed = [family(&dst), prefix, 0, 0, short, 3, scope, 1, 0, 0, 0, 0];
         let mut msg = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+        msg.attr(RTA_TABLE, &table.to_ne_bytes());
         msg.attr(RTA_DST, &octets(&dst));
         if let Some(gw) = gateway {
             msg.attr(RTA_GATEWAY, &octets(&gw));
@@ -290,7 +308,7 @@ impl Netlink {
         msg.attr(RTA_OIF, &(index as u32).to_ne_bytes());
         self.call(
             msg,
-            &format!("add route {dst}/{prefix} via {gateway:?} dev {index}"),
+            &format!("add route {dst}/{prefix} via {gateway:?} dev {index} table {table}"),
         )
     }
 }
@@ -397,6 +415,219 @@ impl Netlink {
         self.call(
             msg,
             &format!("add local route {dst}/{prefix} table {table} dev {index}"),
+        )
+    }
+}
+
+// Policy routing and traffic control: a rule that sends marked packets to a
+// table of their own (SO_MARK), and an HTB qdisc whose classes count the
+// packets that skb->priority sent to them (SO_PRIORITY).
+
+const RTM_NEWQDISC: u16 = 36;
+const RTM_NEWTCLASS: u16 = 40;
+const RTM_GETTCLASS: u16 = 42;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_DUMP: u16 = 0x300;
+const FRA_FWMARK: u16 = 10;
+const FRA_FWMASK: u16 = 16;
+const TCA_KIND: u16 = 1;
+const TCA_OPTIONS: u16 = 2;
+const TCA_STATS2: u16 = 7;
+const TCA_STATS_BASIC: u16 = 1;
+const TCA_HTB_PARMS: u16 = 1;
+const TCA_HTB_INIT: u16 = 2;
+const TC_H_ROOT: u32 = 0xFFFF_FFFF;
+const TC_LINKLAYER_ETHERNET: u8 = 1;
+
+/// struct tcmsg: the interface, the object's handle and its parent.
+fn tcmsg(index: i32, handle: u32, parent: u32) -> [u8; 20] {
+    let mut m = [0u8; 20];
+    m[0] = libc::AF_UNSPEC as u8;
+    m[4..8].copy_from_slice(&index.to_ne_bytes());
+    m[8..12].copy_from_slice(&handle.to_ne_bytes());
+    m[12..16].copy_from_slice(&parent.to_ne_bytes());
+    m
+}
+
+/// The attributes in `buf`: (type without the nested/byte-order flags, payload).
+fn attrs(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    while buf.len() >= 4 {
+        let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
+        let kind = u16::from_ne_bytes([buf[2], buf[3]]) & 0x3fff;
+        if len < 4 || len > buf.len() {
+            break;
+        }
+        out.push((kind, &buf[4..len]));
+        buf = &buf[((len + 3) & !3).min(buf.len())..];
+    }
+    out
+}
+
+/// struct tc_ratespec with a rate in bytes per second, linklayer given so
+/// that no rate table is needed.
+fn ratespec(bytes_per_s: u32) -> [u8; 12] {
+    let mut r = [0u8; 12];
+    r[1] = TC_LINKLAYER_ETHERNET;
+    r[8..12].copy_from_slice(&bytes_per_s.to_ne_bytes());
+    r
+}
+
+impl Netlink {
+    /// Sends a dump request; returns the payload (after the netlink header)
+    /// of every message of the answer.
+    fn dump(&self, msg: Msg, what: &str) -> Result<Vec<Vec<u8>>> {
+        use std::os::fd::AsRawFd;
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        let buf = msg.finish(seq);
+        nix::unistd::write(&self.fd, &buf).with_context(|| format!("netlink send: {what}"))?;
+        let mut reply = vec![0u8; 32768];
+        let mut out = Vec::new();
+        loop {
+            let n = nix::unistd::read(self.fd.as_raw_fd(), &mut reply)
+                .with_context(|| format!("netlink recv: {what}"))?;
+            let mut off = 0;
+            while off + 16 <= n {
+                let len = u32::from_ne_bytes(reply[off..off + 4].try_into()?) as usize;
+                let kind = u16::from_ne_bytes(reply[off + 4..off + 6].try_into()?);
+                let rseq = u32::from_ne_bytes(reply[off + 8..off + 12].try_into()?);
+                if len < 16 || off + len > n {
+                    bail!("{what}: a malformed netlink message");
+                }
+                if rseq == seq {
+                    match kind {
+                        NLMSG_DONE => return Ok(out),
+                        NLMSG_ERROR => {
+                            let err = i32::from_ne_bytes(reply[off + 16..off + 20].try_into()?);
+                            if err != 0 {
+                                bail!("{what}: {}", nix::errno::Errno::from_raw(-err));
+                            }
+                        }
+                        _ => out.push(reply[off + 16..off + len].to_vec()),
+                    }
+                }
+                off += (len + 3) & !3;
+            }
+        }
+    }
+
+    /// A policy rule (ip-rule(8) `fwmark MARK lookup TABLE pref PRIORITY`):
+    /// packets whose mark is `mark` are routed by table `table`.
+    pub fn add_rule_fwmark(&self, family: u8, mark: u32, table: u32, priority: u32) -> Result<()> {
+        let fixed = [family, 0, 0, 0, 0, 0, 0, FR_ACT_TO_TBL, 0, 0, 0, 0];
+        let mut msg = Msg::new(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+        msg.attr(FRA_PRIORITY, &priority.to_ne_bytes());
+        msg.attr(FRA_FWMARK, &mark.to_ne_bytes());
+        msg.attr(FRA_FWMASK, &u32::MAX.to_ne_bytes());
+        msg.attr(FRA_TABLE, &table.to_ne_bytes());
+        self.call(msg, &format!("add rule fwmark {mark} lookup {table}"))
+    }
+
+    /// An HTB root qdisc with handle `major`:0 on link `index`; packets that
+    /// no class claims go to class `major`:`default_minor`.
+    pub fn add_htb(&self, index: i32, major: u16, default_minor: u16) -> Result<()> {
+        let mut glob = [0u8; 20];
+        glob[0..4].copy_from_slice(&3u32.to_ne_bytes()); // version
+        glob[4..8].copy_from_slice(&10u32.to_ne_bytes()); // rate2quantum
+        glob[8..12].copy_from_slice(&u32::from(default_minor).to_ne_bytes());
+        let handle = u32::from(major) << 16;
+        let mut msg = Msg::new(
+            RTM_NEWQDISC,
+            NLM_F_CREATE | NLM_F_EXCL,
+            &tcmsg(index, handle, TC_H_ROOT),
+        );
+        msg.attr(TCA_KIND, &cstr("htb"));
+        msg.nest(TCA_OPTIONS).attr(TCA_HTB_INIT, &glob).end();
+        self.call(msg, &format!("add htb qdisc {major}: on link {index}"))
+    }
+
+    /// An HTB class `classid` under the root of the qdisc `major`:0, at
+    /// `bytes_per_s` (rate and ceiling) with a burst of a millisecond.
+    pub fn add_htb_class(&self, index: i32, classid: u32, bytes_per_s: u32) -> Result<()> {
+        let parent = classid & 0xffff_0000;
+        let mut opt = Vec::with_capacity(44);
+        opt.extend_from_slice(&ratespec(bytes_per_s));
+        opt.extend_from_slice(&ratespec(bytes_per_s));
+        // buffer and cbuffer: 1 ms in scheduler ticks (64 ns each).
+        let burst = 1_000_000u32 >> 6;
+        opt.extend_from_slice(&burst.to_ne_bytes());
+        opt.extend_from_slice(&burst.to_ne_bytes());
+        // An explicit quantum: HTB would otherwise derive one from the rate
+        // and log a warning when it is out of its range.
+        opt.extend_from_slice(&60_000u32.to_ne_bytes());
+        opt.extend_from_slice(&0u32.to_ne_bytes()); // level
+        opt.extend_from_slice(&0u32.to_ne_bytes()); // prio
+        let mut msg = Msg::new(
+            RTM_NEWTCLASS,
+            NLM_F_CREATE | NLM_F_EXCL,
+            &tcmsg(index, classid, parent),
+        );
+        msg.attr(TCA_KIND, &cstr("htb"));
+        msg.nest(TCA_OPTIONS).attr(TCA_HTB_PARMS, &opt).end();
+        self.call(
+            msg,
+            &format!(
+                "add htb class {:x}:{:x} on link {index}",
+                classid >> 16,
+                classid & 0xffff
+            ),
+        )
+    }
+
+    /// Every traffic class on link `index` with the packets it has sent:
+    /// (class id, packets).
+    pub fn class_packets(&self, index: i32) -> Result<Vec<(u32, u32)>> {
+        let msg = Msg::new(RTM_GETTCLASS, NLM_F_DUMP, &tcmsg(index, 0, 0));
+        let mut out = Vec::new();
+        for m in self.dump(msg, &format!("dump classes of link {index}"))? {
+            let Some(handle) = m.get(8..12) else { continue };
+            let classid = u32::from_ne_bytes(handle.try_into()?);
+            let stats = attrs(m.get(20..).unwrap_or(&[]))
+                .into_iter()
+                .filter(|(k, _)| *k == TCA_STATS2)
+                .flat_map(|(_, v)| attrs(v))
+                .find(|(k, _)| *k == TCA_STATS_BASIC)
+                .and_then(|(_, v)| Some(u32::from_ne_bytes(v.get(8..12)?.try_into().ok()?)));
+            if let Some(packets) = stats {
+                out.push((classid, packets));
+            }
+        }
+        Ok(out)
+    }
+}
+
+const RTA_PRIORITY: u16 = 6;
+const RTN_UNICAST: u8 = 1;
+
+impl Netlink {
+    /// Adds ff00::/8 out of link `index` to the local table at `metric`
+    /// (ip -6 route add ff00::/8 dev IF table local metric M): IPv6
+    /// multicast without an outgoing interface then leaves by this link,
+    /// whatever order the interfaces came up in.
+    pub fn add_multicast_route_v6(&self, index: i32, metric: u32) -> Result<()> {
+        let dst = IpAddr::V6(std::net::Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0));
+        let fixed = [
+            family(&dst),
+            8,
+            0,
+            0,
+            RT_TABLE_LOCAL,
+            RTPROT_BOOT,
+            0,
+            RTN_UNICAST,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let mut msg = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+        msg.attr(RTA_DST, &octets(&dst));
+        msg.attr(RTA_OIF, &(index as u32).to_ne_bytes());
+        msg.attr(RTA_PRIORITY, &metric.to_ne_bytes());
+        self.call(
+            msg,
+            &format!("add route ff00::/8 dev {index} table local metric {metric}"),
         )
     }
 }

@@ -185,6 +185,45 @@ impl Sock {
     pub fn udp(family: Family) -> Result<Sock> {
         Sock::new(family, libc::SOCK_DGRAM)
     }
+    /// A raw socket for IP protocol `protocol` (needs CAP_NET_RAW in the
+    /// user namespace that owns the network namespace).
+    pub fn raw(family: Family, protocol: i32) -> Result<Sock> {
+        // SAFETY: plain socket(2); checked below.
+        let fd = cvt(unsafe {
+            libc::socket(
+                family.domain(),
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                protocol,
+            )
+        })
+        .with_context(|| format!("socket({family:?}, SOCK_RAW, {protocol})"))?;
+        super::record::socket_family(family.name());
+        // SAFETY: fd is fresh and owned by us.
+        Ok(Sock {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// socket(domain, kind, protocol) for any domain (AF_UNIX, AF_PACKET,
+    /// raw sockets...): the kernel's answer, errno included.
+    pub fn open(domain: i32, kind: i32, protocol: i32) -> io::Result<Sock> {
+        // SAFETY: plain socket(2); checked below.
+        let fd = cvt(unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) })?;
+        match domain {
+            libc::AF_INET => super::record::socket_family("ipv4"),
+            libc::AF_INET6 => super::record::socket_family("ipv6"),
+            _ => {}
+        }
+        // SAFETY: fd is fresh and owned by us.
+        Ok(Sock {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Takes ownership of a socket descriptor made elsewhere (socketpair).
+    pub fn adopt(fd: OwnedFd) -> Sock {
+        Sock { fd }
+    }
 
     pub fn set_int(&self, level: i32, opt: i32, val: i32) -> io::Result<()> {
         self.set_raw(level, opt, &val.to_ne_bytes())
@@ -545,4 +584,26 @@ pub fn peer_addr(s: &Sock) -> Result<SocketAddr> {
     })
     .context("getpeername")?;
     from_raw(&ss).context("getpeername: unexpected family")
+}
+
+impl Sock {
+    /// A connected pair of AF_UNIX sockets of `kind` (SOCK_STREAM or SOCK_DGRAM).
+    pub fn unix_pair(kind: libc::c_int) -> Result<(Sock, Sock)> {
+        let mut fds = [0i32; 2];
+        // SAFETY: socketpair fills two descriptors, owned below.
+        cvt(unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                kind | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        })
+        .with_context(|| format!("socketpair(AF_UNIX, {kind})"))?;
+        // SAFETY: both descriptors are fresh and owned by us.
+        let own = |fd| Sock {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        };
+        Ok((own(fds[0]), own(fds[1])))
+    }
 }

@@ -31,37 +31,67 @@ pub const B_V4: [u8; 4] = [198, 51, 100, 2];
 pub const MAC_A: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
 pub const MAC_B: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0b];
 
+/// What a link's interfaces are called and their MACs, and the name of the
+/// host at its far end: a second link from host a needs names of its own.
+pub struct Names<'a> {
+    pub host: &'a str,
+    pub a_if: &'a str,
+    pub b_if: &'a str,
+    pub a_mac: [u8; 6],
+    pub b_mac: [u8; 6],
+}
+
+/// The names of `Link::pair`: host "b", veth-a <-> veth-b.
+pub const STANDARD: Names<'static> = Names {
+    host: "b",
+    a_if: "veth-a",
+    b_if: "veth-b",
+    a_mac: MAC_A,
+    b_mac: MAC_B,
+};
+
 impl Link {
     /// Host "a" is the case's main namespace; "b" a new one.
     pub fn pair(lab: &mut Lab, a_addr: IpAddr, b_addr: IpAddr, prefix: u8) -> Result<Link> {
-        let b = lab.add_host("b")?;
+        Link::pair_named(lab, &STANDARD, a_addr, b_addr, prefix)
+    }
+
+    /// `pair` with the interface names, MACs and far host's name given.
+    pub fn pair_named(
+        lab: &mut Lab,
+        names: &Names,
+        a_addr: IpAddr,
+        b_addr: IpAddr,
+        prefix: u8,
+    ) -> Result<Link> {
+        let b = lab.add_host(names.host)?;
         let a = Host::clone_of(&lab.main)?;
         a.run(|| -> Result<()> {
             let nl = Netlink::open()?;
-            nl.add_veth("veth-a", "veth-b", b.ns_fd())?;
-            let idx = ifindex("veth-a")?;
-            nl.set_mac(idx, MAC_A)?;
+            nl.add_veth(names.a_if, names.b_if, b.ns_fd())?;
+            let idx = ifindex(names.a_if)?;
+            nl.set_mac(idx, names.a_mac)?;
             nl.add_addr(idx, a_addr, prefix)?;
             nl.set_up(idx)
         })?
         .context("configure host a")?;
         b.run(|| -> Result<()> {
             let nl = Netlink::open()?;
-            let idx = ifindex("veth-b")?;
-            nl.set_mac(idx, MAC_B)?;
+            let idx = ifindex(names.b_if)?;
+            nl.set_mac(idx, names.b_mac)?;
             nl.add_addr(idx, b_addr, prefix)?;
             nl.set_up(idx)
         })?
-        .context("configure host b")?;
+        .with_context(|| format!("configure host {}", names.host))?;
         let link = Link {
             a,
             b,
             a_end: End {
-                ifname: "veth-a".into(),
+                ifname: names.a_if.into(),
                 addr: a_addr,
             },
             b_end: End {
-                ifname: "veth-b".into(),
+                ifname: names.b_if.into(),
                 addr: b_addr,
             },
         };
