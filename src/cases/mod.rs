@@ -36,6 +36,7 @@
 use crate::model::Case;
 
 pub mod ancillary4;
+pub mod ancillary6;
 pub mod binding;
 pub mod buffers;
 pub mod close;
@@ -138,6 +139,7 @@ pub fn areas() -> Vec<(&'static str, &'static [&'static Case])> {
         ("mcast_v6", mcast_v6::CASES),
         ("binding", binding::CASES),
         ("ancillary4", ancillary4::CASES),
+        ("ancillary6", ancillary6::CASES),
     ];
     if std::env::var(selftest::SWITCH).as_deref() == Ok("1") {
         areas.push(("selftest", selftest::CASES));
