@@ -24,13 +24,18 @@ pub struct Erratum {
     pub fact: String,
 }
 
-/// Page and option of a man-page source, or None for other sources.
+/// Page and option of a man-page source, or None for other sources:
+/// "man-pages 6.20 tcp(7) TCP_CORK" names both; "man-pages 6.20
+/// IP_MTU(2const)" is the option's own page.
 fn page_and_option(source: &str) -> Option<(String, String)> {
     let rest = source.strip_prefix(MAN)?;
     let mut words = rest.split_whitespace();
     let _release = words.next()?;
     let page = words.next()?.to_string();
-    let option = words.next().unwrap_or("").to_string();
+    let option = match words.next() {
+        Some(option) => option.to_string(),
+        None => page.strip_suffix("(2const)").unwrap_or("").to_string(),
+    };
     Some((page, option))
 }
 
@@ -151,6 +156,12 @@ mod tests {
                 None,
             ),
             result(
+                "g.own_page",
+                "man-pages 6.20 IP_MTU(2const)",
+                Outcome::Pass,
+                Some(Verdict::Differs),
+            ),
+            result(
                 "f.fail",
                 "man-pages 6.20 udp(7) UDP_GRO",
                 Outcome::Fail,
@@ -158,10 +169,15 @@ mod tests {
             ),
         ];
         let ids: Vec<String> = collect(&results).into_iter().map(|e| e.id).collect();
-        assert_eq!(vec!["c.refuted", "b.differs"], ids);
+        assert_eq!(vec!["g.own_page", "c.refuted", "b.differs"], ids);
         let text = render(&results, "6.18");
         assert!(
-            text.starts_with("Errata: 2 of 5 man-page claims are not what Linux 6.18 does"),
+            text.starts_with("Errata: 3 of 6 man-page claims are not what Linux 6.18 does"),
+            "{text}"
+        );
+        // An option's own page names the option too.
+        assert!(
+            text.contains("\nIP_MTU(2const)\n  IP_MTU (g.own_page, differs)\n"),
             "{text}"
         );
         assert!(text.contains("\nsocket(7)\n  SO_PEEK_OFF (c.refuted, refuted)\n    the page: the claim of c.refuted\n    Linux:    what c.refuted measured\n"), "{text}");
