@@ -608,9 +608,9 @@ else
     fi
 fi
 
-# Watchdogs stretched for emulation (40 s instead of 20 for most cases): a
+# Watchdogs stretched for emulation (120 s instead of 20 for most cases): a
 # slow case is measured, not killed; a hung one still ends the guest in time.
-deadline_scale=2
+deadline_scale=6
 pattern_args=
 for p in "${patterns[@]}"; do pattern_args+=" '$p'"; done
 bios=/usr/share/qemu/qboot.rom
