@@ -15,7 +15,7 @@ use crate::lab::flow::{meminfo, MemInfo};
 use crate::lab::intake::{tcp_sender_intake, udp_intake, udp_receiver, Intake};
 use crate::lab::{opt, procnet, Family, Sock};
 use crate::model::{
-    Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
+    Case, Judgement, Measure, Observation, Show, Skip, Source, Verdict, DEFAULT_DEADLINE,
 };
 
 pub static CASES: &[&Case] = &[
@@ -484,6 +484,17 @@ fn defaults(buf: Buf) -> Result<Defaults> {
         Buf::Rcv => Some(udp_intake(&udp)?),
         Buf::Snd => None,
     };
+    // net.core.{r,w}mem_default became a per-namespace sysctl after Linux
+    // 6.1 (the 5.10 and 6.1 guests have no such file): before that a case's namespace has no file to read the
+    // default from, and the page's claim cannot be compared.
+    let name = format!("net.core.{}_default", buf.mem());
+    if !std::path::Path::new(&format!("/proc/sys/net/core/{}_default", buf.mem())).exists() {
+        return Err(Skip::missing(
+            &format!("{name} in a network namespace"),
+            "this kernel keeps it in the initial namespace only",
+        )
+        .into());
+    }
     Ok(Defaults {
         buffer: buf,
         core_default: core_sysctl(buf, "default")?,
