@@ -38,11 +38,15 @@ fn die_with_parent() {
 /// run can stop them; once interrupted, no new case process may start.
 struct Live {
     interrupted: bool,
+    /// Case processes being spawned: already running (another process can
+    /// see them) but not yet in `groups`.
+    spawning: usize,
     groups: std::collections::BTreeSet<i32>,
 }
 
 static LIVE: std::sync::Mutex<Live> = std::sync::Mutex::new(Live {
     interrupted: false,
+    spawning: 0,
     groups: std::collections::BTreeSet::new(),
 });
 /// Signalled each time a case process has been reaped.
@@ -56,6 +60,29 @@ fn kill_group(pgid: i32) {
     // SAFETY: signalling a case's own process group; ESRCH when it is already
     // gone is fine.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// A case process being spawned, counted as running until it is a
+/// `LiveGroup`: an interrupt that lands in between still counts it, waits for
+/// it, and `LiveGroup::enter` kills it.
+struct Spawning;
+
+impl Spawning {
+    fn start(id: &str) -> Result<Spawning> {
+        let mut l = live();
+        if l.interrupted {
+            anyhow::bail!("{id}: not started, the run was interrupted");
+        }
+        l.spawning += 1;
+        Ok(Spawning)
+    }
+}
+
+impl Drop for Spawning {
+    fn drop(&mut self) {
+        live().spawning -= 1;
+        REAPED.notify_all();
+    }
 }
 
 /// A started case process, counted as live until its supervisor has reaped it.
@@ -87,12 +114,12 @@ impl Drop for LiveGroup {
 pub fn interrupt(within: Duration) -> usize {
     let mut l = live();
     l.interrupted = true;
-    let running = l.groups.len();
+    let running = l.groups.len() + l.spawning;
     for &pgid in &l.groups {
         kill_group(pgid);
     }
     let end = Instant::now() + within;
-    while !l.groups.is_empty() {
+    while !l.groups.is_empty() || l.spawning > 0 {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
@@ -378,9 +405,7 @@ pub fn pcap_name(id: &str) -> String {
 
 fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let start = Instant::now();
-    if live().interrupted {
-        anyhow::bail!("{}: not started, the run was interrupted", case.id);
-    }
+    let spawning = Spawning::start(case.id)?;
     let mut cmd = Command::new(&opts.exe);
     cmd.arg(CHILD_COMMAND)
         .arg(case.id)
@@ -401,6 +426,7 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
         .with_context(|| format!("spawn {} for case {}", opts.exe.display(), case.id))?;
     let pid = child.id() as i32;
     let _live = LiveGroup::enter(pid);
+    drop(spawning);
     let mut out = child.stdout.take().context("child stdout")?;
     let mut err = child.stderr.take().context("child stderr")?;
     let out_reader = std::thread::spawn(move || {
