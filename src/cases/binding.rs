@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::lab::caps::{self, CAP_NET_ADMIN, CAP_NET_RAW};
 use crate::lab::netlink::Netlink;
 use crate::lab::opt;
 use crate::lab::sock::{peer_addr, result_name};
@@ -47,7 +48,7 @@ pub static TRANSPARENT: Case = Case {
     source: Source::ManPage("man-pages 6.20 IP_TRANSPARENT(2const)"),
     claim: "enabling the option needs CAP_NET_ADMIN or CAP_NET_RAW, and lets the socket bind to a nonlocal \
             address",
-    expectation: "a thread with no effective capability gets EPERM; CAP_NET_RAW alone or CAP_NET_ADMIN \
+    expectation: "a thread without CAP_NET_RAW and CAP_NET_ADMIN gets EPERM; CAP_NET_RAW alone or CAP_NET_ADMIN \
                   alone is enough (in the namespace's own user namespace, so rootless too); with it, \
                   bind() to 192.0.2.2 succeeds",
     run: &Measure(transparent),
@@ -123,9 +124,6 @@ pub static V6ONLY_SET: Case = Case {
 const FREE_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const TPROXY_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 const FREE_PORT: u16 = 4242;
-
-/// SO_DOMAIN (socket(7)), missing from the libc crate for Linux.
-const SO_DOMAIN: i32 = 39;
 
 /// What a syscall returned, as a report shows it ("ok" or the errno name).
 fn res(r: &io::Result<()>) -> String {
@@ -262,64 +260,21 @@ pub struct Transparent {
     pub bound_to: Option<SocketAddr>,
 }
 
-const CAP_NET_ADMIN: u32 = 12;
-const CAP_NET_RAW: u32 = 13;
-
-/// Sets the calling thread's effective capabilities to `effective` (a mask of
-/// the low 32 capabilities), keeping its permitted set. Capabilities are per
-/// thread, so the rest of the case process keeps its own.
-fn set_thread_effective_caps(effective: u32) -> io::Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const VERSION_3: u32 = 0x2008_0522;
-    let mut hdr = Header {
-        version: VERSION_3,
-        pid: 0,
-    };
-    let mut data = [Data::default(); 2];
-    // SAFETY: capget with a v3 header and two data structs, as capget(2) says.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut Header, data.as_mut_ptr()) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    data[0].effective = effective & data[0].permitted;
-    data[1].effective = 0;
-    // SAFETY: capset with the same layout, pid 0 = this thread.
-    if unsafe { libc::syscall(libc::SYS_capset, &hdr as *const Header, data.as_ptr()) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Enables IP_TRANSPARENT on `s` from a thread whose effective set is `caps`.
-fn set_transparent_with(s: &Sock, caps: u32) -> Result<String> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| -> Result<String> {
-                set_thread_effective_caps(caps).context("capset on a helper thread")?;
-                Ok(res(&s.set_int(libc::IPPROTO_IP, libc::IP_TRANSPARENT, 1)))
-            })
-            .join()
-            .map_err(|_| anyhow::anyhow!("the capability thread panicked"))?
+/// Enables IP_TRANSPARENT on `s` with `lowered` taken out of this thread's
+/// effective capabilities (the kernel asks for CAP_NET_RAW or CAP_NET_ADMIN).
+fn set_transparent_without(s: &Sock, lowered: &[u32]) -> Result<String> {
+    caps::without(lowered, || {
+        res(&s.set_int(libc::IPPROTO_IP, libc::IP_TRANSPARENT, 1))
     })
 }
 
 fn transparent(_lab: &mut Lab) -> Result<Transparent> {
     let none = Sock::tcp(Family::V4)?;
-    let set_no_caps = set_transparent_with(&none, 0)?;
+    let set_no_caps = set_transparent_without(&none, &[CAP_NET_RAW, CAP_NET_ADMIN])?;
     let raw = Sock::tcp(Family::V4)?;
-    let set_net_raw = set_transparent_with(&raw, 1 << CAP_NET_RAW)?;
+    let set_net_raw = set_transparent_without(&raw, &[CAP_NET_ADMIN])?;
     let admin = Sock::tcp(Family::V4)?;
-    let set_net_admin = set_transparent_with(&admin, 1 << CAP_NET_ADMIN)?;
+    let set_net_admin = set_transparent_without(&admin, &[CAP_NET_RAW])?;
     let bind_nonlocal = res(&raw.bind(v4(TPROXY_ADDR, FREE_PORT)));
     Ok(Transparent {
         set_no_caps,
@@ -687,11 +642,11 @@ fn addrform(_lab: &mut Lab) -> Result<Addrform> {
     s.connect(SocketAddr::new(IpAddr::V6(mapped), 5004))
         .context("connect to ::ffff:127.0.0.1")?;
     let domain_before = s
-        .get_int(libc::SOL_SOCKET, SO_DOMAIN)
+        .get_int(libc::SOL_SOCKET, libc::SO_DOMAIN)
         .context("SO_DOMAIN")?;
     let set_mapped = set_addrform(&s);
     let domain_after = s
-        .get_int(libc::SOL_SOCKET, SO_DOMAIN)
+        .get_int(libc::SOL_SOCKET, libc::SO_DOMAIN)
         .context("SO_DOMAIN")?;
     let local_after = s.local_addr().ok();
     let unconnected = Sock::udp(Family::V6)?;
