@@ -108,6 +108,14 @@ fn ifinfomsg(index: i32, flags: u32, change: u32) -> [u8; 16] {
     m
 }
 
+/// Interface indexes for veth ends: unique within the process (so within
+/// every namespace a case builds), and far above the small indexes the
+/// kernel assigns in a fresh namespace.
+fn next_veth_index() -> i32 {
+    static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1000);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn cstr(name: &str) -> Vec<u8> {
     let mut v = name.as_bytes().to_vec();
     v.push(0);
@@ -216,13 +224,27 @@ impl Netlink {
     }
 
     /// Creates a veth pair: `name` here, `peer` in the namespace `peer_ns_fd`.
+    ///
+    /// Each end gets an interface index of its own, above any the kernel
+    /// hands out in the lab's fresh namespaces: when both ends of a veth
+    /// pair have the same index (two fresh namespaces both count from 1),
+    /// the kernel's link watcher takes the carrier change of the end that
+    /// came up first for a non-urgent event and starts that end's queue up
+    /// to a second later, dropping what is sent on it until then.
     pub fn add_veth(&self, name: &str, peer: &str, peer_ns_fd: i32) -> Result<()> {
-        let mut msg = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifinfomsg(0, 0, 0));
+        // The kernel honours the peer's index only when the first end's is
+        // given too.
+        let index = next_veth_index();
+        let mut msg = Msg::new(
+            RTM_NEWLINK,
+            NLM_F_CREATE | NLM_F_EXCL,
+            &ifinfomsg(index, 0, 0),
+        );
         msg.attr(IFLA_IFNAME, &cstr(name));
         msg.nest(IFLA_LINKINFO).attr(IFLA_INFO_KIND, b"veth");
         msg.nest(IFLA_INFO_DATA)
             .nest(VETH_INFO_PEER)
-            .raw(&ifinfomsg(0, 0, 0));
+            .raw(&ifinfomsg(next_veth_index(), 0, 0));
         msg.attr(IFLA_IFNAME, &cstr(peer));
         msg.attr(IFLA_NET_NS_FD, &peer_ns_fd.to_ne_bytes());
         msg.end().end().end();

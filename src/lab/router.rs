@@ -87,17 +87,6 @@ fn icmp_unlimited() -> Result<()> {
     set_sysctl("net/ipv6/icmp/ratelimit", "0")
 }
 
-/// Interfaces created from now on skip duplicate address detection, their
-/// link-local addresses included. A router sends its neighbour
-/// solicitations for a forwarded packet from its link-local address, and
-/// not at all while that address is tentative: with DAD the first
-/// forwarded IPv6 packets wait a second or more (and under load time out
-/// as "address unreachable").
-fn no_dad() -> Result<()> {
-    set_sysctl("net/ipv6/conf/default/accept_dad", "0")?;
-    set_sysctl("net/ipv6/conf/all/accept_dad", "0")
-}
-
 /// Fixed, locally administered MACs per interface: the same frames (and
 /// ladders) on every run.
 fn mac(name: &str) -> [u8; 6] {
@@ -130,7 +119,7 @@ impl Routed {
         let far = lab.add_host("far")?;
         let host = Host::clone_of(&lab.main)?;
         for h in [&host, &router, &far] {
-            h.run(no_dad)??;
+            h.run(super::topo::no_dad)??;
         }
         host.run(|| -> Result<()> {
             Netlink::open()?.add_veth(HOST_IF, "veth-rh", router.ns_fd())?;

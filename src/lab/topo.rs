@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use super::netlink::{ifindex, Netlink};
 use super::ns::{Host, Lab};
+use super::procnet::set_sysctl;
 
 /// One end of a link: the host it is in, its interface name and address.
 pub struct End {
@@ -50,6 +51,18 @@ pub const STANDARD: Names<'static> = Names {
     b_mac: MAC_B,
 };
 
+/// In the calling thread's namespace, interfaces created from now on skip
+/// duplicate address detection, their link-local addresses included (the
+/// lab's addresses exist only in its own namespaces: there is nothing to
+/// collide with). With DAD a link-local address stays tentative for one to
+/// two seconds, and a router sends no neighbour solicitation for a packet it
+/// forwards until its link-local address is usable; under load the first
+/// forwarded IPv6 packets time out as "address unreachable".
+pub fn no_dad() -> Result<()> {
+    set_sysctl("net/ipv6/conf/default/accept_dad", "0")?;
+    set_sysctl("net/ipv6/conf/all/accept_dad", "0")
+}
+
 impl Link {
     /// Host "a" is the case's main namespace; "b" a new one.
     pub fn pair(lab: &mut Lab, a_addr: IpAddr, b_addr: IpAddr, prefix: u8) -> Result<Link> {
@@ -66,6 +79,9 @@ impl Link {
     ) -> Result<Link> {
         let b = lab.add_host(names.host)?;
         let a = Host::clone_of(&lab.main)?;
+        for h in [&a, &b] {
+            h.run(no_dad)??;
+        }
         a.run(|| -> Result<()> {
             let nl = Netlink::open()?;
             nl.add_veth(names.a_if, names.b_if, b.ns_fd())?;

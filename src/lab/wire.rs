@@ -3,7 +3,7 @@
 //! MSS-sized segments, not 64 KB GSO super-packets), an interface's hardware
 //! address, and a TCP connection whose two ends sit in the link's two hosts.
 
-use std::net::SocketAddr;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -94,20 +94,26 @@ pub fn wire_like(link: &Link, mtu: u32) -> Result<()> {
     await_traffic(link)
 }
 
-/// Waits until a datagram gets across `link` each way. A veth end brought up
-/// while its peer is still down gets its queue activated only by the later
-/// carrier-on event, which the kernel's linkwatch handles asynchronously (up
-/// to a second later when other links changed recently): until then what is
-/// sent on it is silently dropped. A dropped first ARP request is retried
-/// only a second later, so the probes go to the all-hosts (IPv6: all-nodes)
-/// group, which needs no address resolution, and are simply sent again.
-/// No socket option is involved, so a shim that ignores some cannot stop it.
+/// Waits until a datagram gets across `link` each way, and (IPv6) until
+/// each end answers neighbour solicitations for its address. A veth end
+/// brought up while its peer is still down gets its queue activated only by
+/// the later carrier-on event, which the kernel's linkwatch handles
+/// asynchronously: until then what is sent on it is silently dropped. A
+/// dropped first ARP request is retried only a second later, so the probes
+/// go to the all-hosts (IPv6: all-nodes) group, which needs no address
+/// resolution, and are simply sent again. No socket option is involved, so
+/// a shim that ignores some cannot stop it.
 pub fn await_traffic(link: &Link) -> Result<()> {
     let family = Family::of(&link.a_end.addr);
     let ends = [
         (&link.a, &link.a_end, &link.b),
         (&link.b, &link.b_end, &link.a),
     ];
+    if family == Family::V6 {
+        for (host, end, _) in ends {
+            host.run(|| await_neighbour_discovery(end))??;
+        }
+    }
     for (from, end, to) in ends {
         let rx = to.run(|| -> Result<Sock> {
             let rx = Sock::udp(family)?;
@@ -147,6 +153,59 @@ pub fn await_traffic(link: &Link) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The solicited-node group of an IPv6 address (RFC 4291): ff02::1:ff
+/// followed by the address's last 24 bits.
+fn solicited_node(addr: Ipv6Addr) -> Ipv6Addr {
+    let low = u128::from(addr) & 0xff_ffff;
+    Ipv6Addr::from(0xff02_0000_0000_0000_0000_0001_ff00_0000u128 | low)
+}
+
+/// Whether /proc/net/if_inet6 (`text`) lists a usable link-local address
+/// on `ifname`: link scope, not tentative.
+fn has_link_local(text: &str, ifname: &str) -> bool {
+    const SCOPE_LINK: u32 = 0x20;
+    const IFA_F_TENTATIVE: u32 = 0x40;
+    // "fe8000000000000000ff00fffe000021 05 40 20 80 veth-rf":
+    // address, index, prefix length, scope, flags, name.
+    text.lines().any(|l| {
+        let c: Vec<&str> = l.split_whitespace().collect();
+        let hex = |i: usize| c.get(i).and_then(|v| u32::from_str_radix(v, 16).ok());
+        c.get(5) == Some(&ifname)
+            && hex(3) == Some(SCOPE_LINK)
+            && hex(4).is_some_and(|f| f & IFA_F_TENTATIVE == 0)
+    })
+}
+
+/// Waits in the calling thread's namespace until `end`'s interface can take
+/// part in neighbour discovery: it has joined its address's solicited-node
+/// group, and it has a link-local address that is no longer tentative. The
+/// kernel does both asynchronously after the interface comes up (work
+/// queues, even without duplicate address detection). Until the group is
+/// joined, solicitations for the address are dropped; until the link-local
+/// address is there, a router sends no solicitation at all for a packet it
+/// forwards. Either way the asking side retries only a second later (three
+/// times, then gives up): the first unicast datagrams would wait a second
+/// or be lost.
+fn await_neighbour_discovery(end: &super::topo::End) -> Result<()> {
+    let std::net::IpAddr::V6(addr) = end.addr else {
+        return Ok(());
+    };
+    let group = solicited_node(addr);
+    wait::until(
+        &format!(
+            "{} to join {group} (solicited-node group of {addr}) and to have a link-local address",
+            end.ifname
+        ),
+        Duration::from_secs(10),
+        || {
+            let joined = super::mcast::joined_groups_v6(&end.ifname)?.contains(&group);
+            let addrs = std::fs::read_to_string("/proc/thread-self/net/if_inet6")
+                .context("read /proc/net/if_inet6")?;
+            Ok((joined && has_link_local(&addrs, &end.ifname)).then_some(()))
+        },
+    )
 }
 
 /// A TCP connection across `link`: the listener (and so the accepted socket)
@@ -239,4 +298,31 @@ pub fn set_offload(ifname: &str, offload: Offload, on: bool) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn solicited_node_keeps_the_last_24_bits() {
+        let addr: Ipv6Addr = "2001:db8:2::12:3456".parse().unwrap();
+        let want: Ipv6Addr = "ff02::1:ff12:3456".parse().unwrap();
+        assert_eq!(want, solicited_node(addr));
+    }
+
+    #[test]
+    fn a_link_local_address_counts_once_it_is_not_tentative() {
+        let ready = "20010db8000200000000000000000001 05 40 00 80 veth-rf\n\
+                     fe8000000000000000ff00fffe000021 05 40 20 80 veth-rf\n";
+        let tentative = "fe8000000000000000ff00fffe000021 05 40 20 c0 veth-rf\n";
+        assert!(has_link_local(ready, "veth-rf"));
+        assert!(!has_link_local(ready, "veth-rh"));
+        assert!(!has_link_local(tentative, "veth-rf"));
+        assert!(!has_link_local(
+            "20010db8000200000000000000000001 05 40 00 80 veth-rf\n",
+            "veth-rf"
+        ));
+    }
 }
