@@ -55,9 +55,12 @@ fn reliant() -> BTreeMap<Opt, Vec<&'static str>> {
     map
 }
 
+/// One case's result under the shim: id, outcome, duration, reason.
+type Outcome4 = (String, String, u64, String);
+
 /// Runs `ids` in one `sockspec run` under the shim, with `env` added; returns
-/// each id's outcome and duration.
-fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(String, String, u64)> {
+/// each id's outcome, duration and reason.
+fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<Outcome4> {
     let artifacts = tempfile::tempdir().expect("tempdir");
     let out = Command::new(common::exe())
         .env("LD_PRELOAD", shim)
@@ -82,6 +85,7 @@ fn run_under_shim(shim: &Path, env: &[(&str, String)], ids: &[&str]) -> Vec<(Str
                 c["id"].as_str().unwrap_or("").to_string(),
                 c["outcome"].as_str().unwrap_or("").to_string(),
                 c["duration_ms"].as_u64().unwrap_or(0),
+                c["reason"].as_str().unwrap_or("").to_string(),
             )
         })
         .collect()
@@ -95,7 +99,7 @@ fn every_case_relying_on_an_ignored_option_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
     let shim = common::build_shim(dir.path());
     let reliant = reliant();
-    type Outcomes = Vec<(String, String, u64)>;
+    type Outcomes = Vec<Outcome4>;
     let runs: Vec<(Opt, Outcomes)> = std::thread::scope(|s| {
         let handles: Vec<_> = reliant
             .iter()
@@ -117,15 +121,17 @@ fn every_case_relying_on_an_ignored_option_fails() {
     for (o, outcomes) in &runs {
         let caught: Vec<String> = outcomes
             .iter()
-            .filter(|(_, outcome, _)| outcome == "fail")
-            .map(|(id, _, ms)| format!("{id} ({ms} ms)"))
+            .filter(|(_, outcome, _, _)| outcome == "fail")
+            .map(|(id, _, ms, _)| format!("{id} ({ms} ms)"))
             .collect();
         eprintln!("  {:<26} {}", o.name, caught.join(", "));
         missed.extend(
             outcomes
                 .iter()
-                .filter(|(_, outcome, _)| outcome != "fail")
-                .map(|(id, outcome, _)| format!("{} ignored, yet {id} -> {outcome}", o.name)),
+                .filter(|(_, outcome, _, _)| outcome != "fail")
+                .map(|(id, outcome, _, why)| {
+                    format!("{} ignored, yet {id} -> {outcome}: {why}", o.name)
+                }),
         );
     }
     assert_eq!(Vec::<String>::new(), missed);

@@ -465,11 +465,11 @@ fn under_mark(kind: Kind) -> Result<UnderMark> {
         .context("SO_RCVTIMEO")?;
     // A read whose timeout was lost would wait for bytes that never come: end
     // it (and fail the case) instead of waiting for the watchdog.
-    let _guard = wait::shutdown_after(p.rx.as_raw_fd(), GUARD);
+    let guard = wait::shutdown_after(p.rx.as_raw_fd(), GUARD);
     p.send(BELOW, BELOW)?;
     let readable = readable(&p.rx)?;
     let blocking = timed_recv(&p.rx, 0);
-    if blocking.took >= GUARD {
+    if guard.fired() {
         // The guard shut the receiver down: nothing more reaches it, so the
         // later reads are not made and repeat what ended this one.
         return Ok(UnderMark {

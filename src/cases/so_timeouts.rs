@@ -307,9 +307,9 @@ fn sndtimeo(_lab: &mut Lab) -> Result<SndTimeo> {
     let client = &pair.client;
     let (first, connect) = std::thread::scope(|sc| -> Result<_> {
         let send = sc.spawn(|| {
-            let _guard = wait::shutdown_after(client.as_raw_fd(), GUARD);
+            let guard = wait::shutdown_after(client.as_raw_fd(), GUARD);
             let data = vec![0x5au8; ASKED];
-            Timed::of(|| client.send(&data, 0))
+            (Timed::of(|| client.send(&data, 0)), guard.fired())
         });
         let connect = sc.spawn(|| {
             let _guard = wait::shutdown_after(connecting.as_raw_fd(), GUARD);
@@ -317,11 +317,12 @@ fn sndtimeo(_lab: &mut Lab) -> Result<SndTimeo> {
         });
         Ok((joined(send)?, joined(connect)?))
     })?;
+    let (first, shut_down) = first;
     // Until the window is closed, acknowledgements free buffer space and a
     // second send() would move a few bytes: close it, fill what is left, and
     // only then block on a buffer that nothing will empty. (Unless the guard
     // shut the socket down: the send below then fails at once.)
-    if first.took < GUARD {
+    if !shut_down {
         wait::until("the receiver's window closed", GUARD, || {
             Ok(flow::window_closed(client)?.then_some(()))
         })?;

@@ -184,11 +184,16 @@ impl Lan {
             hosts.push(Station { host, nics });
         }
         name_addresses(&hosts);
-        Ok(Lan {
+        let lan = Lan {
             hosts,
             _switch: None,
             adopted: true,
-        })
+        };
+        // netns.sh starts the run as soon as its last `ip` call returns: the
+        // first cases would send while bridge ports and veth queues still
+        // come up.
+        lan.await_ready()?;
+        Ok(lan)
     }
 
     pub fn h(&self, n: usize) -> &Station {

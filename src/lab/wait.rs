@@ -97,12 +97,16 @@ pub fn spawn_with_tid<'scope, T: Send + 'scope>(
 pub struct ShutdownGuard {
     disarm: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub fn shutdown_after(fd: i32, after: Duration) -> ShutdownGuard {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = fired.clone();
     let thread = std::thread::spawn(move || {
         if rx.recv_timeout(after) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
             // SAFETY: the socket outlives the guard (it is dropped first by the case).
             unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
         }
@@ -110,6 +114,17 @@ pub fn shutdown_after(fd: i32, after: Duration) -> ShutdownGuard {
     ShutdownGuard {
         disarm: Some(tx),
         thread: Some(thread),
+        fired,
+    }
+}
+
+impl ShutdownGuard {
+    /// Whether the guard has shut the socket down (or is about to): the
+    /// call it guarded may have ended because of it. A duration cannot
+    /// tell: the call can return a hair before `after` has passed since
+    /// the guard was armed.
+    pub fn fired(&self) -> bool {
+        self.fired.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
