@@ -382,10 +382,15 @@ fn an_unreachable_mirror_is_named() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
+    // apt's own configuration file, read before the script's options: no
+    // retries (apt's default backs off 1, 2 and 4 s before giving up).
+    let conf = dir.path().join("apt.conf");
+    std::fs::write(&conf, "Acquire::Retries \"0\";\n").expect("apt.conf");
     let o = Command::new("bash")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kernel-matrix.sh"))
         .args(["--out", &dir.path().to_string_lossy(), "--list", "sid"])
         .env("SOCKSPEC_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
+        .env("APT_CONFIG", &conf)
         .stdin(Stdio::null())
         .output()
         .expect("run kernel-matrix.sh");

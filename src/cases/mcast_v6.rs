@@ -17,7 +17,7 @@ use super::mcast_groups::{listed, port, said, sentinel_check, sentinel_port};
 use crate::lab::bridge::{Lan, Station};
 use crate::lab::mcast::{
     index_in, ipv6_mreq, joined_groups_v6, member, pin_thread, queued, record_name, recv_within,
-    udp_bound, udp_in, udp_text, wait_record, GroupRecord, Sentinel, WAIT,
+    udp_bound, udp_in, udp_text, wait_record, wait_record_until, GroupRecord, Sentinel, WAIT,
 };
 use crate::lab::opt;
 use crate::lab::sock::result_name;
@@ -313,7 +313,18 @@ fn drop_leaves(lab: &mut Lab) -> Result<DropLeaves> {
     let seen = cap.count()?;
     let mreq = ipv6_mreq(g, index_in(&h2.host, "eth0")?);
     let drop_result = set(&rx, libc::IPV6_DROP_MEMBERSHIP, &mreq);
-    let record = wait_record(&mut cap, seen, |r| r.group == IpAddr::V6(g))?;
+    // A repeat of the join's own report (MLDv2 sends each change twice, up
+    // to a second apart) can leave just as the drop is made: the leave's
+    // record is the one of its kind; failing that, the first record for
+    // the group shows what was announced instead.
+    let record = match wait_record(&mut cap, seen, |r| {
+        r.group == IpAddr::V6(g) && r.kind == TO_INCLUDE
+    })? {
+        Some(r) => Some(r),
+        None => wait_record_until(&mut cap, seen, std::time::Instant::now(), |r| {
+            r.group == IpAddr::V6(g)
+        })?,
+    };
     let listed_after_drop = h2.host.run(|| joined_groups_v6("eth0"))??.contains(&g);
     tx.send_to(SECOND.as_bytes(), 0, to(g, p))?;
     let sentinel_at_h2 = sentinel.follows(&tx)?;
