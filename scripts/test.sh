@@ -7,7 +7,9 @@
 # cases -- linger.). Without, the suite is built once and its test binaries
 # run in three lanes at once, each a `cargo test`: the tests that compare
 # machine-wide state before and after a run (residue, netns_script), one after
-# the other; the sabotage test; and every other test binary.
+# the other, with the tests that mostly wait (watchdog, rootless); the
+# sabotage test with lint and matrix_page; and every other test binary. The
+# lanes are balanced by what each binary costs on two cores.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -18,9 +20,9 @@ if [ $# -gt 0 ]; then
     exec cargo test "$@"
 fi
 
-# Lane 1 and 2 by name; lane 3 is every other file in tests/.
-host_state=(residue netns_script)
-own_lane=(sabotage)
+# Lanes 1 and 2 by name; lane 3 is every other file in tests/.
+host_state=(residue netns_script watchdog rootless)
+own_lane=(sabotage lint matrix_page)
 others=()
 for f in tests/*.rs; do
     t=$(basename "$f" .rs)
