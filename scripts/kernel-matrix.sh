@@ -10,6 +10,8 @@ set -euo pipefail
 
 SERIES="5.10 6.1 6.12 sid rc"
 DEFAULT_KERNELS="5.10 6.1 6.12 sid host"
+# Cases a guest runs at once (--case-jobs).
+CASE_JOBS=16
 
 usage() {
     cat <<USAGE
@@ -33,6 +35,9 @@ OPTIONS
   --out DIR        reports, apt lists, downloads and guests' files (default
                    kernel-matrix/ in cargo's target directory)
   --jobs N         guests booted at once (default 2)
+  --case-jobs N    cases a guest runs at once (sockspec run --jobs; default
+                   $CASE_JOBS): on emulated CPUs all at once starves
+                   the cases that compute past their deadlines
   --timeout S      a guest still running after S seconds is killed and the
                    matrix fails (default 180)
   --cases PATTERN  run only the cases matching PATTERN (as 'sockspec run';
@@ -59,6 +64,7 @@ die_usage() {
 
 out=
 jobs=2
+case_jobs=$CASE_JOBS
 timeout_s=180
 no_host=0
 list=0
@@ -70,6 +76,7 @@ while [ $# -gt 0 ]; do
         -h|--help) usage; exit 0 ;;
         --out) [ $# -ge 2 ] || die_usage "--out needs a directory"; out=$2; shift ;;
         --jobs) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die_usage "--jobs needs a number of guests"; jobs=$2; shift ;;
+        --case-jobs) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die_usage "--case-jobs needs a number of cases"; case_jobs=$2; shift ;;
         --timeout) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die_usage "--timeout needs a number of seconds"; timeout_s=$2; shift ;;
         --cases) [ $# -ge 2 ] || die_usage "--cases needs a pattern"; patterns+=("$2"); shift ;;
         --append) [ $# -ge 2 ] || die_usage "--append needs kernel arguments"; append=$2; shift ;;
@@ -460,7 +467,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in \$(cat /modules/order); do insmod /modules/\$m || echo "sockspec-guest: insmod \$m failed"; done
 echo "@@SOCKSPEC-RUNNING@@"
-SOCKSPEC_DEADLINE_SCALE=$deadline_scale /sockspec run --format json --output /tmp/report.json --artifacts /tmp/artifacts$pattern_args
+SOCKSPEC_DEADLINE_SCALE=$deadline_scale /sockspec run --jobs $case_jobs --format json --output /tmp/report.json --artifacts /tmp/artifacts$pattern_args
 echo "@@SOCKSPEC-RAN \$?@@"
 cat /tmp/report.json > /dev/ttyS1
 poweroff -f

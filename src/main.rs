@@ -320,6 +320,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode, Usage> {
     let baseline = args.baseline.as_ref().map(load_baseline).transpose()?;
     let mut opts = run_options(&args.artifacts)?;
     opts.repeat = args.repeat;
+    opts.jobs = args.jobs;
     opts.pcap.clone_from(&args.pcap);
     if let Err(e) = interrupt::watch() {
         return Ok(fatal(&e));

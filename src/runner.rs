@@ -220,6 +220,8 @@ pub struct RunOptions {
     /// Runs every case this many times, all at once (ids suffixed #1, #2, ...
     /// when more than 1): the load of a larger catalogue.
     pub repeat: usize,
+    /// At most this many cases at once (`--jobs`); None: all at once.
+    pub jobs: Option<usize>,
 }
 
 impl RunOptions {
@@ -231,6 +233,7 @@ impl RunOptions {
             env: Vec::new(),
             deadline_scale: deadline_scale(std::env::var(DEADLINE_SCALE_ENV).ok().as_deref()),
             repeat: 1,
+            jobs: None,
         }
     }
 }
@@ -335,11 +338,16 @@ pub fn run_all_with_progress(
         total: jobs.len(),
         running: jobs.iter().map(|j| j.id.as_str()).collect(),
     });
+    let slots = Slots::new(opts.jobs.unwrap_or(jobs.len()));
     std::thread::scope(|s| {
         let mut handles: Vec<_> = jobs.iter().map(|_| None).collect();
         for i in longest_first(&jobs) {
-            let (j, report) = (&jobs[i], &report);
+            let (j, report, slots) = (&jobs[i], &report, &slots);
+            // Taken here, in start order: with --jobs the longest cases
+            // still go first.
+            let slot = slots.take();
             handles[i] = Some(s.spawn(move || {
+                let _slot = slot;
                 let mut r = run_one(j.case, opts);
                 r.id.clone_from(&j.id);
                 report(i);
@@ -364,6 +372,41 @@ pub fn run_all_with_progress(
             })
             .collect()
     })
+}
+
+/// A counting semaphore: how many cases may run at once.
+struct Slots {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+/// One case's place among the running; given back when dropped.
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots {
+            free: std::sync::Mutex::new(n.max(1)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits (blocked, not polling) until a case may start.
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// Runs one case in a child process and collects its result.
@@ -568,6 +611,30 @@ pub fn default_artifacts() -> &'static Path {
 #[cfg(test)]
 mod tests {
     use pretty_assertions::assert_eq;
+
+    /// With two slots, a third case starts only once one of the first two
+    /// has given its slot back.
+    #[test]
+    fn slots_hold_back_a_case_until_one_finishes() {
+        let slots = super::Slots::new(2);
+        let (a, b) = (slots.take(), slots.take());
+        let started = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let third = s.spawn(|| {
+                let _c = slots.take();
+                started.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            // The third thread is blocked in take() (it cannot set the flag
+            // before a slot is free): give it the chance to run anyway.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(!started.load(std::sync::atomic::Ordering::SeqCst));
+            drop(a);
+            third.join().expect("third case");
+        });
+        assert!(started.load(std::sync::atomic::Ordering::SeqCst));
+        drop(b);
+        assert_eq!(2, *slots.free.lock().unwrap());
+    }
 
     #[test]
     fn deadline_scale_takes_numbers_of_at_least_one() {

@@ -36,6 +36,7 @@ fn help_documents_every_command() {
         "--output",
         "--baseline <FILE|auto>",
         "--repeat",
+        "--jobs <N>",
         "outcome",
         "verdict",
         "Exit status",
@@ -100,6 +101,7 @@ fn list_names_every_case_with_its_claim() {
 #[case::no_command(&[], "no command given")]
 #[case::repeat_zero(&["run", "--repeat", "0"], "--repeat takes a number from 1 to 64, not '0'")]
 #[case::repeat_too_many(&["run", "--repeat=65"], "--repeat takes a number from 1 to 64, not '65'")]
+#[case::jobs_zero(&["run", "--jobs", "0"], "--jobs takes a number of cases, 1 or more, not '0'")]
 #[case::list_ktap(&["list", "--format", "ktap"], "unknown format 'ktap' (use table or json)")]
 #[case::misspelt_option(&["run", "--formt", "json"], "unknown option '--formt' for run (did you mean '--format'?)")]
 #[case::unknown_shell(&["completions", "powershell"], "unknown shell 'powershell' (use bash, zsh or fish)")]

@@ -322,6 +322,9 @@ pub struct RunArgs {
     /// Run every case N times, all at once (ids suffixed #1..#N): the load of a catalogue N times larger
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]
     pub repeat: usize,
+    /// Run at most N cases at once (default: all at once; the longest start first). For a machine with one slow CPU, such as an emulated guest: the cases that wait on kernel timers still overlap, and the ones that compute do not starve each other past their deadlines
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
     /// Case ids or shell globs ('linger.*')
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
@@ -423,6 +426,13 @@ fn parse_repeat(v: &str) -> Result<usize, String> {
         .ok()
         .filter(|n| (1..=MAX_REPEAT).contains(n))
         .ok_or_else(|| format!("a number from 1 to {MAX_REPEAT}"))
+}
+
+fn parse_jobs(v: &str) -> Result<usize, String> {
+    v.parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| "a number of cases, 1 or more".to_string())
 }
 
 /// The long description: what sockspec does, and the two terms of its report.
