@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lab::opt;
 use crate::lab::sock::{errno_name, fill_until_eagain, Closed};
-use crate::lab::{diag, phase, procnet, Capture, Family, Lab, Sock, TcpPair};
+use crate::lab::{diag, phase, procnet, wait, Capture, Family, Lab, Sock, TcpPair};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
@@ -127,6 +127,20 @@ fn stalled_pair(cap: &mut Capture, family: Family) -> Result<Stalled> {
     )?;
     // More can be queued once the zero window is in: fill the send buffer again.
     let written = written + fill_until_eagain(&pair.client, 4096)?;
+    // Settled once every byte is either at the peer or unacknowledged at the
+    // sender: a byte that has arrived but whose ACK the sender has not yet
+    // processed counts in both (a slow machine, such as an emulated guest,
+    // shows it). Not settling within the bound is left for the checks to
+    // show.
+    let _ = wait::until(
+        "the sender to have processed the receiver's last ACK",
+        Duration::from_secs(2),
+        || {
+            let unacked = pair.client.queued(libc::TIOCOUTQ)? as usize;
+            let arrived = pair.server.queued(libc::FIONREAD)? as usize;
+            Ok((unacked + arrived == written).then_some(()))
+        },
+    );
     Ok(Stalled {
         client: pair.client,
         server: pair.server,
