@@ -334,8 +334,10 @@ fn public_copy(dir: &Path) -> PathBuf {
 }
 
 /// `explain --report` reads the report and nothing else: what it prints
-/// comes from the file (a reason written into it shows), it needs no
-/// privilege (run as nobody when the suite runs as root), and it is quick.
+/// comes from the file (a reason and a duration written into it show, so
+/// the case was not run again), and it needs no privilege (run as nobody
+/// when the suite runs as root). How quick it is belongs to a benchmark, not
+/// to a test that a loaded machine would fail.
 #[test]
 fn explain_of_a_saved_report_runs_nothing_and_needs_no_root() {
     use std::os::unix::fs::PermissionsExt;
@@ -365,9 +367,7 @@ fn explain_of_a_saved_report_runs_nothing_and_needs_no_root() {
     if nix::unistd::geteuid().is_root() {
         cmd.uid(65534).gid(65534);
     }
-    let t = std::time::Instant::now();
     let o = cmd.output().expect("explain");
-    let took = t.elapsed();
     let out = text(&o);
     assert_eq!(
         Some(0),
@@ -383,7 +383,6 @@ fn explain_of_a_saved_report_runs_nothing_and_needs_no_root() {
             .any(|l| l.contains("|-- R. --->|") && l.contains("seq")),
         "the closer's RST: {out}"
     );
-    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
 
     let o = Command::new(&exe)
         .args(["explain", "nosuch.case", "--report"])

@@ -46,3 +46,44 @@ pub fn phase(what: &str) {
 }
 
 pub const PHASE_PREFIX: &str = "sockspec-phase: ";
+
+/// Whether `release` (`uname -r`: "5.10.0-46-cloud-amd64") is at least
+/// `major.minor`. A release that does not parse counts as new enough.
+pub fn release_at_least(release: &str, major: u32, minor: u32) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => true,
+    }
+}
+
+/// The skip for a facility that arrived in Linux `major.minor`, on a kernel
+/// before it: where the kernel offers no way to ask for the facility itself.
+pub fn needs_kernel(facility: &str, major: u32, minor: u32) -> Result<(), crate::model::Skip> {
+    let release = crate::report::kernel_release();
+    if release_at_least(&release, major, minor) {
+        Ok(())
+    } else {
+        Err(crate::model::Skip::missing(
+            facility,
+            format!("it arrived in Linux {major}.{minor}; this kernel is {release}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_at_least;
+
+    #[test]
+    fn releases_compare_by_major_and_minor() {
+        assert!(!release_at_least("5.10.0-46-cloud-amd64", 5, 13));
+        assert!(release_at_least("5.13.0", 5, 13));
+        assert!(release_at_least("6.1.0-56-cloud-amd64", 5, 13));
+        assert!(release_at_least("7.2.13+deb14-cloud-amd64", 5, 13));
+        assert!(!release_at_least("4.19.0", 5, 13));
+        assert!(release_at_least("not a release", 5, 13));
+    }
+}
