@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cases::routing::{attempt, lowered_text, Attempt, LOWERED};
+use crate::cases::routing::{attempt, expect_raw_alone, lowered_text, Attempt, LOWERED};
 use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::opt;
 use crate::lab::topo::Link;
@@ -216,13 +216,7 @@ impl Observation for Privilege {
             let neither = a.without.contains(" and ");
             let what = format!("SO_PRIORITY {} {}", a.value, lowered_text(&a.without));
             if !free && a.without == "CAP_NET_ADMIN" {
-                // CAP_NET_RAW alone: enough since Linux 5.17, EPERM before.
-                j.expect(
-                    &what,
-                    a.result == "ok" || a.result == "EPERM",
-                    "ok (CAP_NET_RAW suffices, Linux 5.17 on) or EPERM",
-                    &a.result,
-                );
+                expect_raw_alone(&mut j, &what, &a.result);
             } else {
                 let expected = if free || !neither { "ok" } else { "EPERM" };
                 j.expect_eq(&what, expected, &a.result);

@@ -447,6 +447,17 @@ pub fn lowered_text(without: &str) -> String {
     }
 }
 
+/// The check of an attempt with CAP_NET_RAW alone (CAP_NET_ADMIN lowered):
+/// enough for SO_MARK and SO_PRIORITY since Linux 5.17, EPERM before.
+pub fn expect_raw_alone(j: &mut Judgement, what: &str, result: &str) {
+    j.expect(
+        what,
+        result == "ok" || result == "EPERM",
+        "ok (CAP_NET_RAW suffices, Linux 5.17 on) or EPERM",
+        result,
+    );
+}
+
 /// setsockopt(SOL_SOCKET, `opt`, value) on a fresh UDP socket with `caps`
 /// lowered.
 pub fn attempt(without: &str, caps: &[u32], opt: i32, value: i32) -> Result<Attempt> {
@@ -479,13 +490,7 @@ impl Observation for MarkPrivilege {
             if a.without.contains(" and ") {
                 j.expect_eq(&what, "EPERM", &a.result);
             } else if a.without == "CAP_NET_ADMIN" {
-                // CAP_NET_RAW alone: enough since Linux 5.17, EPERM before.
-                j.expect(
-                    &what,
-                    a.result == "ok" || a.result == "EPERM",
-                    "ok (CAP_NET_RAW suffices, Linux 5.17 on) or EPERM",
-                    &a.result,
-                );
+                expect_raw_alone(&mut j, &what, &a.result);
             } else {
                 j.expect_eq(&what, "ok", &a.result);
             }
