@@ -345,13 +345,9 @@ fn hanging_run(cmd: &mut Command, output: impl AsRef<std::ffi::OsStr>) -> &mut C
 fn output_into_a_read_only_directory_fails_at_once() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    // A copy anyone can execute: the build tree may sit under a private home.
     let dir = tempfile::tempdir().expect("tempdir");
     let mode = |m| std::fs::Permissions::from_mode(m);
-    std::fs::set_permissions(dir.path(), mode(0o755)).expect("chmod");
-    let exe = dir.path().join("sockspec");
-    std::fs::copy(common::exe(), &exe).expect("copy binary");
-    std::fs::set_permissions(&exe, mode(0o755)).expect("chmod exe");
+    let exe = common::public_copy(dir.path());
     let read_only = dir.path().join("read-only");
     std::fs::create_dir(&read_only).expect("mkdir");
     std::fs::set_permissions(&read_only, mode(0o555)).expect("chmod");

@@ -322,17 +322,6 @@ fn pcap_dir_holds_one_readable_capture_per_capturing_case() {
     }
 }
 
-/// A copy of the binary anyone can run (the build tree may be private).
-fn public_copy(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |m| std::fs::Permissions::from_mode(m);
-    std::fs::set_permissions(dir, mode(0o755)).expect("chmod");
-    let exe = dir.join("sockspec");
-    std::fs::copy(common::exe(), &exe).expect("copy binary");
-    std::fs::set_permissions(&exe, mode(0o755)).expect("chmod exe");
-    exe
-}
-
 /// `explain --report` reads the report and nothing else: what it prints
 /// comes from the file (a reason and a duration written into it show, so
 /// the case was not run again), and it needs no privilege (run as nobody
@@ -354,7 +343,7 @@ fn explain_of_a_saved_report_runs_nothing_and_needs_no_root() {
     saved["reason"] = "a reason only this report holds".into();
     saved["duration_ms"] = 4242.into();
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = public_copy(dir.path());
+    let exe = common::public_copy(dir.path());
     let path = dir.path().join("saved.json");
     std::fs::write(&path, doc.to_string()).expect("write");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -22,11 +21,7 @@ const HEADLINE: [&str; 6] = [
 fn headline_cases_pass_as_an_ordinary_user() {
     // A copy anyone can execute: the build tree may sit under a private home.
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod dir");
-    let exe = dir.path().join("sockspec");
-    std::fs::copy(common::exe(), &exe).expect("copy binary");
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod exe");
+    let exe = common::public_copy(dir.path());
 
     let mut cmd = Command::new(&exe);
     cmd.args(["run", "--format", "json", "--artifacts", "/dev/null/none"])

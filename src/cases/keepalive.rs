@@ -140,6 +140,11 @@ fn probes(segs: &[Segment], port: u16) -> Vec<Segment> {
 fn set_timers(s: &Sock, idle: i32, intvl: i32, cnt: i32) -> Result<()> {
     s.set_int(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
         .context("SO_KEEPALIVE")?;
+    set_timer_values(s, idle, intvl, cnt)
+}
+
+/// The three keep-alive timers, without turning keep-alive on.
+fn set_timer_values(s: &Sock, idle: i32, intvl: i32, cnt: i32) -> Result<()> {
     s.set_int(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle)
         .context("TCP_KEEPIDLE")?;
     s.set_int(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, intvl)
@@ -591,13 +596,10 @@ fn dead_peer_etimedout(lab: &mut Lab) -> Result<DeadPeer> {
     let (keepidle_s, keepintvl_s, keepcnt) = (1, 1, 1);
     let link = Link::pair_v4(lab)?;
     let mut cap = Capture::start(&link.a_end.ifname)?;
-    // The keep-alive timer starts when the connection is established: time
-    // from just before connecting, so the measure can only be late, not early.
-    let t = Instant::now();
     let pair = wire::tcp_across(
         &link,
         |_| Ok(()),
-        |c| set_timers(c, keepidle_s, keepintvl_s, keepcnt),
+        |c| set_timer_values(c, keepidle_s, keepintvl_s, keepcnt),
     )?;
     let port = pair.client.local_addr()?.port();
     let b_addr = link.b_end.addr;
@@ -605,6 +607,15 @@ fn dead_peer_etimedout(lab: &mut Lab) -> Result<DeadPeer> {
     link.b.run(|| -> Result<()> {
         Netlink::open()?.del_addr(ifindex(&link.b_end.ifname)?, b_addr, 24)
     })??;
+    // Keep-alive goes on only now: turning it on starts the idle timer, so
+    // the first probe cannot leave before the peer is gone, however long a
+    // loaded machine takes to delete an address (rtnetlink waits for a
+    // lock that namespace teardown holds). Timed from just before, so the
+    // measure can only be late, not early.
+    let t = Instant::now();
+    pair.client
+        .set_int(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
+        .context("SO_KEEPALIVE")?;
     // A guard beyond any plausible keep-alive failure, so a silently ignored
     // option fails the case instead of hanging it.
     pair.client

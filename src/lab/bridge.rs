@@ -16,7 +16,6 @@
 //! scripts/netns.sh built with these names and addresses.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -220,7 +219,7 @@ impl Lan {
             let mut buf = [0u8; 8];
             wait::until(
                 &format!("the LAN to carry traffic from h1 to h{to}"),
-                Duration::from_secs(5),
+                super::wire::READY,
                 || {
                     let _ = tx.send_to(b"ready?", 0, SocketAddr::new(IpAddr::V4(all_hosts), port));
                     Ok(rx.recv(&mut buf, libc::MSG_DONTWAIT).ok().map(|_| ()))

@@ -94,6 +94,14 @@ pub fn wire_like(link: &Link, mtu: u32) -> Result<()> {
     await_traffic(link)
 }
 
+/// How long a new link may take to carry traffic. Milliseconds as a rule;
+/// but the kernel starts a veth's queue from its link watcher, which needs
+/// the rtnetlink lock, and a machine tearing down hundreds of namespaces at
+/// once (the test suite's lanes on two cores) holds that lock for seconds at
+/// a time: 5 s was once not enough there. Only a link that never comes up
+/// waits this long.
+pub const READY: Duration = Duration::from_secs(15);
+
 /// Waits until a datagram gets across `link` each way, and (IPv6) until
 /// each end answers neighbour solicitations for its address. A veth end
 /// brought up while its peer is still down gets its queue activated only by
@@ -144,7 +152,7 @@ pub fn await_traffic(link: &Link) -> Result<()> {
         let mut buf = [0u8; 8];
         wait::until(
             &format!("a datagram from {} across the veth link", end.addr),
-            Duration::from_secs(5),
+            READY,
             || {
                 // A send error (ENOBUFS on a dropped packet) just means "not yet".
                 let _ = tx.send_to(b"probe", 0, dst);
@@ -198,7 +206,7 @@ fn await_neighbour_discovery(end: &super::topo::End) -> Result<()> {
             "{} to join {group} (solicited-node group of {addr}) and to have a link-local address",
             end.ifname
         ),
-        Duration::from_secs(10),
+        READY,
         || {
             let joined = super::mcast::joined_groups_v6(&end.ifname)?.contains(&group);
             let addrs = std::fs::read_to_string("/proc/thread-self/net/if_inet6")

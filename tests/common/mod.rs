@@ -118,3 +118,28 @@ pub fn build_shim(dir: &std::path::Path) -> PathBuf {
     assert!(status.success(), "building {} failed", src.display());
     out
 }
+
+/// A copy of the binary anyone can run, in `dir` (made 0755: the build tree
+/// may sit under a private home). Copied by `cp`, not by this process: a
+/// file this process had open for writing can be inherited by a child that
+/// another test thread is forking at that moment, and until that child
+/// execs, running the copy fails with ETXTBSY ("Text file busy").
+pub fn public_copy(dir: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    std::fs::set_permissions(dir, mode(0o755)).expect("chmod");
+    let copy = dir.join("sockspec");
+    let status = std::process::Command::new("cp")
+        .arg(exe())
+        .arg(&copy)
+        .status()
+        .expect("cp the binary");
+    assert!(
+        status.success(),
+        "cp {} {}",
+        exe().display(),
+        copy.display()
+    );
+    std::fs::set_permissions(&copy, mode(0o755)).expect("chmod the copy");
+    copy
+}
