@@ -449,7 +449,7 @@ pub fn pcap_name(id: &str) -> String {
 fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let start = Instant::now();
     let spawning = Spawning::start(case.id)?;
-    let mut cmd = Command::new(&opts.exe);
+    let mut cmd = child_command(&opts.exe);
     cmd.arg(CHILD_COMMAND)
         .arg(case.id)
         .stdin(Stdio::null())
@@ -595,6 +595,24 @@ fn wait_exit(pid: i32, timeout: Duration) -> Result<bool> {
         if left.is_zero() {
             return Ok(false);
         }
+    }
+}
+
+/// A command running `exe`. When that is this process's own executable, it
+/// runs through /proc/self/exe (named `exe` in its argv[0]): the file this
+/// process was started from, even if the path now names another (a
+/// rebuilt or reinstalled binary while a run goes on) or nothing.
+fn child_command(exe: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
+    let own = std::env::current_exe().is_ok_and(|me| {
+        me == exe || me.to_string_lossy() == format!("{} (deleted)", exe.display())
+    });
+    if own && Path::new("/proc/self/exe").exists() {
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg0(exe);
+        cmd
+    } else {
+        Command::new(exe)
     }
 }
 
