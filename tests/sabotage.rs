@@ -45,7 +45,7 @@ const EXEMPT: &[(Opt, &str)] = &[
 ];
 
 /// Sabotaged runs going on at once.
-const AT_ONCE: usize = 12;
+const AT_ONCE: usize = 20;
 
 /// Every option some case relies on, with those cases.
 fn reliant() -> BTreeMap<Opt, Vec<&'static str>> {
