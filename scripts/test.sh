@@ -7,9 +7,9 @@
 # cases -- linger.). Without, the suite is built once and its test binaries
 # run in three lanes at once, each a `cargo test`: the tests that compare
 # machine-wide state before and after a run (residue, netns_script), one after
-# the other, with the tests that mostly wait (watchdog, rootless, and
-# matrix_page's browser); the sabotage test with lint; and every other test
-# binary. The lanes are balanced by what each binary costs on two cores.
+# the other, with matrix_page's browser; the sabotage test with lint and the
+# watchdog test; and every other test binary. The lanes are balanced by what
+# each binary costs on two cores beside the others.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -21,8 +21,8 @@ if [ $# -gt 0 ]; then
 fi
 
 # Lanes 1 and 2 by name; lane 3 is every other file in tests/.
-host_state=(residue netns_script watchdog rootless matrix_page)
-own_lane=(sabotage lint)
+host_state=(residue netns_script matrix_page)
+own_lane=(sabotage lint watchdog)
 others=()
 for f in tests/*.rs; do
     t=$(basename "$f" .rs)
