@@ -103,7 +103,7 @@ fn every_case_relying_on_an_ignored_option_fails() {
     let shim = common::build_shim(dir.path());
     let reliant = reliant();
     type Outcomes = Vec<Outcome4>;
-    // A few runs at a time, not all: a hundred runs at once, beside the
+    // AT_ONCE runs at a time, not all: a hundred runs at once, beside the
     // other lanes' catalogues, create and tear down namespaces faster than
     // the kernel's rtnetlink lock lets them, and cases then starve past
     // their deadlines (seen in CI-like fresh-clone runs).
