@@ -32,16 +32,16 @@
 //! loopback on, and a member that heard every bye has heard everything.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::bridge::{group_mac, join, joined_groups, mac_text, mreq, Lan, Station};
+use crate::lab::mcast::{pin_thread, queued, recv_within, Sentinel, SENTINEL, WAIT};
 use crate::lab::opt;
 use crate::lab::packet::{Frame, Packet};
 use crate::lab::sock::result_name;
-use crate::lab::{phase, procnet, wait, Capture, Family, Lab, Sock};
+use crate::lab::{phase, procnet, Capture, Family, Lab, Sock};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
 };
@@ -228,9 +228,6 @@ pub static CHAT: Case = Case {
     relies_on: &[opt::IP_ADD_MEMBERSHIP, opt::IP_MULTICAST_LOOP],
 };
 
-/// How long a datagram that is coming may take: a deadline, never a pause.
-const WAIT: Duration = Duration::from_secs(2);
-
 /// Group x of case N: 239.10.N.x.
 fn group(case: u8, x: u8) -> Ipv4Addr {
     Ipv4Addr::new(239, 10, case, x)
@@ -254,11 +251,7 @@ fn to(g: Ipv4Addr, port: u16) -> SocketAddr {
 /// case process runs this one case, so the pin is never undone.
 fn lan(lab: &mut Lab) -> Result<Lan> {
     let lan = Lan::build(lab)?;
-    let cpu = nix::sched::sched_getcpu().context("sched_getcpu")?;
-    let mut one = nix::sched::CpuSet::new();
-    one.set(cpu).context("a CPU set of the current CPU")?;
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one)
-        .with_context(|| format!("keep the case's thread on CPU {cpu}"))?;
+    pin_thread()?;
     Ok(lan)
 }
 
@@ -288,58 +281,11 @@ fn sender(st: &Station) -> Result<Sock> {
     udp_in(st, None, false)
 }
 
-fn text(buf: &[u8]) -> String {
-    String::from_utf8_lossy(buf).into_owned()
-}
-
-/// The next datagram on `s` within `d`, as text.
-fn recv_within(s: &Sock, d: Duration) -> Result<Option<String>> {
-    if !wait::readable(std::os::fd::AsRawFd::as_raw_fd(s), d)? {
-        return Ok(None);
-    }
-    let mut buf = [0u8; 256];
-    Ok(s.recv(&mut buf, libc::MSG_DONTWAIT)
-        .ok()
-        .map(|n| text(&buf[..n])))
-}
-
-/// Every datagram already queued on `s`, oldest first, without waiting.
-fn queued(s: &Sock) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 256];
-    while let Ok(n) = s.recv(&mut buf, libc::MSG_DONTWAIT) {
-        out.push(text(&buf[..n]));
-    }
-    out
-}
-
-const SENTINEL: &str = "sentinel";
-
-/// A receiver for sentinels on one host: a socket of its own that joined the
-/// case's sentinel group on a port no other socket uses (see the module's doc).
-struct Sentinel {
-    rx: Sock,
-    to: SocketAddr,
-}
-
-impl Sentinel {
-    fn on(st: &Station, case: u8, port: u16) -> Result<Sentinel> {
-        let g = sentinel_group(case);
-        Ok(Sentinel {
-            rx: member(st, g, port)?,
-            to: to(g, port),
-        })
-    }
-
-    /// Sends a sentinel from `tx`, which routes it as it routed the datagrams
-    /// before, and waits for it: what arrived (the sentinel: nothing sent
-    /// earlier along its path is still coming), none if nothing did.
-    fn follows(&self, tx: &Sock) -> Result<Option<String>> {
-        tx.send_to(SENTINEL.as_bytes(), 0, self.to)
-            .context("send the sentinel")?;
-        phase("waiting for the sentinel");
-        recv_within(&self.rx, WAIT)
-    }
+/// The case's sentinel receiver on `st`: a member of the case's sentinel
+/// group on a port no other socket uses (see the module's doc).
+fn sentinel(st: &Station, case: u8, port: u16) -> Result<Sentinel> {
+    let g = sentinel_group(case);
+    Ok(Sentinel::of(member(st, g, port)?, to(g, port)))
 }
 
 /// A received datagram as a report writes it: its text, or nothing.
@@ -579,7 +525,7 @@ fn nonmember_no_receive(lab: &mut Lab) -> Result<NonmemberNoReceive> {
     let (g, p) = (group(4, 1), 40_004);
     let member_rx = member(lan.h(2), g, p)?;
     let outsider = udp_in(lan.h(3), Some(any(p)), true)?;
-    let sentinel = Sentinel::on(lan.h(3), 4, 40_104)?;
+    let sentinel = sentinel(lan.h(3), 4, 40_104)?;
     let mut cap = lan.h(3).host.run(|| Capture::start("eth0"))??;
     let tx = sender(lan.h(1))?;
     tx.send_to(DATAGRAM.as_bytes(), 0, to(g, p))?;
@@ -676,7 +622,7 @@ fn drop_membership(lab: &mut Lab) -> Result<DropMembership> {
     let (g, p) = (group(5, 1), 40_005);
     let rx = member(lan.h(2), g, p)?;
     let control = member(lan.h(3), g, p)?;
-    let sentinel = Sentinel::on(lan.h(2), 5, 40_105)?;
+    let sentinel = sentinel(lan.h(2), 5, 40_105)?;
     let tx = sender(lan.h(1))?;
     tx.send_to(FIRST.as_bytes(), 0, to(g, p))?;
     // The first datagram must be in before the drop, or the drop could
@@ -763,7 +709,7 @@ fn loop_default(lab: &mut Lab) -> Result<LoopDefault> {
     let (g, p) = (group(6, 1), 40_006);
     let own = member(lan.h(1), g, p)?;
     let other = member(lan.h(2), g, p)?;
-    let sentinel = Sentinel::on(lan.h(1), 6, 40_106)?;
+    let sentinel = sentinel(lan.h(1), 6, 40_106)?;
     let loop_default = own.get_int(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP)?;
     own.send_to(FIRST.as_bytes(), 0, to(g, p))?;
     let own_with_loop_1 = recv_within(&own, WAIT)?;
@@ -977,8 +923,8 @@ fn if_selects_interface(lab: &mut Lab) -> Result<IfSelects> {
     let (h1, h2, h4) = (lan.h(1), lan.h(2), lan.h(4));
     let on_a = member(h2, g, p)?;
     let on_b = member(h4, g, p)?;
-    let sentinel_a = Sentinel::on(h2, 8, 40_108)?;
-    let sentinel_b = Sentinel::on(h4, 8, 40_108)?;
+    let sentinel_a = sentinel(h2, 8, 40_108)?;
+    let sentinel_b = sentinel(h4, 8, 40_108)?;
     let mut eth0 = h1.host.run(|| Capture::start("eth0"))??;
     let mut eth1 = h1.host.run(|| Capture::start("eth1"))??;
     let by_route = sender(h1)?;
@@ -1276,7 +1222,7 @@ fn mac_mapping(lab: &mut Lab) -> Result<MacMapping> {
     let lan = lan(lab)?;
     let p = 40_010;
     let rx = member(lan.h(2), MAC_GROUPS[0], p)?;
-    let sentinel = Sentinel::on(lan.h(2), 10, 40_110)?;
+    let sentinel = sentinel(lan.h(2), 10, 40_110)?;
     let mut cap = lan.h(1).host.run(|| Capture::start("eth0"))??;
     let tx = sender(lan.h(1))?;
     let mut sent = Vec::new();
@@ -1404,7 +1350,7 @@ fn reuseaddr_receivers(lab: &mut Lab) -> Result<ReuseaddrReceivers> {
     let b = udp_in(h2, Some(to(g, p)), true)?;
     join(&a, g, h2.nic().addr)?;
     join(&b, g, h2.nic().addr)?;
-    let sentinel = Sentinel::on(h2, 11, 40_111)?;
+    let sentinel = sentinel(h2, 11, 40_111)?;
     let tx = sender(lan.h(1))?;
     for msg in ONE_TWO {
         tx.send_to(msg.as_bytes(), 0, to(g, p))?;
@@ -1487,7 +1433,7 @@ fn bind_group_addr(lab: &mut Lab) -> Result<BindGroupAddr> {
     join(&bound_g1, g1, h2.nic().addr)?;
     join(&bound_g1, g2, h2.nic().addr)?;
     let bound_any = udp_in(h2, Some(any(p)), true)?;
-    let sentinel = Sentinel::on(h2, 12, 40_112)?;
+    let sentinel = sentinel(h2, 12, 40_112)?;
     let tx = sender(lan.h(1))?;
     for g in [g1, g2] {
         tx.send_to(g.to_string().as_bytes(), 0, to(g, p))?;
@@ -1575,7 +1521,7 @@ fn multicast_all(lab: &mut Lab) -> Result<MulticastAll> {
         s.bind(any(p))?;
         Ok(s)
     })??;
-    let sentinel = Sentinel::on(h2, 13, 40_113)?;
+    let sentinel = sentinel(h2, 13, 40_113)?;
     let tx = sender(lan.h(1))?;
     tx.send_to(DATAGRAM.as_bytes(), 0, to(g, p))?;
     let joined_received = recv_within(&joined, WAIT)?;

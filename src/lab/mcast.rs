@@ -199,10 +199,16 @@ pub struct Sentinel {
 
 impl Sentinel {
     pub fn on(host: &Host, ifname: &str, group: IpAddr, port: u16) -> Result<Sentinel> {
-        Ok(Sentinel {
-            rx: member(host, ifname, group, port)?,
-            to: SocketAddr::new(group, port),
-        })
+        Ok(Sentinel::of(
+            member(host, ifname, group, port)?,
+            SocketAddr::new(group, port),
+        ))
+    }
+
+    /// A sentinel received by `rx`, a member of the group `to` names, on
+    /// `to`'s port: for a case that makes its memberships its own way.
+    pub fn of(rx: Sock, to: SocketAddr) -> Sentinel {
+        Sentinel { rx, to }
     }
 
     /// Sends a sentinel from `tx`, which routes it as it routed the datagrams
