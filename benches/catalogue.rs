@@ -20,7 +20,7 @@ use sockspec::runner::{self, RunOptions};
 const CPU_BUDGET: Duration = Duration::from_millis(600);
 /// ... of its 71 cases: a run of N cases may use N/71 of it. The sandbox
 /// alone (a process, a user and network namespace, loopback up) costs about
-/// 1.5 ms of CPU per case, so a budget for 71 cases cannot hold 284.
+/// 0.8 ms of CPU per case, so a budget for 71 cases cannot hold 284.
 const SEED_CASES: u32 = 71;
 /// A run takes at most this many times its longest case.
 const WALL_RATIO_BUDGET: f64 = 1.1;

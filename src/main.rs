@@ -23,6 +23,9 @@ use sockspec::runner::{self, RunOptions};
 /// Scales every case's watchdog deadline (slow emulated machines).
 const DEADLINE_SCALE_ENV: &str = "SOCKSPEC_DEADLINE_SCALE";
 
+/// How long the case launchers may take to end once a run is over.
+const LAUNCHERS_END_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let parsed = cli::command()
@@ -50,7 +53,10 @@ fn main() -> ExitCode {
         Command::Completions { shell } => cmd_completions(shell),
         Command::Man => cmd_man(),
         Command::Case { id } => cmd_child(&id),
+        Command::Launcher => Ok(ExitCode::from(runner::launcher_main() as u8)),
     };
+    // No case launcher outlives the run that started it.
+    runner::shut_down(LAUNCHERS_END_WITHIN);
     r.unwrap_or_else(|usage| {
         eprintln!("{}", usage.line());
         ExitCode::from(2)

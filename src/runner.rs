@@ -1,12 +1,11 @@
-//! Runs cases: each in its own child process (a re-exec of the sockspec binary)
-//! that enters a fresh namespace before it starts any thread. The parent runs
-//! every case in parallel, enforces each case's deadline, and turns whatever
-//! the child did — result, crash, hang — into a `CaseResult`.
+//! Runs cases: each in its own process (forked by the case launcher,
+//! `launcher.rs`) that enters a fresh namespace before it starts any thread.
+//! The parent runs every case in parallel, enforces each case's deadline, and
+//! turns whatever the child did — result, crash, hang — into a `CaseResult`.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -14,7 +13,11 @@ use anyhow::{Context, Result};
 use crate::lab::{self, ns, Lab};
 use crate::model::{Case, CaseResult, Measured, Outcome, Skip};
 
-/// The hidden sub-command the parent uses to run one case in a child.
+mod launcher;
+pub use launcher::{serve as launcher_main, LAUNCHER_COMMAND};
+
+/// The hidden sub-command that runs one case in this process (for a person
+/// debugging a case; runs fork theirs from the launcher).
 pub const CHILD_COMMAND: &str = "__case";
 
 /// The parent's pid, for the child's `die_with_parent`.
@@ -119,6 +122,21 @@ pub fn interrupt(within: Duration) -> usize {
         kill_group(pgid);
     }
     let end = Instant::now() + within;
+    drop(wait_reaped(l, end));
+    launcher::shut_down(end.saturating_duration_since(Instant::now()));
+    running
+}
+
+/// Ends the case launchers this process started (a run is over): waits, at
+/// most `within`, until they have exited, so that none outlives the run.
+pub fn shut_down(within: Duration) {
+    launcher::shut_down(within);
+}
+
+fn wait_reaped(
+    mut l: std::sync::MutexGuard<'static, Live>,
+    end: Instant,
+) -> std::sync::MutexGuard<'static, Live> {
     while !l.groups.is_empty() || l.spawning > 0 {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -129,13 +147,19 @@ pub fn interrupt(within: Duration) -> usize {
             .map(|(g, _)| g)
             .unwrap_or_else(|e| e.into_inner().0);
     }
-    running
+    l
 }
 
-/// Body of the child process: enter a namespace, run the case, print one JSON
-/// line. Returns the process exit status.
+/// `sockspec __case ID`: runs the case in this process, as a case process
+/// does. Returns the process exit status.
 pub fn child_main(case: &Case) -> i32 {
     die_with_parent();
+    run_child(case)
+}
+
+/// Body of a case process: enter a namespace, run the case, print one JSON
+/// line. Returns the process exit status.
+fn run_child(case: &Case) -> i32 {
     let start = Instant::now();
     let result = match ns::enter_fresh_namespace() {
         Err(Skip(reason)) => {
@@ -206,7 +230,7 @@ fn run_in_namespace(case: &Case, privilege: lab::Privilege, start: Instant) -> C
 /// How the parent runs cases.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// The sockspec binary to re-exec for each case.
+    /// The sockspec binary the case launcher runs.
     pub exe: PathBuf,
     /// Where pcaps of failing cases go.
     pub artifacts: PathBuf,
@@ -449,45 +473,25 @@ pub fn pcap_name(id: &str) -> String {
 fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let start = Instant::now();
     let spawning = Spawning::start(case.id)?;
-    let mut cmd = child_command(&opts.exe);
-    cmd.arg(CHILD_COMMAND)
-        .arg(case.id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in &opts.env {
-        cmd.env(k, v);
-    }
-    // Own process group, so the watchdog can kill everything the case started.
-    // No pre_exec hook: without one the child is spawned with posix_spawn
-    // (vfork), which does not copy this many-threaded parent's page tables;
-    // the child arranges to die with the parent itself (`die_with_parent`).
-    cmd.process_group(0);
-    cmd.env(PARENT_ENV, std::process::id().to_string());
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("spawn {} for case {}", opts.exe.display(), case.id))?;
-    let pid = child.id() as i32;
+    let (out, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    let (err, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    let case_process = launcher::launch(&opts.exe, &opts.env, case.id, out_w, err_w)?;
+    let pid = case_process.pid;
     let _live = LiveGroup::enter(pid);
     drop(spawning);
-    let mut out = child.stdout.take().context("child stdout")?;
-    let mut err = child.stderr.take().context("child stderr")?;
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
+    let out_reader = read_to_end(out);
+    let err_reader = read_to_end(err);
     let deadline = case.deadline.mul_f64(opts.deadline_scale);
-    let exited = wait_exit(pid, deadline)?;
-    if !exited {
-        kill_group(pid);
-    }
-    let (status, cpu) = reap(pid)?;
+    let (exited, (status, cpu)) = match case_process.wait(deadline)? {
+        Some(ended) => (true, ended),
+        None => {
+            kill_group(pid);
+            let ended = case_process
+                .wait(KILLED_WITHIN)?
+                .with_context(|| format!("case process {pid} outlived SIGKILL"))?;
+            (false, ended)
+        }
+    };
     // The group is killed in any case: a case must leave no process behind.
     kill_group(pid);
     let stdout = out_reader.join().unwrap_or_default();
@@ -495,6 +499,18 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let mut result = parse_child(case, exited, deadline, status, &stdout, &stderr, start)?;
     result.cpu_ms = (cpu.as_secs_f64() * 1e5).round() / 1e2;
     Ok(result)
+}
+
+/// How long a killed case process may take to be reaped.
+const KILLED_WITHIN: Duration = Duration::from_secs(30);
+
+/// Reads `fd` to its end in a thread of its own.
+fn read_to_end(fd: std::os::fd::OwnedFd) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::fs::File::from(fd).read_to_end(&mut v);
+        v
+    })
 }
 
 /// What the child printed, or why it printed nothing.
@@ -541,31 +557,6 @@ fn parse_child(
             ))
         }
     }
-}
-
-/// Reaps child `pid` with wait4(2): its exit status and the CPU time (user +
-/// system) it and its threads used.
-fn reap(pid: i32) -> Result<(std::process::ExitStatus, Duration)> {
-    use std::os::unix::process::ExitStatusExt;
-    let mut status = 0;
-    // SAFETY: rusage is plain data filled by the kernel.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: waiting for our own child; pointers are to live locals.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-        if rc == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e).context("wait4 for the case process");
-        }
-    }
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    Ok((
-        std::process::ExitStatus::from_raw(status),
-        tv(ru.ru_utime) + tv(ru.ru_stime),
-    ))
 }
 
 fn last_phase(stderr: &str) -> Option<String> {
@@ -616,7 +607,7 @@ fn child_command(exe: &Path) -> Command {
     }
 }
 
-/// The binary to re-exec: this process's own executable.
+/// The binary to run the case launcher from: this process's own executable.
 pub fn current_exe() -> Result<PathBuf> {
     std::env::current_exe().context("locate the sockspec executable")
 }

@@ -14,23 +14,13 @@ use std::time::{Duration, Instant};
 use pretty_assertions::assert_eq;
 use rstest::rstest;
 
-/// Processes whose parent is `parent` and whose command line contains `text`.
-fn children(parent: u32, text: &str) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // The parent pid is the second field after the parenthesised name.
-            let ppid = stat
-                .rsplit_once(") ")
-                .and_then(|(_, rest)| rest.split(' ').nth(1))
-                .and_then(|p| p.parse::<u32>().ok());
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            ppid == Some(parent) && String::from_utf8_lossy(&cmdline).contains(text)
-        })
+/// The case processes of the run `pid` (the children of its case launcher)
+/// named `name`.
+fn case_processes(pid: u32, name: &str) -> Vec<u32> {
+    common::descendants(pid)
+        .into_iter()
+        .filter(|(_, comm)| comm == name)
+        .map(|(p, _)| p)
         .collect()
 }
 
@@ -82,7 +72,7 @@ fn an_interrupted_run_stops_its_cases_and_keeps_the_users_files(
 
     let t = Instant::now();
     let hanging = loop {
-        let found = children(run.id(), "selftest.hang");
+        let found = case_processes(run.id(), "selftest.hang");
         if !found.is_empty() {
             break found;
         }

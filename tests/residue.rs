@@ -96,8 +96,9 @@ fn tag() -> String {
     format!("{TAG}={}", std::process::id())
 }
 
-/// Case processes of this build's sockspec, started by these tests, still alive.
-fn case_processes() -> Vec<String> {
+/// Processes of this build's sockspec started by these tests (runs, their
+/// case launchers, case processes), still alive.
+fn leftover_processes() -> Vec<String> {
     let exe = common::exe().canonicalize().expect("exe path");
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -108,12 +109,13 @@ fn case_processes() -> Vec<String> {
         if !environ.split(|b| *b == 0).any(|v| v == tag().as_bytes()) {
             continue;
         }
-        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
-            let c = String::from_utf8_lossy(&c).replace('\0', " ");
-            if c.contains(" __case ") {
-                out.push(c);
-            }
-        }
+        let c = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        out.push(format!(
+            "{} ({})",
+            String::from_utf8_lossy(&c).replace('\0', " "),
+            comm.trim_end()
+        ));
     }
     out
 }
@@ -136,32 +138,12 @@ fn a_full_run_leaves_nothing_behind() {
         .expect("run");
     assert!(out.status.code().is_some(), "sockspec was killed");
     assert_eq!(before, host_state());
-    assert_eq!(Vec::<String>::new(), case_processes());
+    assert_eq!(Vec::<String>::new(), leftover_processes());
     let left: Vec<String> = names_in(tmp.path().to_str().expect("utf-8"))
         .into_iter()
         .filter(|n| n != "artifacts")
         .collect();
     assert_eq!(Vec::<String>::new(), left);
-}
-
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            out.extend(e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()));
-        }
-    }
-    out
 }
 
 /// SIGINT or SIGTERM to the runner while cases are in flight: its case
@@ -184,14 +166,18 @@ fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
     let started = Instant::now();
     // Polled, not spun: on two loaded cores a spinning test starves the very
     // runner it waits for.
-    while children_of(pid).len() < 2 {
+    // The case launcher and its two case processes.
+    while common::descendants(pid).len() < 3 {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "case processes never started"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let kids = children_of(pid);
+    let kids: Vec<u32> = common::descendants(pid)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid as i32, signal) };
     child.wait().expect("wait");
@@ -207,5 +193,5 @@ fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(before, host_state());
-    assert_eq!(Vec::<String>::new(), case_processes());
+    assert_eq!(Vec::<String>::new(), leftover_processes());
 }

@@ -270,6 +270,9 @@ pub enum Command {
     /// Runs one case in this process (the runner's child; not for people)
     #[command(name = sockspec::runner::CHILD_COMMAND, hide = true)]
     Case { id: String },
+    /// Forks the case processes of a run (the runner's helper; not for people)
+    #[command(name = sockspec::runner::LAUNCHER_COMMAND, hide = true)]
+    Launcher,
 }
 
 #[derive(Args, Debug)]

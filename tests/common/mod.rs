@@ -143,3 +143,41 @@ pub fn public_copy(dir: &std::path::Path) -> PathBuf {
     std::fs::set_permissions(&copy, mode(0o755)).expect("chmod the copy");
     copy
 }
+
+/// The processes descended from `pid` (children, their children, ...), each
+/// with its name (/proc/PID/comm: a case process names itself after its case
+/// id, cut to 15 bytes).
+pub fn descendants(pid: u32) -> Vec<(u32, String)> {
+    let mut parent_of = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // The parent pid is the second field after the parenthesised name.
+        let ppid = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split(' ').nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parent_of.push((p, ppid));
+        }
+    }
+    let mut found: Vec<u32> = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for &(p, _) in parent_of.iter().filter(|(_, pp)| *pp == parent) {
+            found.push(p);
+            frontier.push(p);
+        }
+    }
+    found
+        .into_iter()
+        .map(|p| {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            (p, comm.trim_end().to_string())
+        })
+        .collect()
+}

@@ -1,0 +1,510 @@
+//! The case launcher: one process per run (per binary and environment),
+//! started once by executing the sockspec binary, that forks every case
+//! process on request.
+//!
+//! Why: executing the 14 MB binary afresh for each case cost about 2 ms of CPU
+//! per case here (the loader, relocations, page faults: `posix_spawn` of
+//! `sockspec --version` 1.9 ms, of /bin/true 1.2 ms) on top of the 0.5 ms that
+//! a fork and a new network namespace cost; forking a small process that has
+//! done nothing yet costs about 0.1 ms. The launcher is single-threaded, so a
+//! fork of it is as safe as an exec.
+//!
+//! The launcher's standard input is a SOCK_SEQPACKET socket to the runner.
+//! The runner asks: `[token: u64 LE][case id]`, with the case's stdout and
+//! stderr passed as SCM_RIGHTS. The launcher answers with `REPLY_LEN`-byte
+//! messages `[token: u64][kind: u8][pid: i32][a: i64][b: i64]`: STARTED
+//! (pid), EXITED (pid, a = wait status, b = CPU in µs of the process and
+//! everything it reaped) or FAILED (a = errno, b = a `Refusal`). It reaps its
+//! case processes itself and sends their rusage: a process's CPU can be read
+//! only by the parent that reaps it.
+//!
+//! The launcher ends when the runner's end of the socket closes (the runner
+//! exited, or `shut_down`): it kills what it still runs, reaps it, and exits.
+
+use std::collections::HashMap;
+use std::io::{IoSlice, IoSliceMut, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+
+use crate::model::Case;
+
+/// The hidden sub-command that runs the launcher.
+pub const LAUNCHER_COMMAND: &str = "__launcher";
+
+const STARTED: u8 = 0;
+const EXITED: u8 = 1;
+const FAILED: u8 = 2;
+const REPLY_LEN: usize = 29;
+/// The longest request: a token and a case id.
+const REQUEST_MAX: usize = 512;
+
+/// How long a fork may take to be answered (a loaded machine is slow, never
+/// this slow).
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+/// Why the launcher refused a request (FAILED's `b`).
+#[derive(Clone, Copy)]
+#[repr(i64)]
+enum Refusal {
+    UnknownCase = 1,
+    BadRequest = 2,
+    Fork = 3,
+}
+
+enum Event {
+    Started(i32),
+    Exited { status: i32, cpu: Duration },
+    Failed(String),
+}
+
+/// The requests still waiting for an answer or an exit, by token.
+struct Waiting {
+    alive: bool,
+    by_token: HashMap<u64, Sender<Event>>,
+}
+
+struct Launcher {
+    sock: OwnedFd,
+    process: Mutex<Option<Child>>,
+    waiting: Arc<Mutex<Waiting>>,
+    next: AtomicU64,
+}
+
+type Key = (PathBuf, Vec<(String, String)>);
+
+/// The launchers this process started, one per binary and environment.
+static LAUNCHERS: Mutex<Vec<(Key, Arc<Launcher>)>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The running launcher for `exe` with `env`, started if there is none (or
+/// the last one ended).
+fn launcher_for(exe: &Path, env: &[(String, String)]) -> Result<Arc<Launcher>> {
+    let mut all = lock(&LAUNCHERS);
+    all.retain(|(_, l)| lock(&l.waiting).alive);
+    if let Some((_, l)) = all.iter().find(|(k, _)| k.0 == exe && k.1 == env) {
+        return Ok(l.clone());
+    }
+    let l = Arc::new(start(exe, env)?);
+    all.push(((exe.to_path_buf(), env.to_vec()), l.clone()));
+    Ok(l)
+}
+
+fn start(exe: &Path, env: &[(String, String)]) -> Result<Launcher> {
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("socketpair for the case launcher")?;
+    let mut cmd = super::child_command(exe);
+    cmd.arg(LAUNCHER_COMMAND)
+        .stdin(Stdio::from(theirs))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    // A group of its own: the terminal's Ctrl-C is the runner's to handle;
+    // the launcher ends when the runner's end of the socket closes.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("start the case launcher {}", exe.display()))?;
+    let waiting = Arc::new(Mutex::new(Waiting {
+        alive: true,
+        by_token: HashMap::new(),
+    }));
+    let reader_sock = ours.try_clone().context("dup the launcher socket")?;
+    let reader_waiting = waiting.clone();
+    std::thread::Builder::new()
+        .name("launcher".into())
+        .spawn(move || read_answers(&reader_sock, &reader_waiting))
+        .context("start the launcher's reader thread")?;
+    Ok(Launcher {
+        sock: ours,
+        process: Mutex::new(Some(child)),
+        waiting,
+        next: AtomicU64::new(1),
+    })
+}
+
+/// Hands each answer to the request it is for; when the launcher has gone,
+/// every request still waiting learns it (its channel closes).
+fn read_answers(sock: &OwnedFd, waiting: &Mutex<Waiting>) {
+    let mut buf = [0u8; REPLY_LEN];
+    loop {
+        match nix::sys::socket::recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(REPLY_LEN) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => break,
+        }
+        let token = u64::from_le_bytes(buf[0..8].try_into().expect("8 bytes"));
+        let pid = i32::from_le_bytes(buf[9..13].try_into().expect("4 bytes"));
+        let a = i64::from_le_bytes(buf[13..21].try_into().expect("8 bytes"));
+        let b = i64::from_le_bytes(buf[21..29].try_into().expect("8 bytes"));
+        let (event, last) = match buf[8] {
+            STARTED => (Event::Started(pid), false),
+            EXITED => (
+                Event::Exited {
+                    status: a as i32,
+                    cpu: Duration::from_micros(b.max(0) as u64),
+                },
+                true,
+            ),
+            _ => (Event::Failed(refusal_text(a, b)), true),
+        };
+        let mut w = lock(waiting);
+        let tx = if last {
+            w.by_token.remove(&token)
+        } else {
+            w.by_token.get(&token).cloned()
+        };
+        drop(w);
+        if let Some(tx) = tx {
+            let _ = tx.send(event);
+        }
+    }
+    let mut w = lock(waiting);
+    w.alive = false;
+    w.by_token.clear();
+}
+
+fn refusal_text(errno: i64, why: i64) -> String {
+    match why {
+        x if x == Refusal::UnknownCase as i64 => "the launcher knows no such case".into(),
+        x if x == Refusal::BadRequest as i64 => "the launcher could not read the request".into(),
+        _ => format!(
+            "the launcher could not fork: {}",
+            nix::errno::Errno::from_raw(errno as i32)
+        ),
+    }
+}
+
+/// A case process the launcher started.
+pub struct Launched {
+    pub pid: i32,
+    events: Receiver<Event>,
+}
+
+/// Starts case `id` in a process of its own (its own process group too) with
+/// `stdout` and `stderr` as its standard output and error.
+pub fn launch(
+    exe: &Path,
+    env: &[(String, String)],
+    id: &str,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+) -> Result<Launched> {
+    let l = launcher_for(exe, env)?;
+    let token = l.next.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = mpsc::channel();
+    {
+        let mut w = lock(&l.waiting);
+        if !w.alive {
+            bail!("the case launcher has ended");
+        }
+        w.by_token.insert(token, tx);
+    }
+    let mut msg = token.to_le_bytes().to_vec();
+    msg.extend_from_slice(id.as_bytes());
+    let fds = [stdout.as_raw_fd(), stderr.as_raw_fd()];
+    loop {
+        match sendmsg::<()>(
+            l.sock.as_raw_fd(),
+            &[IoSlice::new(&msg)],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                lock(&l.waiting).by_token.remove(&token);
+                return Err(e).context("ask the case launcher for a case process");
+            }
+        }
+    }
+    // The launcher holds copies now; ours must close, or the readers of the
+    // case's output would never see its end.
+    drop((stdout, stderr));
+    match rx.recv_timeout(ANSWER_WITHIN) {
+        Ok(Event::Started(pid)) => Ok(Launched { pid, events: rx }),
+        Ok(Event::Failed(why)) => bail!("{id}: {why}"),
+        Ok(Event::Exited { .. }) => bail!("{id}: the launcher reported an exit before a start"),
+        Err(RecvTimeoutError::Timeout) => {
+            bail!("{id}: the case launcher did not answer within {ANSWER_WITHIN:?}")
+        }
+        Err(RecvTimeoutError::Disconnected) => bail!("{id}: the case launcher ended"),
+    }
+}
+
+impl Launched {
+    /// Waits, at most `timeout`, for the case process to end: its wait status
+    /// and the CPU time (user + system) it and what it reaped used; None while
+    /// it still runs.
+    pub fn wait(&self, timeout: Duration) -> Result<Option<(ExitStatus, Duration)>> {
+        use std::os::unix::process::ExitStatusExt;
+        match self.events.recv_timeout(timeout) {
+            Ok(Event::Exited { status, cpu }) => Ok(Some((ExitStatus::from_raw(status), cpu))),
+            Ok(_) => bail!("case process {}: an unexpected answer", self.pid),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => {
+                bail!(
+                    "the case launcher ended while case process {} ran",
+                    self.pid
+                )
+            }
+        }
+    }
+}
+
+/// Ends every launcher this process started and waits, at most `within` in
+/// all, until each has exited (killing what it still ran) and is reaped.
+pub fn shut_down(within: Duration) {
+    let end = std::time::Instant::now() + within;
+    let all: Vec<Arc<Launcher>> = lock(&LAUNCHERS).drain(..).map(|(_, l)| l).collect();
+    for l in &all {
+        let _ = nix::sys::socket::shutdown(l.sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+    }
+    for l in all {
+        let Some(mut child) = lock(&l.process).take() else {
+            continue;
+        };
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if !matches!(super::wait_exit(child.id() as i32, left), Ok(true)) {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+    }
+}
+
+/// The launcher's body (`sockspec __launcher`, stdin the socket to the
+/// runner). Returns the exit status.
+pub fn serve() -> i32 {
+    match serve_on(0) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("sockspec: case launcher: {e:#}");
+            1
+        }
+    }
+}
+
+fn serve_on(sock: RawFd) -> Result<()> {
+    let mut chld = SigSet::empty();
+    chld.add(Signal::SIGCHLD);
+    chld.thread_block().context("block SIGCHLD")?;
+    let sfd = SignalFd::with_flags(&chld, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .context("signalfd for SIGCHLD")?;
+    let me = nix::unistd::getpid();
+    // Once for all the case processes, which inherit it.
+    crate::lab::procnet::snapshot_global_sysctls();
+    // Case processes still running, with the token they answer to.
+    let mut live: HashMap<i32, u64> = HashMap::new();
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: sock,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: polling two descriptors this process owns; blocks until one
+        // is ready.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e).context("poll");
+        }
+        if fds[1].revents != 0 {
+            while let Ok(Some(_)) = sfd.read_signal() {}
+            reap(sock, &mut live, libc::WNOHANG);
+        }
+        if fds[0].revents != 0 && !take_request(sock, sfd.as_raw_fd(), me, &mut live) {
+            break;
+        }
+    }
+    // The runner has gone: nothing of the run may outlive it.
+    for pid in live.keys() {
+        // SAFETY: killing the process group of a case process we started.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+    while !live.is_empty() && reap(sock, &mut live, 0) {}
+    Ok(())
+}
+
+/// Reaps finished case processes and tells the runner; false when there was
+/// nothing to reap.
+fn reap(sock: RawFd, live: &mut HashMap<i32, u64>, flags: i32) -> bool {
+    let mut any = false;
+    loop {
+        let mut status = 0;
+        // SAFETY: rusage is plain data the kernel fills.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waiting for our own children, into live locals.
+        let pid = unsafe { libc::wait4(-1, &mut status, flags, &mut ru) };
+        if pid <= 0 {
+            if pid < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return any;
+        }
+        any = true;
+        let Some(token) = live.remove(&pid) else {
+            continue;
+        };
+        let us = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
+        answer(
+            sock,
+            token,
+            EXITED,
+            pid,
+            i64::from(status),
+            us(ru.ru_utime) + us(ru.ru_stime),
+        );
+        if flags == 0 {
+            return true;
+        }
+    }
+}
+
+fn answer(sock: RawFd, token: u64, kind: u8, pid: i32, a: i64, b: i64) {
+    let mut m = [0u8; REPLY_LEN];
+    m[0..8].copy_from_slice(&token.to_le_bytes());
+    m[8] = kind;
+    m[9..13].copy_from_slice(&pid.to_le_bytes());
+    m[13..21].copy_from_slice(&a.to_le_bytes());
+    m[21..29].copy_from_slice(&b.to_le_bytes());
+    // The runner gone is the one failure, and the loop ends on it anyway.
+    let _ = nix::sys::socket::send(sock, &m, MsgFlags::MSG_NOSIGNAL);
+}
+
+/// Reads one request and forks its case process; false when the runner's
+/// end has closed.
+fn take_request(
+    sock: RawFd,
+    sfd: RawFd,
+    me: nix::unistd::Pid,
+    live: &mut HashMap<i32, u64>,
+) -> bool {
+    let mut buf = [0u8; REQUEST_MAX];
+    let mut cmsg = nix::cmsg_space!([RawFd; 2]);
+    let (len, fds) = {
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let msg = match recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Ok(m) => m,
+            Err(nix::errno::Errno::EINTR) => return true,
+            Err(_) => return false,
+        };
+        let mut fds: Vec<OwnedFd> = Vec::new();
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::ScmRights(raw) = c {
+                    // SAFETY: descriptors just received, owned by nobody else here.
+                    fds.extend(
+                        raw.into_iter().map(|fd| unsafe {
+                            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd)
+                        }),
+                    );
+                }
+            }
+        }
+        (msg.bytes, fds)
+    };
+    if len == 0 && fds.is_empty() {
+        return false;
+    }
+    if len < 8 {
+        return true;
+    }
+    let token = u64::from_le_bytes(buf[0..8].try_into().expect("8 bytes"));
+    let id = std::str::from_utf8(&buf[8..len]).unwrap_or("");
+    let Some(case) = crate::cases::find(id) else {
+        answer(sock, token, FAILED, 0, 0, Refusal::UnknownCase as i64);
+        return true;
+    };
+    let Ok([out, err]) = <[OwnedFd; 2]>::try_from(fds) else {
+        answer(sock, token, FAILED, 0, 0, Refusal::BadRequest as i64);
+        return true;
+    };
+    // SAFETY: this process has one thread; the child only runs the case and
+    // exits (`become_case` never returns).
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => become_case(case, &[sock, sfd], out, err, me),
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            // Its own group before the runner learns of it, so that killing
+            // the group reaches it from the first moment.
+            let _ = nix::unistd::setpgid(child, child);
+            live.insert(child.as_raw(), token);
+            answer(sock, token, STARTED, child.as_raw(), 0, 0);
+        }
+        Err(e) => answer(sock, token, FAILED, 0, e as i64, Refusal::Fork as i64),
+    }
+    true
+}
+
+/// The forked case process: standard streams, a group of its own, death with
+/// the launcher; then the case. Never returns.
+fn become_case(
+    case: &Case,
+    launcher_fds: &[RawFd],
+    out: OwnedFd,
+    err: OwnedFd,
+    launcher: nix::unistd::Pid,
+) -> ! {
+    for fd in launcher_fds {
+        // SAFETY: the launcher's descriptors, not the case's business.
+        unsafe { libc::close(*fd) };
+    }
+    let _ = SigSet::empty().thread_set_mask();
+    let null = std::fs::File::open("/dev/null");
+    // SAFETY: dup2 onto the standard descriptors of this fresh process.
+    unsafe {
+        libc::dup2(out.as_raw_fd(), 1);
+        libc::dup2(err.as_raw_fd(), 2);
+        if let Ok(n) = &null {
+            libc::dup2(n.as_raw_fd(), 0);
+        }
+    }
+    drop((out, err, null));
+    let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
+    // Named after its case (cut to the kernel's 15 bytes) in ps and top; the
+    // command line stays the launcher's.
+    let name: Vec<u8> = case.id.bytes().take(15).chain([0]).collect();
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+    // SAFETY: prctl with plain integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if nix::unistd::getppid() != launcher {
+        // SAFETY: leaving at once; the launcher died before the prctl.
+        unsafe { libc::_exit(1) };
+    }
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::run_child(case)))
+        .unwrap_or(101);
+    let _ = std::io::stdout().flush();
+    // SAFETY: the end of a forked process; nothing of the launcher's (its
+    // atexit handlers, its buffers) is ours to run.
+    unsafe { libc::_exit(code) }
+}
