@@ -3,7 +3,6 @@
 //! The parent runs every case in parallel, enforces each case's deadline, and
 //! turns whatever the child did — result, crash, hang — into a `CaseResult`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -479,24 +478,26 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let pid = case_process.pid;
     let _live = LiveGroup::enter(pid);
     drop(spawning);
-    let out_reader = read_to_end(out);
-    let err_reader = read_to_end(err);
     let deadline = case.deadline.mul_f64(opts.deadline_scale);
-    let (exited, (status, cpu)) = match case_process.wait(deadline)? {
-        Some(ended) => (true, ended),
-        None => {
-            kill_group(pid);
-            let ended = case_process
-                .wait(KILLED_WITHIN)?
-                .with_context(|| format!("case process {pid} outlived SIGKILL"))?;
-            (false, ended)
-        }
-    };
-    // The group is killed in any case: a case must leave no process behind.
+    let mut output = Output::new(out, err);
+    let exited = output.read_until_exit(pid, Instant::now() + deadline)?;
+    // Whether it ended or ran out of time, its group goes: a case must leave
+    // no process behind, and then nothing holds its pipes open.
     kill_group(pid);
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    let mut result = parse_child(case, exited, deadline, status, &stdout, &stderr, start)?;
+    let (status, cpu) = case_process
+        .wait(KILLED_WITHIN)?
+        .with_context(|| format!("case process {pid} outlived SIGKILL"))?;
+    output.read_to_end(Instant::now() + KILLED_WITHIN)?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let mut result = parse_child(
+        case,
+        exited,
+        deadline,
+        status,
+        &output.stdout,
+        &stderr,
+        start,
+    )?;
     result.cpu_ms = (cpu.as_secs_f64() * 1e5).round() / 1e2;
     Ok(result)
 }
@@ -504,13 +505,120 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
 /// How long a killed case process may take to be reaped.
 const KILLED_WITHIN: Duration = Duration::from_secs(30);
 
-/// Reads `fd` to its end in a thread of its own.
-fn read_to_end(fd: std::os::fd::OwnedFd) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::fs::File::from(fd).read_to_end(&mut v);
-        v
-    })
+/// A case process's standard output and error, read as they come, in the
+/// thread that supervises it.
+struct Output {
+    /// The pipes not yet at their end (stdout, stderr).
+    open: [Option<std::os::fd::OwnedFd>; 2],
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Output {
+    fn new(out: std::os::fd::OwnedFd, err: std::os::fd::OwnedFd) -> Output {
+        Output {
+            open: [Some(out), Some(err)],
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
+    /// Reads until process `pid` has ended (true) or `end` has come (false).
+    fn read_until_exit(&mut self, pid: i32, end: Instant) -> Result<bool> {
+        // SAFETY: pidfd_open with plain integer arguments.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            // Gone already: ended and reaped by the launcher.
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                return Ok(true);
+            }
+            return Err(e).context("pidfd_open (Linux 5.3 or newer is required)");
+        }
+        // SAFETY: fd is fresh and owned here.
+        let pidfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        self.read(Some(&pidfd), end)
+    }
+
+    /// Reads until both pipes are at their end (true) or `end` has come.
+    fn read_to_end(&mut self, end: Instant) -> Result<bool> {
+        self.read(None, end)
+    }
+
+    /// Reads what comes until `pidfd` is readable (its process has ended),
+    /// or without one until both pipes are at their end: true then; false
+    /// when `end` came first.
+    fn read(&mut self, pidfd: Option<&std::os::fd::OwnedFd>, end: Instant) -> Result<bool> {
+        use std::os::fd::AsRawFd;
+        loop {
+            let mut fds: Vec<libc::pollfd> = self
+                .open
+                .iter()
+                .flatten()
+                .chain(pidfd)
+                .map(|fd| libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            if pidfd.is_none() && fds.is_empty() {
+                return Ok(true);
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            // Rounded up: a timeout of 0 before the end would spin.
+            let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            // SAFETY: polling descriptors owned here, for at most `ms`.
+            if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) } < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e).context("poll the case process's output");
+            }
+            for p in fds.iter().filter(|p| p.revents != 0) {
+                if pidfd.is_some_and(|f| f.as_raw_fd() == p.fd) {
+                    return Ok(true);
+                }
+                self.read_some(p.fd)?;
+            }
+        }
+    }
+
+    /// One read from the pipe `fd`, which poll reported ready; at its end the
+    /// pipe is closed.
+    fn read_some(&mut self, fd: i32) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let i = self
+            .open
+            .iter()
+            .position(|o| o.as_ref().is_some_and(|o| o.as_raw_fd() == fd))
+            .context("a pipe that is not the case's")?;
+        let mut buf = [0u8; 65536];
+        // SAFETY: reading into a local buffer from a pipe owned here.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(());
+            }
+            return Err(e).context("read the case process's output");
+        }
+        if n == 0 {
+            self.open[i] = None;
+            return Ok(());
+        }
+        let sink = if i == 0 {
+            &mut self.stdout
+        } else {
+            &mut self.stderr
+        };
+        sink.extend_from_slice(&buf[..n as usize]);
+        Ok(())
+    }
 }
 
 /// What the child printed, or why it printed nothing.
