@@ -698,6 +698,13 @@ fn waitall_until_signal(pair: &TcpPair) -> Result<Returned> {
     // SAFETY: the handler does nothing; installed without SA_RESTART on purpose.
     unsafe { sigaction(Signal::SIGUSR1, &act) }.context("sigaction SIGUSR1")?;
     pair.client.send_all(&[5u8; PIECE])?;
+    // Queued before the receiver starts: had it not arrived yet (a slow
+    // softirq under emulation), "consumed" below would be true of nothing.
+    wait::until(
+        "the piece queued at the receiver",
+        Duration::from_secs(5),
+        || Ok((pair.server.queued(libc::FIONREAD)? == PIECE as i32).then_some(())),
+    )?;
     std::thread::scope(|s| {
         let server = &pair.server;
         let (handle, tid) = wait::spawn_with_tid(s, move || {
