@@ -104,6 +104,13 @@ fn print(r: &Run) -> Vec<String> {
         ms(budget),
         ms(CPU_BUDGET) / f64::from(SEED_CASES)
     );
+    let in_cases: f64 = r.cases.iter().map(|c| c.cpu_ms).sum();
+    println!(
+        "    in the case processes        {:>8.0} ms ({:.2} ms per case run); in the runner and launcher {:.0} ms",
+        in_cases,
+        in_cases / r.cases.len() as f64,
+        ms(r.cpu) - in_cases
+    );
     println!(
         "  longest case                   {:>8} ms ({})",
         longest.duration_ms, longest.id
