@@ -306,6 +306,8 @@ pub fn serve() -> i32 {
 }
 
 fn serve_on(sock: RawFd) -> Result<()> {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"sockspec-launch".as_ptr()) };
     let mut chld = SigSet::empty();
     chld.add(Signal::SIGCHLD);
     chld.thread_block().context("block SIGCHLD")?;
