@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::lab::bridge::{joined_groups, mreq, Lan, Station};
 use crate::lab::mcast::{
-    index_in, member, mreqn, pin_thread, queued, recv_within, udp_bound, udp_in, wait_record,
-    wait_record_until, Sentinel, SENTINEL, WAIT,
+    index_in, member, mreqn, pin_thread, queued, recv_within, toggle_loop, udp_bound, udp_in,
+    wait_record, wait_record_until, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
 };
 use crate::lab::opt;
 use crate::lab::packet::{Frame, Packet};
@@ -640,9 +640,6 @@ pub struct DropLeaves {
     pub drop_again: String,
 }
 
-const FIRST: &str = "datagram 1";
-const SECOND: &str = "datagram 2";
-
 fn drop_leaves(lab: &mut Lab) -> Result<DropLeaves> {
     const N: u8 = 4;
     let lan = lan(lab)?;
@@ -1108,25 +1105,15 @@ fn loop_local_sockets(lab: &mut Lab) -> Result<LoopLocal> {
     let remote = member_on(h2, "eth0", g, p)?;
     let sentinel = sentinel_on(h1, "eth0", N, 0)?;
     let tx = udp_in(&h1.host, Family::V4)?;
-    let default = tx.get_int(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP)?;
-    tx.send_to(FIRST.as_bytes(), 0, to(g, p))?;
-    let local_with_1 = recv_within(&local, WAIT)?;
-    let h2_with_1 = recv_within(&remote, WAIT)?;
-    tx.set_int(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, 0)
-        .context("IP_MULTICAST_LOOP 0")?;
-    tx.send_to(SECOND.as_bytes(), 0, to(g, p))?;
-    let h2_with_0 = recv_within(&remote, WAIT)?;
-    // The sentinel takes the loopback path the datagram would have taken.
-    tx.set_int(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, 1)
-        .context("IP_MULTICAST_LOOP 1")?;
-    let sentinel_at_h1 = sentinel.follows(&tx)?;
+    let run = toggle_loop(Family::V4, &tx, to(g, p), [&local], &remote, &sentinel)?;
+    let ([local_with_1], [local_with_0]) = (run.local_with_1, run.local_with_0);
     Ok(LoopLocal {
-        default,
+        default: run.default,
         local_with_1,
-        h2_with_1,
-        h2_with_0,
-        local_with_0: queued(&local),
-        sentinel_at_h1,
+        h2_with_1: run.remote_with_1,
+        h2_with_0: run.remote_with_0,
+        local_with_0,
+        sentinel_at_h1: run.sentinel,
     })
 }
 

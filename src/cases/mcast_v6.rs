@@ -17,7 +17,8 @@ use super::mcast_groups::{listed, port, said, sentinel_check, sentinel_port};
 use crate::lab::bridge::{Lan, Station};
 use crate::lab::mcast::{
     index_in, ipv6_mreq, joined_groups_v6, member, pin_thread, queued, record_name, recv_within,
-    udp_bound, udp_in, udp_text, wait_record, wait_record_until, GroupRecord, Sentinel, WAIT,
+    toggle_loop, udp_bound, udp_in, udp_text, wait_record, wait_record_until, GroupRecord,
+    Sentinel, FIRST, SECOND, WAIT,
 };
 use crate::lab::opt;
 use crate::lab::sock::result_name;
@@ -172,8 +173,6 @@ fn is_record(r: &Option<GroupRecord>, kind: u8, group: Ipv6Addr) -> bool {
 const TO_INCLUDE: u8 = 3;
 const TO_EXCLUDE: u8 = 4;
 const DATAGRAM: &str = "the datagram";
-const FIRST: &str = "datagram 1";
-const SECOND: &str = "datagram 2";
 
 // ---------------------------------------------------------------------------
 // ipv6_add_membership.joins
@@ -787,28 +786,25 @@ fn loop_local_sockets(lab: &mut Lab) -> Result<LoopLocal> {
     let other = member_on(h1, "eth0", g, p)?;
     let remote = member_on(h2, "eth0", g, p)?;
     let sentinel = sentinel_on(h1, "eth0", N, 0)?;
-    let default = own.get_int(libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP)?;
-    own.send_to(FIRST.as_bytes(), 0, to(g, p))?;
-    let own_with_1 = recv_within(&own, WAIT)?;
-    let other_with_1 = recv_within(&other, WAIT)?;
-    let h2_with_1 = recv_within(&remote, WAIT)?;
-    own.set_int(libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0)
-        .context("IPV6_MULTICAST_LOOP 0")?;
-    own.send_to(SECOND.as_bytes(), 0, to(g, p))?;
-    let h2_with_0 = recv_within(&remote, WAIT)?;
-    // The sentinel takes the loopback path the datagram would have taken.
-    own.set_int(libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 1)
-        .context("IPV6_MULTICAST_LOOP 1")?;
-    let sentinel_at_h1 = sentinel.follows(&own)?;
+    let run = toggle_loop(
+        Family::V6,
+        &own,
+        to(g, p),
+        [&own, &other],
+        &remote,
+        &sentinel,
+    )?;
+    let ([own_with_1, other_with_1], [own_with_0, other_with_0]) =
+        (run.local_with_1, run.local_with_0);
     Ok(LoopLocal {
-        default,
+        default: run.default,
         own_with_1,
         other_with_1,
-        h2_with_1,
-        h2_with_0,
-        own_with_0: queued(&own),
-        other_with_0: queued(&other),
-        sentinel_at_h1,
+        h2_with_1: run.remote_with_1,
+        h2_with_0: run.remote_with_0,
+        own_with_0,
+        other_with_0,
+        sentinel_at_h1: run.sentinel,
     })
 }
 

@@ -37,7 +37,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::bridge::{group_mac, join, joined_groups, mac_text, mreq, Lan, Station};
-use crate::lab::mcast::{pin_thread, queued, recv_within, Sentinel, SENTINEL, WAIT};
+use crate::lab::mcast::{
+    pin_thread, queued, recv_within, toggle_loop, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
+};
 use crate::lab::opt;
 use crate::lab::packet::{Frame, Packet};
 use crate::lab::sock::result_name;
@@ -396,8 +398,6 @@ impl Observation for ClassDOnly {
 /// The text of the one datagram a case sends; FIRST and SECOND when it
 /// sends two.
 const DATAGRAM: &str = "the datagram";
-const FIRST: &str = "datagram 1";
-const SECOND: &str = "datagram 2";
 
 /// One datagram from h1 to a group h2's socket joined.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -710,25 +710,15 @@ fn loop_default(lab: &mut Lab) -> Result<LoopDefault> {
     let own = member(lan.h(1), g, p)?;
     let other = member(lan.h(2), g, p)?;
     let sentinel = sentinel(lan.h(1), 6, 40_106)?;
-    let loop_default = own.get_int(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP)?;
-    own.send_to(FIRST.as_bytes(), 0, to(g, p))?;
-    let own_with_loop_1 = recv_within(&own, WAIT)?;
-    let h2_with_loop_1 = recv_within(&other, WAIT)?;
-    own.set_int(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, 0)
-        .context("IP_MULTICAST_LOOP 0")?;
-    own.send_to(SECOND.as_bytes(), 0, to(g, p))?;
-    let h2_with_loop_0 = recv_within(&other, WAIT)?;
-    // The sentinel takes the loopback path the datagram would have taken.
-    own.set_int(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, 1)
-        .context("IP_MULTICAST_LOOP 1")?;
-    let sentinel_at_h1 = sentinel.follows(&own)?;
+    let run = toggle_loop(Family::V4, &own, to(g, p), [&own], &other, &sentinel)?;
+    let ([own_with_loop_1], [own_with_loop_0]) = (run.local_with_1, run.local_with_0);
     Ok(LoopDefault {
-        loop_default,
+        loop_default: run.default,
         own_with_loop_1,
-        h2_with_loop_1,
-        h2_with_loop_0,
-        own_with_loop_0: queued(&own),
-        sentinel_at_h1,
+        h2_with_loop_1: run.remote_with_1,
+        h2_with_loop_0: run.remote_with_0,
+        own_with_loop_0,
+        sentinel_at_h1: run.sentinel,
     })
 }
 

@@ -222,6 +222,84 @@ impl Sentinel {
     }
 }
 
+/// What two datagrams a multicast loop case sends carry: the first with the
+/// loop as it came, the second with it at 0.
+pub const FIRST: &str = "datagram 1";
+pub const SECOND: &str = "datagram 2";
+
+/// The multicast loop option of a family: IP_MULTICAST_LOOP or
+/// IPV6_MULTICAST_LOOP.
+pub fn loop_option(family: Family) -> (i32, i32, &'static str) {
+    match family {
+        Family::V4 => (
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_LOOP,
+            "IP_MULTICAST_LOOP",
+        ),
+        Family::V6 => (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MULTICAST_LOOP,
+            "IPV6_MULTICAST_LOOP",
+        ),
+    }
+}
+
+/// What the members got while a sender's multicast loop went from its
+/// default to 0 (`toggle_loop`).
+pub struct LoopRun<const N: usize> {
+    /// The loop option on the sender as it came.
+    pub default: i32,
+    /// What each local member got with the loop as it came (FIRST).
+    pub local_with_1: [Option<String>; N],
+    /// What the member on another host got, with the loop as it came and
+    /// with 0.
+    pub remote_with_1: Option<String>,
+    pub remote_with_0: Option<String>,
+    /// What each local member had queued once the sentinel came (SECOND,
+    /// if the loop still looped it back).
+    pub local_with_0: [Vec<String>; N],
+    /// The sentinel at the sender's host.
+    pub sentinel: Option<String>,
+}
+
+/// Sends FIRST from `tx` to `to` with the multicast loop as it came, then
+/// SECOND with the loop at 0; then, with the loop back at 1, a sentinel,
+/// which takes the loopback path SECOND would have taken. `local` are the
+/// members on the sender's host (`tx` itself may be one), `remote` one on
+/// another host.
+pub fn toggle_loop<const N: usize>(
+    family: Family,
+    tx: &Sock,
+    to: SocketAddr,
+    local: [&Sock; N],
+    remote: &Sock,
+    sentinel: &Sentinel,
+) -> Result<LoopRun<N>> {
+    let (level, option, name) = loop_option(family);
+    let default = tx.get_int(level, option)?;
+    tx.send_to(FIRST.as_bytes(), 0, to)?;
+    let mut local_with_1: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (got, s) in local_with_1.iter_mut().zip(local) {
+        *got = recv_within(s, WAIT)?;
+    }
+    let remote_with_1 = recv_within(remote, WAIT)?;
+    tx.set_int(level, option, 0)
+        .with_context(|| format!("{name} 0"))?;
+    tx.send_to(SECOND.as_bytes(), 0, to)?;
+    let remote_with_0 = recv_within(remote, WAIT)?;
+    tx.set_int(level, option, 1)
+        .with_context(|| format!("{name} 1"))?;
+    let sentinel = sentinel.follows(tx)?;
+    Ok(LoopRun {
+        default,
+        local_with_1,
+        remote_with_1,
+        remote_with_0,
+        local_with_0: local.map(queued),
+        sentinel,
+    })
+}
+
 /// One group record of an IGMPv3 or MLDv2 report (RFC 3376 4.2.4, RFC 3810
 /// 5.2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
