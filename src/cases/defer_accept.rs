@@ -84,8 +84,12 @@ pub static CLIENT_DELAYS_ACK: Case = Case {
 
 /// How long a case watches for something that must not happen.
 const WATCH: Duration = Duration::from_millis(100);
-/// Something released by an event follows it within this, even under load.
-const AT_ONCE_MS: f64 = 20.0;
+/// Something released by an event follows it within this, even under load
+/// and emulation (the kernel matrix's guests took 36-38 ms for a loopback
+/// connect() that takes well under 1 ms on hardware). What these bounds tell
+/// apart takes seconds (the 5 s deferral, SYN-ACK retransmissions), or is
+/// the delayed-ACK timer, which the payload checks tell apart anyway.
+const AT_ONCE_MS: f64 = 100.0;
 
 fn set_defer(s: &Sock, secs: i32) -> std::io::Result<()> {
     s.set_int(libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, secs)
@@ -611,9 +615,9 @@ mod tests {
         Verdict::Refuted, &[BEFORE])]
     #[case::never_ready(WakesOnData { ready_after_write_ms: None, queued_at_accept: None, ..wakes_linux() },
         Verdict::Refuted, &[AFTER, "bytes waiting on the accepted socket"])]
-    #[case::slow_connect(WakesOnData { connect_ms: 20.0, ..wakes_linux() }, Verdict::Holds,
+    #[case::slow_connect(WakesOnData { connect_ms: 100.0, ..wakes_linux() }, Verdict::Holds,
         &["connect() returns at once"])]
-    #[case::slow_wake(WakesOnData { ready_after_write_ms: Some(20.0), ..wakes_linux() }, Verdict::Holds, &[AFTER])]
+    #[case::slow_wake(WakesOnData { ready_after_write_ms: Some(100.0), ..wakes_linux() }, Verdict::Holds, &[AFTER])]
     #[case::data_missing(WakesOnData { queued_at_accept: Some(0), ..wakes_linux() }, Verdict::Holds,
         &["bytes waiting on the accepted socket"])]
     fn wakes_judgement(#[case] o: WakesOnData, #[case] v: Verdict, #[case] failed: &[&str]) {
@@ -786,7 +790,7 @@ mod tests {
     #[case::edge_low(ClientDelaysAck { silent_ack_ms: Some(190.0), ..client_linux() }, Verdict::Holds, &[])]
     #[case::edge_high(ClientDelaysAck { silent_ack_ms: Some(400.1), ..client_linux() }, Verdict::Holds, &[DELACK])]
     #[case::no_ack(ClientDelaysAck { silent_ack_ms: None, ..client_linux() }, Verdict::Differs, &[DELACK])]
-    #[case::late_data(ClientDelaysAck { writer_first_ms: Some(70.2), ..client_linux() }, Verdict::Holds,
+    #[case::late_data(ClientDelaysAck { writer_first_ms: Some(150.2), ..client_linux() }, Verdict::Holds,
         &[WITH_WRITE])]
     // A loaded machine: the writer ran only after the timer, which sent its ACK.
     #[case::late_writer(ClientDelaysAck { writer_first_payload: Some(0), writer_first_ms: Some(204.3),

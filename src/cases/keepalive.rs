@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::opt;
 use crate::lab::packet::{Frame, Segment};
+use crate::lab::quiet::keepalive_probes;
 use crate::lab::sock::{errno_name, Returned};
 use crate::lab::topo::Link;
 use crate::lab::{phase, procnet, wire, Capture, Family, Lab, Sock, TcpPair};
@@ -112,31 +113,6 @@ const PROBE_WITHIN: Duration = Duration::from_secs(4);
 /// have left by then.
 const GRACE: Duration = Duration::from_millis(200);
 
-/// Keep-alive probes sent from `port`: bare ACKs whose sequence number is one
-/// below the highest sequence number that side had used.
-fn probes(segs: &[Segment], port: u16) -> Vec<Segment> {
-    let mut next: Option<u32> = None;
-    let mut out = Vec::new();
-    for s in segs.iter().filter(|s| s.sport == port) {
-        let end = s
-            .seq
-            .wrapping_add(s.payload + s.flags.syn as u32 + s.flags.fin as u32);
-        let bare = s.flags.ack && !s.flags.syn && !s.flags.fin && !s.flags.rst && s.payload <= 1;
-        if bare && next.is_some_and(|n| s.seq == n.wrapping_sub(1)) {
-            out.push(s.clone());
-        } else {
-            next = Some(next.map_or(end, |n| {
-                if end.wrapping_sub(n) as i32 > 0 {
-                    end
-                } else {
-                    n
-                }
-            }));
-        }
-    }
-    out
-}
-
 fn set_timers(s: &Sock, idle: i32, intvl: i32, cnt: i32) -> Result<()> {
     s.set_int(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
         .context("SO_KEEPALIVE")?;
@@ -163,7 +139,7 @@ fn first_probe_after(cap: &mut Capture, port: u16, within: Duration) -> Result<O
     let start = Instant::now();
     loop {
         let seen = cap.count()?;
-        if let Some(p) = probes(&cap.segments()?, port).into_iter().next() {
+        if let Some(p) = keepalive_probes(&cap.segments()?, port).into_iter().next() {
             return Ok(Some(p));
         }
         let left = within.saturating_sub(start.elapsed());
@@ -313,8 +289,8 @@ fn default_off(_lab: &mut Lab) -> Result<KeepaliveOff> {
         ns_keepalive_time_s,
         watched,
         with_probe,
-        probes_with: probes(&segs, with_port).len(),
-        probes_without: probes(&segs, plain_port).len(),
+        probes_with: keepalive_probes(&segs, with_port).len(),
+        probes_without: keepalive_probes(&segs, plain_port).len(),
     })
 }
 
@@ -631,7 +607,7 @@ fn dead_peer_etimedout(lab: &mut Lab) -> Result<DeadPeer> {
         keepcnt,
         recv: Returned::of(&r),
         failed_after,
-        probes_sent: probes(&segs, port).len(),
+        probes_sent: keepalive_probes(&segs, port).len(),
         segments_from_peer: segs
             .iter()
             .filter(|s| s.dport == port && !s.flags.syn)
@@ -734,7 +710,7 @@ fn rst_econnreset(_lab: &mut Lab) -> Result<ForgottenPeer> {
     let segs = cap.segments()?;
     Ok(ForgottenPeer {
         peer_closed_silently,
-        probe_sent: !probes(&segs, port).is_empty(),
+        probe_sent: !keepalive_probes(&segs, port).is_empty(),
         rst_from_peer: segs.iter().any(|s| s.rst_from(server_port)),
         recv: Returned::of(&r),
         failed_after,
@@ -962,8 +938,8 @@ mod tests {
     #[case::wrapping(u32::MAX - 4)]
     fn probes_are_bare_acks_one_below_the_next_byte(#[case] isn: u32) {
         let (all, want) = conversation(isn);
-        assert_eq!(want, probes(&all, 1000));
-        assert_eq!(Vec::<Segment>::new(), probes(&all, 80));
+        assert_eq!(want, keepalive_probes(&all, 1000));
+        assert_eq!(Vec::<Segment>::new(), keepalive_probes(&all, 80));
     }
 
     #[test]
@@ -975,7 +951,7 @@ mod tests {
             seg(1000, 80, 2, 2, "."),
             seg(1000, 80, 3, 0, "R."),
         ];
-        assert_eq!(Vec::<Segment>::new(), probes(&segs, 1000));
+        assert_eq!(Vec::<Segment>::new(), keepalive_probes(&segs, 1000));
     }
 
     #[test]
