@@ -183,6 +183,40 @@ fn print(r: &Run) -> Vec<String> {
     over
 }
 
+/// Busy and total time of all CPUs so far (/proc/stat), in ticks.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    // user nice system idle iowait ...: idle and iowait are not busy.
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// Waits (at most 10 s) until the machine is quiet: the kernel frees a
+/// run's namespaces in a worker after the run has ended, for seconds after
+/// a large one, and a run measured meanwhile shares the CPU and the locks
+/// with that work.
+fn settle() {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        let (busy0, total0) = cpu_ticks();
+        std::thread::sleep(Duration::from_millis(200));
+        let (busy1, total1) = cpu_ticks();
+        let share = (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64;
+        if share < 0.05 {
+            return;
+        }
+    }
+}
+
 fn mean(samples: &[Duration]) -> f64 {
     samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len().max(1) as f64
 }
@@ -231,6 +265,7 @@ fn main() {
         ("seed catalogue", &seeds[..], 4),
         ("whole catalogue", &[][..], 1),
     ] {
+        settle();
         over.extend(print(&run(label, ids, repeat)));
         println!();
     }

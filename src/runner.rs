@@ -479,15 +479,22 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let _live = LiveGroup::enter(pid);
     drop(spawning);
     let deadline = case.deadline.mul_f64(opts.deadline_scale);
-    let mut output = Output::new(out, err);
-    let exited = output.read_until_exit(pid, Instant::now() + deadline)?;
-    // Whether it ended or ran out of time, its group goes: a case must leave
-    // no process behind, and then nothing holds its pipes open.
+    let mut output = Output::new(out, err, case_process.status);
+    let exited = output.read(Until::Exit, Instant::now() + deadline)?;
+    if !exited {
+        kill_group(pid);
+        if !output.read(Until::Exit, Instant::now() + KILLED_WITHIN)? {
+            anyhow::bail!("case process {pid} outlived SIGKILL by {KILLED_WITHIN:?}");
+        }
+    }
+    // Its group goes in any case: a case must leave no process behind, and
+    // then nothing holds its pipes open.
     kill_group(pid);
-    let (status, cpu) = case_process
-        .wait(KILLED_WITHIN)?
-        .with_context(|| format!("case process {pid} outlived SIGKILL"))?;
-    output.read_to_end(Instant::now() + KILLED_WITHIN)?;
+    output.read(Until::End, Instant::now() + KILLED_WITHIN)?;
+    let Some(launcher::Record::Exited { status, cpu }) = launcher::Record::parse(&output.status)
+    else {
+        anyhow::bail!("the case launcher ended while case process {pid} ran");
+    };
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let mut result = parse_child(
         case,
@@ -505,66 +512,64 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
 /// How long a killed case process may take to be reaped.
 const KILLED_WITHIN: Duration = Duration::from_secs(30);
 
-/// A case process's standard output and error, read as they come, in the
-/// thread that supervises it.
+/// What `Output::read` reads until.
+#[derive(Clone, Copy, PartialEq)]
+enum Until {
+    /// The launcher has said how the case process ended (or is gone).
+    Exit,
+    /// Every pipe is at its end.
+    End,
+}
+
+/// A case process's standard output and error and its status pipe from the
+/// launcher, read as they come, in the thread that supervises it.
 struct Output {
-    /// The pipes not yet at their end (stdout, stderr).
-    open: [Option<std::os::fd::OwnedFd>; 2],
+    /// The pipes not yet at their end: stdout, stderr, status.
+    open: [Option<std::os::fd::OwnedFd>; 3],
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    /// What came on the status pipe after the STARTED record: the EXITED one.
+    status: Vec<u8>,
 }
 
 impl Output {
-    fn new(out: std::os::fd::OwnedFd, err: std::os::fd::OwnedFd) -> Output {
+    fn new(
+        out: std::os::fd::OwnedFd,
+        err: std::os::fd::OwnedFd,
+        status: std::os::fd::OwnedFd,
+    ) -> Output {
         Output {
-            open: [Some(out), Some(err)],
+            open: [Some(out), Some(err), Some(status)],
             stdout: Vec::new(),
             stderr: Vec::new(),
+            status: Vec::new(),
         }
     }
 
-    /// Reads until process `pid` has ended (true) or `end` has come (false).
-    fn read_until_exit(&mut self, pid: i32, end: Instant) -> Result<bool> {
-        // SAFETY: pidfd_open with plain integer arguments.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        if fd < 0 {
-            let e = std::io::Error::last_os_error();
-            // Gone already: ended and reaped by the launcher.
-            if e.raw_os_error() == Some(libc::ESRCH) {
-                return Ok(true);
-            }
-            return Err(e).context("pidfd_open (Linux 5.3 or newer is required)");
+    fn reached(&self, until: Until) -> bool {
+        match until {
+            Until::Exit => self.status.len() >= launcher::RECORD_LEN || self.open[2].is_none(),
+            Until::End => self.open.iter().all(Option::is_none),
         }
-        // SAFETY: fd is fresh and owned here.
-        let pidfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        self.read(Some(&pidfd), end)
     }
 
-    /// Reads until both pipes are at their end (true) or `end` has come.
-    fn read_to_end(&mut self, end: Instant) -> Result<bool> {
-        self.read(None, end)
-    }
-
-    /// Reads what comes until `pidfd` is readable (its process has ended),
-    /// or without one until both pipes are at their end: true then; false
-    /// when `end` came first.
-    fn read(&mut self, pidfd: Option<&std::os::fd::OwnedFd>, end: Instant) -> Result<bool> {
+    /// Reads what comes until `until` (true) or until `end` (false).
+    fn read(&mut self, until: Until, end: Instant) -> Result<bool> {
         use std::os::fd::AsRawFd;
         loop {
+            if self.reached(until) {
+                return Ok(true);
+            }
             let mut fds: Vec<libc::pollfd> = self
                 .open
                 .iter()
                 .flatten()
-                .chain(pidfd)
                 .map(|fd| libc::pollfd {
                     fd: fd.as_raw_fd(),
                     events: libc::POLLIN,
                     revents: 0,
                 })
                 .collect();
-            if pidfd.is_none() && fds.is_empty() {
-                return Ok(true);
-            }
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(false);
@@ -580,9 +585,6 @@ impl Output {
                 return Err(e).context("poll the case process's output");
             }
             for p in fds.iter().filter(|p| p.revents != 0) {
-                if pidfd.is_some_and(|f| f.as_raw_fd() == p.fd) {
-                    return Ok(true);
-                }
                 self.read_some(p.fd)?;
             }
         }
@@ -611,10 +613,10 @@ impl Output {
             self.open[i] = None;
             return Ok(());
         }
-        let sink = if i == 0 {
-            &mut self.stdout
-        } else {
-            &mut self.stderr
+        let sink = match i {
+            0 => &mut self.stdout,
+            1 => &mut self.stderr,
+            _ => &mut self.status,
         };
         sink.extend_from_slice(&buf[..n as usize]);
         Ok(())

@@ -171,9 +171,10 @@ pub(crate) fn to(g: Ipv4Addr, port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(g), port)
 }
 
-/// The LAN, with this thread kept on one CPU from now on (lab::mcast).
-pub(crate) fn lan(lab: &mut Lab) -> Result<Lan> {
-    let lan = Lan::build(lab)?;
+/// The LAN with h1 and the hosts `others` (lab::bridge), with this thread
+/// kept on one CPU from now on (lab::mcast).
+pub(crate) fn lan(lab: &mut Lab, others: &[usize]) -> Result<Lan> {
+    let lan = Lan::build(lab, others)?;
     pin_thread()?;
     Ok(lan)
 }
@@ -268,7 +269,7 @@ pub struct StructForms {
 
 fn add_struct_forms(lab: &mut Lab) -> Result<StructForms> {
     const N: u8 = 1;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[4])?;
     let (h1, h4) = (lan.h(1), lan.h(4));
     let (eth0_addr, eth1_addr) = (h1.nics[0].addr, h1.nics[1].addr);
     let eth1 = index_in(&h1.host, "eth1")?;
@@ -642,7 +643,7 @@ pub struct DropLeaves {
 
 fn drop_leaves(lab: &mut Lab) -> Result<DropLeaves> {
     const N: u8 = 4;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (h1, h2) = (lan.h(1), lan.h(2));
     let (g, p) = (group(N, 1), port(N, 0));
     let rx = member_on(h2, "eth0", g, p)?;
@@ -764,7 +765,7 @@ const G_BY_ETH0: &str = "G by eth0";
 
 fn all_scope(lab: &mut Lab) -> Result<AllScope> {
     const N: u8 = 5;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 4])?;
     let (h1, h2, h4) = (lan.h(1), lan.h(2), lan.h(4));
     let (g, g2, p) = (group(N, 1), group(N, 2), port(N, 0));
     let bound = || udp_bound(&h1.host, to(Ipv4Addr::UNSPECIFIED, p));
@@ -904,7 +905,7 @@ const BY_ROUTE: &str = "none (the route)";
 
 fn if_struct_forms(lab: &mut Lab) -> Result<IfStructForms> {
     const N: u8 = 6;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 4])?;
     let (h1, h2, h4) = (lan.h(1), lan.h(2), lan.h(4));
     let (g, p) = (group(N, 1), port(N, 0));
     let eth1_addr = h1.nics[1].addr;
@@ -1098,7 +1099,7 @@ pub struct LoopLocal {
 
 fn loop_local_sockets(lab: &mut Lab) -> Result<LoopLocal> {
     const N: u8 = 7;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (h1, h2) = (lan.h(1), lan.h(2));
     let (g, p) = (group(N, 1), port(N, 0));
     let local = member_on(h1, "eth0", g, p)?;
@@ -1196,7 +1197,7 @@ const TTL_SENDS: [(&str, Option<i32>); 4] = [
 
 fn ttl_default_and_range(lab: &mut Lab) -> Result<TtlRange> {
     const N: u8 = 8;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (h1, h2) = (lan.h(1), lan.h(2));
     let (g, p) = (group(N, 1), port(N, 0));
     let remote = member_on(h2, "eth0", g, p)?;

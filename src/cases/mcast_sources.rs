@@ -274,7 +274,7 @@ pub struct ListedSources {
 
 fn add_source_listed(lab: &mut Lab) -> Result<ListedSources> {
     const N: u8 = 21;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (h1, h3) = (sender_addr(&lan, H1), sender_addr(&lan, H3));
     let iface = lan.h(2).nic().addr;
     let g = group(N, 1);
@@ -381,7 +381,7 @@ pub struct OverAnySource {
 
 fn add_source_over_any(lab: &mut Lab) -> Result<OverAnySource> {
     const N: u8 = 22;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (h1, h3) = (sender_addr(&lan, H1), sender_addr(&lan, H3));
     let iface = lan.h(2).nic().addr;
     let (g1, g2, g3) = (group(N, 1), group(N, 2), group(N, 3));
@@ -525,7 +525,7 @@ pub struct RemainingSources {
 
 fn drop_source_remaining(lab: &mut Lab) -> Result<RemainingSources> {
     const N: u8 = 23;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (h1, h3) = (sender_addr(&lan, H1), sender_addr(&lan, H3));
     let iface = lan.h(2).nic().addr;
     let g = group(N, 1);
@@ -642,7 +642,7 @@ pub struct BlockAfterJoin {
 
 fn block_after_either_join(lab: &mut Lab) -> Result<BlockAfterJoin> {
     const N: u8 = 24;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (h1, h3) = (sender_addr(&lan, H1), sender_addr(&lan, H3));
     let iface = lan.h(2).nic().addr;
     let (g1, g2, g3) = (group(N, 1), group(N, 2), group(N, 3));
@@ -760,7 +760,7 @@ pub struct UnblockNotBlocked {
 
 fn unblock_not_blocked(lab: &mut Lab) -> Result<UnblockNotBlocked> {
     const N: u8 = 25;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (h1, h3) = (sender_addr(&lan, H1), sender_addr(&lan, H3));
     let iface = lan.h(2).nic().addr;
     let (g, g2) = (group(N, 1), group(N, 2));
@@ -905,7 +905,7 @@ pub struct MsfilterModes {
 
 fn msfilter_modes(lab: &mut Lab) -> Result<MsfilterModes> {
     const N: u8 = 26;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let h1 = sender_addr(&lan, H1);
     let iface = lan.h(2).nic().addr;
     let (g, g2) = (group(N, 1), group(N, 2));

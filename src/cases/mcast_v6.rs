@@ -123,13 +123,14 @@ fn to(g: Ipv6Addr, port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V6(g), port)
 }
 
-/// The LAN with IPv6, with this thread kept on one CPU from now on
+/// The LAN with IPv6, h1 and the hosts `others` (lab::bridge), with this
+/// thread kept on one CPU from now on
 /// (lab::mcast); a skip where the kernel has no IPv6.
-fn lan(lab: &mut Lab) -> Result<Lan> {
+fn lan(lab: &mut Lab, others: &[usize]) -> Result<Lan> {
     if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
         return Err(Skip::missing("IPv6", "/proc/sys/net/ipv6 does not exist").into());
     }
-    let lan = Lan::build_v6(lab)?;
+    let lan = Lan::build_v6(lab, others)?;
     pin_thread()?;
     Ok(lan)
 }
@@ -196,7 +197,7 @@ pub struct AddJoins {
 
 fn add_joins(lab: &mut Lab) -> Result<AddJoins> {
     const N: u8 = 41;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let h2 = lan.h(2);
     let (g, p) = (group(N, 1), port(N, 0));
     let eth0 = index_in(&h2.host, "eth0")?;
@@ -299,7 +300,7 @@ const DROP_CASE: u8 = 42;
 
 fn drop_leaves(lab: &mut Lab) -> Result<DropLeaves> {
     const N: u8 = DROP_CASE;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let h2 = lan.h(2);
     let (g, p) = (group(N, 1), port(N, 0));
     let rx = member_on(h2, "eth0", g, p)?;
@@ -430,7 +431,7 @@ const HOPS_SENDS: [(&str, Option<i32>); 5] = [
 
 fn hops_minus_one(lab: &mut Lab) -> Result<HopsMinusOne> {
     const N: u8 = 43;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (h1, h2) = (lan.h(1), lan.h(2));
     let (g, p) = (group(N, 1), port(N, 0));
     let remote = member_on(h2, "eth0", g, p)?;
@@ -605,7 +606,7 @@ const NONE: &str = "none";
 
 fn if_by_index(lab: &mut Lab) -> Result<IfByIndex> {
     const N: u8 = 44;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 4])?;
     let (h1, h2, h4) = (lan.h(1), lan.h(2), lan.h(4));
     let (g, p) = (group(N, 1), port(N, 0));
     let at_a = member_on(h2, "eth0", g, p)?;
@@ -779,7 +780,7 @@ pub struct LoopLocal {
 
 fn loop_local_sockets(lab: &mut Lab) -> Result<LoopLocal> {
     const N: u8 = 45;
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (h1, h2) = (lan.h(1), lan.h(2));
     let (g, p) = (group(N, 1), port(N, 0));
     let own = member_on(h1, "eth0", g, p)?;

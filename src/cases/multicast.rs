@@ -248,11 +248,12 @@ fn to(g: Ipv4Addr, port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(g), port)
 }
 
-/// The LAN, with this thread kept from now on on the CPU it runs on, so the
-/// frames it sends keep their order at every hop (see the module's doc). The
-/// case process runs this one case, so the pin is never undone.
-fn lan(lab: &mut Lab) -> Result<Lan> {
-    let lan = Lan::build(lab)?;
+/// The LAN with h1 and the hosts `others` (lab::bridge), with this thread
+/// kept from now on on the CPU it runs on, so the frames it sends keep their
+/// order at every hop (see the module's doc). The case process runs this one
+/// case, so the pin is never undone.
+fn lan(lab: &mut Lab, others: &[usize]) -> Result<Lan> {
+    let lan = Lan::build(lab, others)?;
     pin_thread()?;
     Ok(lan)
 }
@@ -323,7 +324,7 @@ pub struct ClassDOnly {
 }
 
 fn class_d_only(lab: &mut Lab) -> Result<ClassDOnly> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[])?;
     let h1 = lan.h(1);
     let s = sender(h1)?;
     let iface = h1.nic().addr;
@@ -409,7 +410,7 @@ pub struct JoinReceive {
 }
 
 fn join_receive(lab: &mut Lab) -> Result<JoinReceive> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (g, p) = (group(2, 1), 40_002);
     let rx = member(lan.h(2), g, p)?;
     sender(lan.h(1))?.send_to(DATAGRAM.as_bytes(), 0, to(g, p))?;
@@ -452,7 +453,7 @@ pub struct SenderNeedsNoJoin {
 }
 
 fn sender_needs_no_join(lab: &mut Lab) -> Result<SenderNeedsNoJoin> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (g, p) = (group(3, 1), 40_003);
     let rx = member(lan.h(2), g, p)?;
     let sender_groups = lan.h(1).host.run(|| joined_groups("eth0"))??;
@@ -521,7 +522,7 @@ fn udp_to(f: &Frame, port: u16) -> Option<crate::lab::packet::Datagram> {
 }
 
 fn nonmember_no_receive(lab: &mut Lab) -> Result<NonmemberNoReceive> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (g, p) = (group(4, 1), 40_004);
     let member_rx = member(lan.h(2), g, p)?;
     let outsider = udp_in(lan.h(3), Some(any(p)), true)?;
@@ -618,7 +619,7 @@ pub struct DropMembership {
 }
 
 fn drop_membership(lab: &mut Lab) -> Result<DropMembership> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (g, p) = (group(5, 1), 40_005);
     let rx = member(lan.h(2), g, p)?;
     let control = member(lan.h(3), g, p)?;
@@ -705,7 +706,7 @@ pub struct LoopDefault {
 }
 
 fn loop_default(lab: &mut Lab) -> Result<LoopDefault> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (g, p) = (group(6, 1), 40_006);
     let own = member(lan.h(1), g, p)?;
     let other = member(lan.h(2), g, p)?;
@@ -785,7 +786,7 @@ pub struct Ttl {
 }
 
 fn ttl(lab: &mut Lab) -> Result<Ttl> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (g, p) = (group(7, 1), 40_007);
     let rx = member(lan.h(2), g, p)?;
     let mut cap = lan.h(2).host.run(|| Capture::start("eth0"))??;
@@ -908,7 +909,7 @@ pub struct IfSelects {
 }
 
 fn if_selects_interface(lab: &mut Lab) -> Result<IfSelects> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 4])?;
     let (g, p) = (group(8, 1), 40_008);
     let (h1, h2, h4) = (lan.h(1), lan.h(2), lan.h(4));
     let on_a = member(h2, g, p)?;
@@ -1083,7 +1084,7 @@ fn igmp_about(f: &Frame, g: Ipv4Addr) -> Option<IgmpMsg> {
 }
 
 fn igmp_on_join(lab: &mut Lab) -> Result<IgmpOnJoin> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let g = group(9, 1);
     let h2 = lan.h(2);
     let force_igmp_version = h2
@@ -1209,7 +1210,7 @@ const MAC_GROUPS: [Ipv4Addr; 3] = [
 ];
 
 fn mac_mapping(lab: &mut Lab) -> Result<MacMapping> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let p = 40_010;
     let rx = member(lan.h(2), MAC_GROUPS[0], p)?;
     let sentinel = sentinel(lan.h(2), 10, 40_110)?;
@@ -1329,7 +1330,7 @@ pub struct ReuseaddrReceivers {
 const ONE_TWO: [&str; 2] = [FIRST, SECOND];
 
 fn reuseaddr_receivers(lab: &mut Lab) -> Result<ReuseaddrReceivers> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (g, p) = (group(11, 1), 40_011);
     let h2 = lan.h(2);
     let first = udp_in(h2, Some(to(g, p)), false)?;
@@ -1416,7 +1417,7 @@ pub struct BindGroupAddr {
 }
 
 fn bind_group_addr(lab: &mut Lab) -> Result<BindGroupAddr> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (g1, g2, p) = (group(12, 1), group(12, 2), 40_012);
     let h2 = lan.h(2);
     let bound_g1 = udp_in(h2, Some(to(g1, p)), true)?;
@@ -1497,7 +1498,7 @@ pub struct MulticastAll {
 }
 
 fn multicast_all(lab: &mut Lab) -> Result<MulticastAll> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2])?;
     let (g, p) = (group(13, 1), 40_013);
     let h2 = lan.h(2);
     let joined = member(h2, g, p)?;
@@ -1610,7 +1611,7 @@ fn parse_chat(line: &str) -> Option<(u8, u8)> {
 }
 
 fn chat(lab: &mut Lab) -> Result<Chat> {
-    let lan = lan(lab)?;
+    let lan = lan(lab, &[2, 3])?;
     let (g, p) = (group(14, 1), 40_014);
     let members: Vec<Sock> = (1..=3)
         .map(|h| member(lan.h(h), g, p))

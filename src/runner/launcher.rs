@@ -9,14 +9,15 @@
 //! done nothing yet costs about 0.1 ms. The launcher is single-threaded, so a
 //! fork of it is as safe as an exec.
 //!
-//! The launcher's standard input is a SOCK_SEQPACKET socket to the runner.
-//! The runner asks: `[token: u64 LE][case id]`, with the case's stdout and
-//! stderr passed as SCM_RIGHTS. The launcher answers with `REPLY_LEN`-byte
-//! messages `[token: u64][kind: u8][pid: i32][a: i64][b: i64]`: STARTED
-//! (pid), EXITED (pid, a = wait status, b = CPU in µs of the process and
-//! everything it reaped) or FAILED (a = errno, b = a `Refusal`). It reaps its
-//! case processes itself and sends their rusage: a process's CPU can be read
-//! only by the parent that reaps it.
+//! The launcher's standard input is a SOCK_SEQPACKET socket from the runner:
+//! each message is a case id with three descriptors (SCM_RIGHTS): the case's
+//! stdout and stderr, and a status pipe. On the status pipe the launcher
+//! writes `RECORD_LEN`-byte records `[kind: u8][pid: i32][a: i64][b: i64]`:
+//! STARTED (pid), then EXITED (a = wait status, b = CPU in µs of the process
+//! and everything it reaped), or FAILED alone (a = errno, b = a `Refusal`).
+//! It reaps its case processes itself: a process's CPU can be read only by
+//! the parent that reaps it. The runner's thread for the case polls the
+//! status pipe with the case's output: no thread or channel in between.
 //!
 //! The launcher ends when the runner's end of the socket closes (the runner
 //! exited, or `shut_down`): it kills what it still runs, reaps it, and exits.
@@ -26,8 +27,6 @@ use std::io::{IoSlice, IoSliceMut, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,8 +46,9 @@ pub const LAUNCHER_COMMAND: &str = "__launcher";
 const STARTED: u8 = 0;
 const EXITED: u8 = 1;
 const FAILED: u8 = 2;
-const REPLY_LEN: usize = 29;
-/// The longest request: a token and a case id.
+/// One record on a status pipe (less than PIPE_BUF: written and read whole).
+pub const RECORD_LEN: usize = 21;
+/// The longest request: a case id.
 const REQUEST_MAX: usize = 512;
 
 /// How long a fork may take to be answered (a loaded machine is slow, never
@@ -60,27 +60,47 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 #[repr(i64)]
 enum Refusal {
     UnknownCase = 1,
-    BadRequest = 2,
-    Fork = 3,
+    Fork = 2,
 }
 
-enum Event {
+/// A record from a status pipe.
+pub enum Record {
     Started(i32),
-    Exited { status: i32, cpu: Duration },
+    Exited { status: ExitStatus, cpu: Duration },
     Failed(String),
 }
 
-/// The requests still waiting for an answer or an exit, by token.
-struct Waiting {
-    alive: bool,
-    by_token: HashMap<u64, Sender<Event>>,
+impl Record {
+    pub fn parse(b: &[u8]) -> Option<Record> {
+        use std::os::unix::process::ExitStatusExt;
+        let b: &[u8; RECORD_LEN] = b.get(..RECORD_LEN)?.try_into().ok()?;
+        let pid = i32::from_le_bytes(b[1..5].try_into().ok()?);
+        let a = i64::from_le_bytes(b[5..13].try_into().ok()?);
+        let v = i64::from_le_bytes(b[13..21].try_into().ok()?);
+        Some(match b[0] {
+            STARTED => Record::Started(pid),
+            EXITED => Record::Exited {
+                status: ExitStatus::from_raw(a as i32),
+                cpu: Duration::from_micros(v.max(0) as u64),
+            },
+            _ => Record::Failed(refusal_text(a, v)),
+        })
+    }
+}
+
+fn refusal_text(errno: i64, why: i64) -> String {
+    match why {
+        x if x == Refusal::UnknownCase as i64 => "the launcher knows no such case".into(),
+        _ => format!(
+            "the launcher could not fork: {}",
+            nix::errno::Errno::from_raw(errno as i32)
+        ),
+    }
 }
 
 struct Launcher {
     sock: OwnedFd,
-    process: Mutex<Option<Child>>,
-    waiting: Arc<Mutex<Waiting>>,
-    next: AtomicU64,
+    process: Mutex<Child>,
 }
 
 type Key = (PathBuf, Vec<(String, String)>);
@@ -96,7 +116,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// the last one ended).
 fn launcher_for(exe: &Path, env: &[(String, String)]) -> Result<Arc<Launcher>> {
     let mut all = lock(&LAUNCHERS);
-    all.retain(|(_, l)| lock(&l.waiting).alive);
+    all.retain(|(_, l)| matches!(lock(&l.process).try_wait(), Ok(None)));
     if let Some((_, l)) = all.iter().find(|(k, _)| k.0 == exe && k.1 == env) {
         return Ok(l.clone());
     }
@@ -125,80 +145,17 @@ fn start(exe: &Path, env: &[(String, String)]) -> Result<Launcher> {
     let child = cmd
         .spawn()
         .with_context(|| format!("start the case launcher {}", exe.display()))?;
-    let waiting = Arc::new(Mutex::new(Waiting {
-        alive: true,
-        by_token: HashMap::new(),
-    }));
-    let reader_sock = ours.try_clone().context("dup the launcher socket")?;
-    let reader_waiting = waiting.clone();
-    std::thread::Builder::new()
-        .name("launcher".into())
-        .spawn(move || read_answers(&reader_sock, &reader_waiting))
-        .context("start the launcher's reader thread")?;
     Ok(Launcher {
         sock: ours,
-        process: Mutex::new(Some(child)),
-        waiting,
-        next: AtomicU64::new(1),
+        process: Mutex::new(child),
     })
 }
 
-/// Hands each answer to the request it is for; when the launcher has gone,
-/// every request still waiting learns it (its channel closes).
-fn read_answers(sock: &OwnedFd, waiting: &Mutex<Waiting>) {
-    let mut buf = [0u8; REPLY_LEN];
-    loop {
-        match nix::sys::socket::recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-            Ok(REPLY_LEN) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            _ => break,
-        }
-        let token = u64::from_le_bytes(buf[0..8].try_into().expect("8 bytes"));
-        let pid = i32::from_le_bytes(buf[9..13].try_into().expect("4 bytes"));
-        let a = i64::from_le_bytes(buf[13..21].try_into().expect("8 bytes"));
-        let b = i64::from_le_bytes(buf[21..29].try_into().expect("8 bytes"));
-        let (event, last) = match buf[8] {
-            STARTED => (Event::Started(pid), false),
-            EXITED => (
-                Event::Exited {
-                    status: a as i32,
-                    cpu: Duration::from_micros(b.max(0) as u64),
-                },
-                true,
-            ),
-            _ => (Event::Failed(refusal_text(a, b)), true),
-        };
-        let mut w = lock(waiting);
-        let tx = if last {
-            w.by_token.remove(&token)
-        } else {
-            w.by_token.get(&token).cloned()
-        };
-        drop(w);
-        if let Some(tx) = tx {
-            let _ = tx.send(event);
-        }
-    }
-    let mut w = lock(waiting);
-    w.alive = false;
-    w.by_token.clear();
-}
-
-fn refusal_text(errno: i64, why: i64) -> String {
-    match why {
-        x if x == Refusal::UnknownCase as i64 => "the launcher knows no such case".into(),
-        x if x == Refusal::BadRequest as i64 => "the launcher could not read the request".into(),
-        _ => format!(
-            "the launcher could not fork: {}",
-            nix::errno::Errno::from_raw(errno as i32)
-        ),
-    }
-}
-
-/// A case process the launcher started.
+/// A case process the launcher started, and the pipe on which it will say
+/// how the process ended (one EXITED record).
 pub struct Launched {
     pub pid: i32,
-    events: Receiver<Event>,
+    pub status: OwnedFd,
 }
 
 /// Starts case `id` in a process of its own (its own process group too) with
@@ -210,67 +167,58 @@ pub fn launch(
     stdout: OwnedFd,
     stderr: OwnedFd,
 ) -> Result<Launched> {
+    let (status, status_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("a status pipe")?;
+    let fds = [stdout.as_raw_fd(), stderr.as_raw_fd(), status_w.as_raw_fd()];
     let l = launcher_for(exe, env)?;
-    let token = l.next.fetch_add(1, Ordering::Relaxed);
-    let (tx, rx) = mpsc::channel();
-    {
-        let mut w = lock(&l.waiting);
-        if !w.alive {
-            bail!("the case launcher has ended");
-        }
-        w.by_token.insert(token, tx);
-    }
-    let mut msg = token.to_le_bytes().to_vec();
-    msg.extend_from_slice(id.as_bytes());
-    let fds = [stdout.as_raw_fd(), stderr.as_raw_fd()];
     loop {
         match sendmsg::<()>(
             l.sock.as_raw_fd(),
-            &[IoSlice::new(&msg)],
+            &[IoSlice::new(id.as_bytes())],
             &[ControlMessage::ScmRights(&fds)],
             MsgFlags::MSG_NOSIGNAL,
             None,
         ) {
             Ok(_) => break,
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => {
-                lock(&l.waiting).by_token.remove(&token);
-                return Err(e).context("ask the case launcher for a case process");
-            }
+            Err(e) => return Err(e).context("ask the case launcher for a case process"),
         }
     }
-    // The launcher holds copies now; ours must close, or the readers of the
-    // case's output would never see its end.
-    drop((stdout, stderr));
-    match rx.recv_timeout(ANSWER_WITHIN) {
-        Ok(Event::Started(pid)) => Ok(Launched { pid, events: rx }),
-        Ok(Event::Failed(why)) => bail!("{id}: {why}"),
-        Ok(Event::Exited { .. }) => bail!("{id}: the launcher reported an exit before a start"),
-        Err(RecvTimeoutError::Timeout) => {
-            bail!("{id}: the case launcher did not answer within {ANSWER_WITHIN:?}")
-        }
-        Err(RecvTimeoutError::Disconnected) => bail!("{id}: the case launcher ended"),
+    // The launcher holds copies now; ours must close, or the case's output
+    // and the status pipe would never show their end.
+    drop((stdout, stderr, status_w));
+    let mut first = [0u8; RECORD_LEN];
+    let got = read_full(&status, &mut first, ANSWER_WITHIN)?;
+    match Record::parse(&first[..got]) {
+        Some(Record::Started(pid)) => Ok(Launched { pid, status }),
+        Some(Record::Failed(why)) => bail!("{id}: {why}"),
+        Some(Record::Exited { .. }) => bail!("{id}: the launcher reported an exit before a start"),
+        None if got == 0 => bail!("{id}: the case launcher ended without an answer"),
+        None => bail!("{id}: the case launcher did not answer within {ANSWER_WITHIN:?}"),
     }
 }
 
-impl Launched {
-    /// Waits, at most `timeout`, for the case process to end: its wait status
-    /// and the CPU time (user + system) it and what it reaped used; None while
-    /// it still runs.
-    pub fn wait(&self, timeout: Duration) -> Result<Option<(ExitStatus, Duration)>> {
-        use std::os::unix::process::ExitStatusExt;
-        match self.events.recv_timeout(timeout) {
-            Ok(Event::Exited { status, cpu }) => Ok(Some((ExitStatus::from_raw(status), cpu))),
-            Ok(_) => bail!("case process {}: an unexpected answer", self.pid),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => {
-                bail!(
-                    "the case launcher ended while case process {} ran",
-                    self.pid
-                )
+/// Reads `buf.len()` bytes from the pipe `fd`, waiting at most `timeout`;
+/// how many came (fewer at the pipe's end or the timeout).
+fn read_full(fd: &OwnedFd, buf: &mut [u8], timeout: Duration) -> Result<usize> {
+    let end = std::time::Instant::now() + timeout;
+    let mut got = 0;
+    while got < buf.len() {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if !crate::lab::wait::readable(fd.as_raw_fd(), left)? {
+            if left.is_zero() {
+                break;
             }
+            continue;
+        }
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e).context("read the case launcher's status pipe"),
         }
     }
+    Ok(got)
 }
 
 /// Ends every launcher this process started and waits, at most `within` in
@@ -282,9 +230,7 @@ pub fn shut_down(within: Duration) {
         let _ = nix::sys::socket::shutdown(l.sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
     }
     for l in all {
-        let Some(mut child) = lock(&l.process).take() else {
-            continue;
-        };
+        let mut child = lock(&l.process);
         let left = end.saturating_duration_since(std::time::Instant::now());
         if !matches!(super::wait_exit(child.id() as i32, left), Ok(true)) {
             let _ = child.kill();
@@ -316,8 +262,8 @@ fn serve_on(sock: RawFd) -> Result<()> {
     let me = nix::unistd::getpid();
     // Once for all the case processes, which inherit it.
     crate::lab::procnet::snapshot_global_sysctls();
-    // Case processes still running, with the token they answer to.
-    let mut live: HashMap<i32, u64> = HashMap::new();
+    // Case processes still running, with their status pipes.
+    let mut live: HashMap<i32, OwnedFd> = HashMap::new();
     loop {
         let mut fds = [
             libc::pollfd {
@@ -342,7 +288,7 @@ fn serve_on(sock: RawFd) -> Result<()> {
         }
         if fds[1].revents != 0 {
             while let Ok(Some(_)) = sfd.read_signal() {}
-            reap(sock, &mut live, libc::WNOHANG);
+            reap(&mut live, libc::WNOHANG);
         }
         if fds[0].revents != 0 && !take_request(sock, sfd.as_raw_fd(), me, &mut live) {
             break;
@@ -353,13 +299,13 @@ fn serve_on(sock: RawFd) -> Result<()> {
         // SAFETY: killing the process group of a case process we started.
         unsafe { libc::kill(-pid, libc::SIGKILL) };
     }
-    while !live.is_empty() && reap(sock, &mut live, 0) {}
+    while !live.is_empty() && reap(&mut live, 0) {}
     Ok(())
 }
 
-/// Reaps finished case processes and tells the runner; false when there was
-/// nothing to reap.
-fn reap(sock: RawFd, live: &mut HashMap<i32, u64>, flags: i32) -> bool {
+/// Reaps finished case processes and says so on their status pipes; false
+/// when there was nothing to reap.
+fn reap(live: &mut HashMap<i32, OwnedFd>, flags: i32) -> bool {
     let mut any = false;
     loop {
         let mut status = 0;
@@ -374,13 +320,12 @@ fn reap(sock: RawFd, live: &mut HashMap<i32, u64>, flags: i32) -> bool {
             return any;
         }
         any = true;
-        let Some(token) = live.remove(&pid) else {
+        let Some(to) = live.remove(&pid) else {
             continue;
         };
         let us = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
-        answer(
-            sock,
-            token,
+        record(
+            &to,
             EXITED,
             pid,
             i64::from(status),
@@ -392,15 +337,15 @@ fn reap(sock: RawFd, live: &mut HashMap<i32, u64>, flags: i32) -> bool {
     }
 }
 
-fn answer(sock: RawFd, token: u64, kind: u8, pid: i32, a: i64, b: i64) {
-    let mut m = [0u8; REPLY_LEN];
-    m[0..8].copy_from_slice(&token.to_le_bytes());
-    m[8] = kind;
-    m[9..13].copy_from_slice(&pid.to_le_bytes());
-    m[13..21].copy_from_slice(&a.to_le_bytes());
-    m[21..29].copy_from_slice(&b.to_le_bytes());
-    // The runner gone is the one failure, and the loop ends on it anyway.
-    let _ = nix::sys::socket::send(sock, &m, MsgFlags::MSG_NOSIGNAL);
+/// Writes one record on a status pipe. The runner gone is the one failure,
+/// and the launcher ends on it anyway.
+fn record(to: &OwnedFd, kind: u8, pid: i32, a: i64, b: i64) {
+    let mut m = [0u8; RECORD_LEN];
+    m[0] = kind;
+    m[1..5].copy_from_slice(&pid.to_le_bytes());
+    m[5..13].copy_from_slice(&a.to_le_bytes());
+    m[13..21].copy_from_slice(&b.to_le_bytes());
+    let _ = nix::unistd::write(to, &m);
 }
 
 /// Reads one request and forks its case process; false when the runner's
@@ -409,10 +354,10 @@ fn take_request(
     sock: RawFd,
     sfd: RawFd,
     me: nix::unistd::Pid,
-    live: &mut HashMap<i32, u64>,
+    live: &mut HashMap<i32, OwnedFd>,
 ) -> bool {
     let mut buf = [0u8; REQUEST_MAX];
-    let mut cmsg = nix::cmsg_space!([RawFd; 2]);
+    let mut cmsg = nix::cmsg_space!([RawFd; 3]);
     let (len, fds) = {
         let mut iov = [IoSliceMut::new(&mut buf)];
         let msg = match recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
@@ -438,31 +383,34 @@ fn take_request(
     if len == 0 && fds.is_empty() {
         return false;
     }
-    if len < 8 {
+    let Ok([out, err, status]) = <[OwnedFd; 3]>::try_from(fds) else {
+        // Nowhere to say so: the runner sees its status pipe end.
         return true;
-    }
-    let token = u64::from_le_bytes(buf[0..8].try_into().expect("8 bytes"));
-    let id = std::str::from_utf8(&buf[8..len]).unwrap_or("");
+    };
+    let id = std::str::from_utf8(&buf[..len]).unwrap_or("");
     let Some(case) = crate::cases::find(id) else {
-        answer(sock, token, FAILED, 0, 0, Refusal::UnknownCase as i64);
+        record(&status, FAILED, 0, 0, Refusal::UnknownCase as i64);
         return true;
     };
-    let Ok([out, err]) = <[OwnedFd; 2]>::try_from(fds) else {
-        answer(sock, token, FAILED, 0, 0, Refusal::BadRequest as i64);
-        return true;
-    };
+    // The status pipes of the other case processes, which a new one must not
+    // hold open.
+    let others: Vec<RawFd> = live.values().map(AsRawFd::as_raw_fd).collect();
     // SAFETY: this process has one thread; the child only runs the case and
     // exits (`become_case` never returns).
     match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Child) => become_case(case, &[sock, sfd], out, err, me),
+        Ok(nix::unistd::ForkResult::Child) => {
+            let mut theirs = others;
+            theirs.extend([sock, sfd, status.as_raw_fd()]);
+            become_case(case, &theirs, out, err, me)
+        }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             // Its own group before the runner learns of it, so that killing
             // the group reaches it from the first moment.
             let _ = nix::unistd::setpgid(child, child);
-            live.insert(child.as_raw(), token);
-            answer(sock, token, STARTED, child.as_raw(), 0, 0);
+            record(&status, STARTED, child.as_raw(), 0, 0);
+            live.insert(child.as_raw(), status);
         }
-        Err(e) => answer(sock, token, FAILED, 0, e as i64, Refusal::Fork as i64),
+        Err(e) => record(&status, FAILED, 0, e as i64, Refusal::Fork as i64),
     }
     true
 }
