@@ -122,7 +122,12 @@ const GLOBAL_NAMES: [&str; 4] = [
 static GLOBAL: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
 
 /// Snapshots GLOBAL_NAMES; call before unsharing the network namespace.
+/// Once per process: a case process forked by the launcher inherits its
+/// snapshot.
 pub fn snapshot_global_sysctls() {
+    if GLOBAL.get().is_some() {
+        return;
+    }
     let values = GLOBAL_NAMES
         .iter()
         .filter_map(|n| {
