@@ -16,7 +16,7 @@ mod launcher;
 pub use launcher::{serve as launcher_main, LAUNCHER_COMMAND};
 
 /// The hidden sub-command that runs one case in this process (for a person
-/// debugging a case; runs fork theirs from the launcher).
+/// debugging a case; a run forks its case processes from the launcher).
 pub const CHILD_COMMAND: &str = "__case";
 
 /// The parent's pid, for the child's `die_with_parent`.

@@ -146,11 +146,14 @@ fn a_full_run_leaves_nothing_behind() {
     assert_eq!(Vec::<String>::new(), left);
 }
 
-/// SIGINT or SIGTERM to the runner while cases are in flight: its case
+/// SIGINT, SIGTERM or SIGKILL to the runner while cases are in flight: its case
 /// processes die with it (they hold the namespaces), leaving nothing.
 #[rstest::rstest]
 #[case::sigint(libc::SIGINT)]
 #[case::sigterm(libc::SIGTERM)]
+// No chance to clean up: the launcher sees the run's end of its socket close,
+// and its case processes die with it.
+#[case::sigkill(libc::SIGKILL)]
 fn a_signal_mid_run_leaves_nothing_behind(#[case] signal: i32) {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = host_state();
