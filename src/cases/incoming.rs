@@ -58,7 +58,9 @@ pub static CPU_STEERS_REUSEPORT: Case = Case {
             listener on the CPU that receives it (one listener per RX queue)",
     expectation: "in a SO_REUSEPORT group of two UDP sockets, 24 flows spread over both by hash; once each \
                   socket has SO_INCOMING_CPU set to a CPU, every flow received on a CPU goes to that CPU's \
-                  socket (Linux 6.2 on; before, the option did not steer within a reuseport group)",
+                  socket (Linux 6.2 on, and 6.1's stable updates). Before, the group's hash decides \
+                  whatever the option says, while two sockets sharing the port by SO_REUSEADDR show the \
+                  option at work: each flow goes to the one set to its CPU",
     run: &Measure(steers_reuseport),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::SO_REUSEPORT, opt::SO_INCOMING_CPU],
@@ -295,57 +297,93 @@ pub struct SteersReuseport {
     pub cpus: Vec<i32>,
     /// Per sending CPU: flows per member.
     pub set: Vec<Vec<usize>>,
+    /// The same with two sockets that share the port by SO_REUSEADDR, no
+    /// reuseport group (each set to its CPU before any flow): Linux delivers
+    /// to the best-scoring match, and a socket whose SO_INCOMING_CPU is the
+    /// receiving CPU scores one more (since 3.19). Per sending CPU: flows
+    /// per socket; empty when the pair did not form.
+    #[serde(default)]
+    pub set_reuseaddr: Vec<Vec<usize>>,
 }
 
-fn steers_reuseport(_lab: &mut Lab) -> Result<SteersReuseport> {
+/// Two UDP sockets on one loopback port, shared by `option` (SO_REUSEPORT
+/// or SO_REUSEADDR); the refusal when the second bind fails.
+fn pair_on_one_port(option: i32) -> Result<std::result::Result<(Vec<Sock>, SocketAddr), String>> {
     let mut members = Vec::new();
     let mut to = SocketAddr::new(Family::V4.loopback(), 0);
     for i in 0..2 {
         let m = Sock::udp(Family::V4)?;
-        m.set_int(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)
-            .context("SO_REUSEPORT")?;
+        m.set_int(libc::SOL_SOCKET, option, 1)
+            .with_context(|| format!("setsockopt {option} on member {i}"))?;
         if let Err(e) = m.bind(to) {
+            return Ok(Err(format!("bound {i}: {}", result_name::<()>(&Err(e)))));
+        }
+        to = m.local_addr()?;
+        members.push(m);
+    }
+    Ok(Ok((members, to)))
+}
+
+/// FLOWS datagrams, one from each sender, to `to`; how many each member got.
+fn flows_to(senders: &[Sock], members: &[Sock], to: SocketAddr) -> Result<Vec<usize>> {
+    for s in senders {
+        s.send_to(b"flow", 0, to)
+            .context("send a flow's datagram")?;
+    }
+    phase("collecting the flows");
+    let socks: Vec<&Sock> = members.iter().collect();
+    let got = dgram::collect(&socks, senders.len(), Duration::from_secs(2))?;
+    Ok(got.iter().map(Vec::len).collect())
+}
+
+/// Sets each member's SO_INCOMING_CPU to its CPU.
+fn set_cpus(members: &[Sock], cpus: [i32; 2]) -> Result<()> {
+    for (m, cpu) in members.iter().zip(cpus) {
+        m.set_int(libc::SOL_SOCKET, libc::SO_INCOMING_CPU, cpu)
+            .context("SO_INCOMING_CPU")?;
+    }
+    Ok(())
+}
+
+fn steers_reuseport(_lab: &mut Lab) -> Result<SteersReuseport> {
+    let (members, to) = match pair_on_one_port(libc::SO_REUSEPORT)? {
+        Ok(pair) => pair,
+        Err(refused) => {
             return Ok(SteersReuseport {
-                formed: format!("bound {i}: {}", result_name::<()>(&Err(e))),
+                formed: refused,
                 available_cpus: affinity_count()?,
                 flows: FLOWS,
                 unset: Vec::new(),
                 member_cpus: Vec::new(),
                 cpus: Vec::new(),
                 set: Vec::new(),
-            });
+                set_reuseaddr: Vec::new(),
+            })
         }
-        to = m.local_addr()?;
-        members.push(m);
-    }
+    };
     let senders: Vec<Sock> = (0..FLOWS)
         .map(|_| Sock::udp(Family::V4))
         .collect::<Result<_>>()?;
-    let socks: Vec<&Sock> = members.iter().collect();
-    let round = || -> Result<Vec<usize>> {
-        for s in &senders {
-            s.send_to(b"flow", 0, to)
-                .context("send a flow's datagram")?;
-        }
-        phase("collecting the flows");
-        let got = dgram::collect(&socks, FLOWS, Duration::from_secs(2))?;
-        Ok(got.iter().map(Vec::len).collect())
-    };
     let cpus = cpus()?;
     let unset = {
         let _pinned = pin(cpus[0])?;
-        round()?
+        flows_to(&senders, &members, to)?
     };
     // One CPU only: the second member gets a CPU no flow arrives on.
     let member_cpus = [cpus[0], cpus.get(1).copied().unwrap_or(cpus[0] + 1)].map(|c| c as i32);
-    for (m, cpu) in members.iter().zip(member_cpus) {
-        m.set_int(libc::SOL_SOCKET, libc::SO_INCOMING_CPU, cpu)
-            .context("SO_INCOMING_CPU")?;
-    }
+    set_cpus(&members, member_cpus)?;
     let mut set = Vec::new();
     for &cpu in &cpus {
         let _pinned = pin(cpu)?;
-        set.push(round()?);
+        set.push(flows_to(&senders, &members, to)?);
+    }
+    let mut set_reuseaddr = Vec::new();
+    if let Ok((pair, to)) = pair_on_one_port(libc::SO_REUSEADDR)? {
+        set_cpus(&pair, member_cpus)?;
+        for &cpu in &cpus {
+            let _pinned = pin(cpu)?;
+            set_reuseaddr.push(flows_to(&senders, &pair, to)?);
+        }
     }
     Ok(SteersReuseport {
         formed: "ok".into(),
@@ -355,15 +393,17 @@ fn steers_reuseport(_lab: &mut Lab) -> Result<SteersReuseport> {
         member_cpus: member_cpus.to_vec(),
         cpus: cpus.iter().map(|c| *c as i32).collect(),
         set,
+        set_reuseaddr,
     })
 }
 
 impl SteersReuseport {
-    /// Per round: the flows the member whose CPU is the sending CPU got.
-    fn steered(&self) -> Vec<usize> {
+    /// Per round of `rounds`: the flows the member whose CPU is the sending
+    /// CPU got.
+    fn steered(&self, rounds: &[Vec<usize>]) -> Vec<usize> {
         self.cpus
             .iter()
-            .zip(&self.set)
+            .zip(rounds)
             .map(|(cpu, counts)| {
                 self.member_cpus
                     .iter()
@@ -386,19 +426,39 @@ impl Observation for SteersReuseport {
             "some to each member",
             self.unset.show(),
         );
-        let steered = self.steered();
+        let steered = self.steered(&self.set);
         let all = vec![self.flows; self.cpus.len()];
         // No round at all (the group never formed) steers nothing.
         let steers = !self.cpus.is_empty() && steered == all;
-        j.expect(
-            "every flow goes to the socket of the CPU that receives it",
-            steers,
-            format!("{} per sending CPU", all.show()),
-            steered.show(),
-        );
+        let by_score = self.steered(&self.set_reuseaddr);
+        let pair_steers = !self.cpus.is_empty() && by_score == all;
+        let before_the_fix = !steers && pair_steers;
+        if before_the_fix {
+            // The option reaches the kernel (the pair shows it) but the
+            // group's hash does not look at it: Linux before 6.2.
+            j.expect(
+                "with SO_REUSEADDR (no group) every flow goes to the socket of its CPU",
+                pair_steers,
+                format!("{} per sending CPU", all.show()),
+                by_score.show(),
+            );
+            j.expect(
+                "in the reuseport group the hash decides, whatever the option says",
+                self.set.iter().all(|r| r.iter().all(|n| *n > 0)),
+                "some to each member from every CPU",
+                self.set.show(),
+            );
+        } else {
+            j.expect(
+                "every flow goes to the socket of the CPU that receives it",
+                steers,
+                format!("{} per sending CPU", all.show()),
+                steered.show(),
+            );
+        }
         let verdict = if steers {
             Verdict::Holds
-        } else if steered.contains(&self.flows) {
+        } else if before_the_fix || steered.contains(&self.flows) {
             Verdict::Differs
         } else {
             Verdict::Refuted
@@ -406,12 +466,14 @@ impl Observation for SteersReuseport {
         j.verdict(
             verdict,
             format!(
-                "{} flows: unset {}; members set to CPUs {}, flows sent from CPUs {} reached {}",
+                "{} flows: unset {}; members set to CPUs {}, flows sent from CPUs {} reached {}; two \
+                 sockets sharing the port by SO_REUSEADDR instead got {}",
                 self.flows,
                 self.unset.show(),
                 self.member_cpus.show(),
                 self.cpus.show(),
-                self.set.show()
+                self.set.show(),
+                self.set_reuseaddr.show()
             ),
         );
         j.key(format!(
@@ -1128,15 +1190,27 @@ mod tests {
             member_cpus: vec![0, 1],
             cpus: vec![0, 1],
             set: vec![vec![24, 0], vec![0, 24]],
+            set_reuseaddr: vec![vec![24, 0], vec![0, 24]],
         }
     }
 
     #[rstest]
     #[case::linux(steer_linux(), Verdict::Holds, &[])]
-    // Before Linux 6.2: the hash decides whatever the option says.
-    #[case::linux_6_1(SteersReuseport { set: vec![vec![13, 11], vec![13, 11]], ..steer_linux() },
+    // Before Linux 6.2 (5.10 measured): the group's hash decides whatever
+    // the option says; the SO_REUSEADDR pair shows the option at work.
+    #[case::linux_5_10(SteersReuseport { set: vec![vec![6, 18], vec![6, 18]], ..steer_linux() },
+        Verdict::Differs, &[])]
+    #[case::before_the_fix_one_sided(SteersReuseport { set: vec![vec![24, 0], vec![13, 11]], ..steer_linux() },
+        Verdict::Differs, &["in the reuseport group the hash decides, whatever the option says"])]
+    // The option ignored (a libc that drops it): nothing steers anywhere.
+    #[case::ignored(SteersReuseport { set: vec![vec![13, 11], vec![13, 11]],
+        set_reuseaddr: vec![vec![13, 11], vec![13, 11]], ..steer_linux() },
         Verdict::Refuted, &["every flow goes to the socket of the CPU that receives it"])]
-    #[case::one_cpu_steers(SteersReuseport { set: vec![vec![24, 0], vec![13, 11]], ..steer_linux() },
+    // Steering in the group does not need the pair.
+    #[case::group_only(SteersReuseport { set_reuseaddr: vec![vec![13, 11], vec![13, 11]], ..steer_linux() },
+        Verdict::Holds, &[])]
+    #[case::one_cpu_steers(SteersReuseport { set: vec![vec![24, 0], vec![13, 11]],
+        set_reuseaddr: vec![vec![24, 0], vec![13, 11]], ..steer_linux() },
         Verdict::Differs, &["every flow goes to the socket of the CPU that receives it"])]
     #[case::single_cpu(SteersReuseport { available_cpus: 1, member_cpus: vec![0, 1], cpus: vec![0],
         set: vec![vec![24, 0]], ..steer_linux() }, Verdict::Holds, &[])]
@@ -1165,7 +1239,7 @@ mod tests {
         assert_eq!("unset [13, 11] -> set [[24, 0], [0, 24]]", j.key);
         assert_eq!(
             "24 flows: unset [13, 11]; members set to CPUs [0, 1], flows sent from CPUs [0, 1] reached [[24, 0], \
-             [0, 24]]",
+             [0, 24]]; two sockets sharing the port by SO_REUSEADDR instead got [[24, 0], [0, 24]]",
             j.because
         );
     }

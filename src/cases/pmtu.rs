@@ -168,6 +168,11 @@ impl Path {
         let cap = Capture::start(HOST_IF)?;
         let marker = Sock::udp(family)?;
         marker.connect(to).context("connect the marker socket")?;
+        // The marker follows the datagram only if both are sent from one
+        // CPU: each veth hop queues a packet on the sending CPU's backlog,
+        // and two CPUs' backlogs drain side by side (a marker overtook the
+        // fragments of a datagram once, under emulation).
+        crate::lab::mcast::pin_thread()?;
         Ok(Path {
             t,
             family,

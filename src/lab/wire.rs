@@ -308,6 +308,57 @@ pub fn set_offload(ifname: &str, offload: Offload, on: bool) -> Result<()> {
     Ok(())
 }
 
+const ETHTOOL_GSTRINGS: u32 = 0x1b;
+const ETHTOOL_GSSET_INFO: u32 = 0x37;
+const ETHTOOL_GFEATURES: u32 = 0x3a;
+const ETH_SS_FEATURES: u32 = 4;
+const ETH_GSTRING_LEN: usize = 32;
+
+/// One SIOCETHTOOL call on `ifname` with `buf` (a struct ethtool_* whose
+/// first u32 is the command) as its data.
+fn ethtool(ifname: &str, buf: &mut [u32], what: &str) -> Result<()> {
+    let sock = Sock::udp(Family::V4)?;
+    let mut ifr = ifreq(ifname)?;
+    ifr.ifr_ifru.ifru_data = buf.as_mut_ptr().cast();
+    // SAFETY: SIOCETHTOOL reads and writes the buffer ifr points at, alive
+    // for the call and as large as the command's struct says.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut ifr) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("ethtool {what} on {ifname}"));
+    }
+    Ok(())
+}
+
+/// Whether the feature `name` (as `ethtool -k` lists it, e.g.
+/// "tx-udp-segmentation") is on for `ifname` in the calling thread's
+/// namespace; None when this kernel has no feature of that name.
+pub fn feature_active(ifname: &str, name: &str) -> Result<Option<bool>> {
+    // struct ethtool_sset_info: cmd, reserved, u64 sset_mask, u32 data[1].
+    let mut info = [ETHTOOL_GSSET_INFO, 0, 1 << ETH_SS_FEATURES, 0, 0];
+    ethtool(ifname, &mut info, "GSSET_INFO")?;
+    let count = info[4] as usize;
+    // struct ethtool_gstrings: cmd, string_set, len, then len names of 32 bytes.
+    let mut strings = vec![0u32; 3 + count * ETH_GSTRING_LEN / 4];
+    strings[..3].copy_from_slice(&[ETHTOOL_GSTRINGS, ETH_SS_FEATURES, count as u32]);
+    ethtool(ifname, &mut strings, "GSTRINGS")?;
+    let bytes: Vec<u8> = strings[3..].iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let Some(index) = bytes
+        .chunks(ETH_GSTRING_LEN)
+        .position(|n| n.split(|b| *b == 0).next() == Some(name.as_bytes()))
+    else {
+        return Ok(None);
+    };
+    // struct ethtool_gfeatures: cmd, size, then size blocks of available,
+    // requested, active, never_changed.
+    let blocks = count.div_ceil(32);
+    let mut features = vec![0u32; 2 + blocks * 4];
+    features[..2].copy_from_slice(&[ETHTOOL_GFEATURES, blocks as u32]);
+    ethtool(ifname, &mut features, "GFEATURES")?;
+    let active = features[2 + (index / 32) * 4 + 2];
+    Ok(Some(active & (1 << (index % 32)) != 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
