@@ -63,6 +63,10 @@ struct Conversation {
     port: u16,
     /// Bytes the two ends have read so far.
     read: usize,
+    /// An exchange's response left later than the server's delayed-ACK
+    /// timeout after the request (`in_time`): Linux did not count the
+    /// exchange as interactive, and what follows measures something else.
+    late: bool,
 }
 
 impl Conversation {
@@ -80,7 +84,16 @@ impl Conversation {
             pair,
             port,
             read: 0,
+            late: false,
         })
+    }
+
+    /// Whether the server's reply just sent came within its delayed-ACK
+    /// timeout (tcpi_ato) of the last data it received (tcpi_last_data_recv
+    /// ago, read after the send: an upper bound).
+    fn in_time(&self) -> Result<bool> {
+        let (ato_us, idle_ms) = ato_and_idle(&self.pair.server)?;
+        Ok(u64::from(idle_ms) * 1000 < u64::from(ato_us))
     }
 
     /// The client asks, the server answers at once: the server has just
@@ -89,15 +102,18 @@ impl Conversation {
         self.pair.client.send_all(b"req").context("request")?;
         self.read += read_n(&self.pair.server, b"req")?;
         self.pair.server.send_all(b"resp").context("response")?;
+        self.late |= !self.in_time()?;
         self.read += read_n(&self.pair.client, b"resp")?;
         Ok(())
     }
 
-    /// The server answers the byte it last received, at once.
-    fn reply(&mut self) -> Result<()> {
+    /// The server answers the byte it last received, at once; whether the
+    /// answer came within its delayed-ACK timeout.
+    fn reply(&mut self) -> Result<bool> {
         self.pair.server.send_all(b"r").context("reply")?;
+        let in_time = self.in_time()?;
         self.read += read_n(&self.pair.client, b"r")?;
-        Ok(())
+        Ok(in_time)
     }
 
     /// The client sends one byte; how long the server takes to acknowledge
@@ -211,23 +227,63 @@ pub struct NotPermanent {
 /// each), one reply and three probes of 1 byte.
 const NOT_PERMANENT_BYTES: usize = 2 * 7 + 1 + 3;
 
+/// How many times a case measures for a run whose replies all came in
+/// time (`Conversation::late`).
+const TRIES: usize = 3;
+
+/// `measure` until a run's replies all came in time (Some), at most TRIES
+/// times. Linux counts a reply as interactive when it leaves within the
+/// delayed-ACK timeout of the data it answers; an emulated machine once
+/// took longer, and the ACKs that followed rightly stayed quick.
+fn in_time<T>(mut measure: impl FnMut() -> Result<Option<T>>) -> Result<T> {
+    for _ in 0..TRIES {
+        if let Some(o) = measure()? {
+            return Ok(o);
+        }
+    }
+    anyhow::bail!(
+        "{TRIES} times the server replied later than its delayed-ACK timeout after the data it answered: \
+         Linux saw no interactive exchange"
+    )
+}
+
 fn not_permanent(_lab: &mut Lab) -> Result<NotPermanent> {
-    let mut c = Conversation::new()?;
-    c.exchange()?;
-    let interactive_ms = c.ack_delay()?;
-    c.exchange()?;
-    c.set_quickack(true)?;
-    let after_set_ms = c.ack_delay()?;
-    c.reply()?;
-    let reads_after_reply = c.quickack_reads()?;
-    let after_reply_ms = c.ack_delay()?;
-    Ok(NotPermanent {
-        interactive_ms,
-        after_set_ms,
-        reads_after_reply,
-        after_reply_ms,
-        bytes_read: c.read,
+    in_time(|| {
+        let mut c = Conversation::new()?;
+        c.exchange()?;
+        let interactive_ms = c.ack_delay()?;
+        c.exchange()?;
+        c.set_quickack(true)?;
+        let after_set_ms = c.ack_delay()?;
+        let replied_in_time = c.reply()?;
+        let reads_after_reply = c.quickack_reads()?;
+        let after_reply_ms = c.ack_delay()?;
+        // The reply follows the byte's ACK: a delayed ACK (the option not
+        // taken) makes it late by itself, and that is the measurement.
+        let late = c.late || (immediate(after_set_ms) && !replied_in_time);
+        Ok((!late).then_some(NotPermanent {
+            interactive_ms,
+            after_set_ms,
+            reads_after_reply,
+            after_reply_ms,
+            bytes_read: c.read,
+        }))
     })
+}
+
+/// struct tcp_info's tcpi_ato (µs) and tcpi_last_data_recv (ms) of `s`:
+/// its delayed-ACK timeout and how long ago it last received data.
+fn ato_and_idle(s: &Sock) -> Result<(u32, u32)> {
+    let mut b = [0u8; 104];
+    let n = s
+        .get_raw(libc::IPPROTO_TCP, libc::TCP_INFO, &mut b)
+        .context("getsockopt TCP_INFO")?;
+    anyhow::ensure!(
+        n >= 56,
+        "TCP_INFO returned {n} bytes, too few for tcpi_last_data_recv"
+    );
+    let word = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    Ok((word(12), word(52)))
 }
 
 impl Observation for NotPermanent {
@@ -306,23 +362,25 @@ pub struct QuickBudget {
 }
 
 fn needs_quick_budget(_lab: &mut Lab) -> Result<QuickBudget> {
-    let mut fresh = Conversation::new()?;
-    fresh.exchange()?;
-    fresh.set_quickack(true)?;
-    let fresh_ms = fresh.ack_delay()?;
-    let mut worn = Conversation::new()?;
-    for _ in 0..EXCHANGES {
-        worn.exchange()?;
-    }
-    worn.set_quickack(true)?;
-    let worn_reads = worn.quickack_reads()?;
-    let worn_ms = worn.ack_delay()?;
-    Ok(QuickBudget {
-        fresh_ms,
-        exchanges: EXCHANGES,
-        worn_reads,
-        worn_ms,
-        bytes_read: fresh.read + worn.read,
+    in_time(|| {
+        let mut fresh = Conversation::new()?;
+        fresh.exchange()?;
+        fresh.set_quickack(true)?;
+        let fresh_ms = fresh.ack_delay()?;
+        let mut worn = Conversation::new()?;
+        for _ in 0..EXCHANGES {
+            worn.exchange()?;
+        }
+        worn.set_quickack(true)?;
+        let worn_reads = worn.quickack_reads()?;
+        let worn_ms = worn.ack_delay()?;
+        Ok((!fresh.late && !worn.late).then_some(QuickBudget {
+            fresh_ms,
+            exchanges: EXCHANGES,
+            worn_reads,
+            worn_ms,
+            bytes_read: fresh.read + worn.read,
+        }))
     })
 }
 

@@ -10,6 +10,23 @@ pub fn readable(fd: i32, timeout: Duration) -> Result<bool> {
     ready(fd, PollFlags::POLLIN, timeout)
 }
 
+/// Waits, at most `timeout`, until the socket `fd` has seen its peer's FIN
+/// (POLLRDHUP, which nix's PollFlags cannot carry).
+pub fn peer_shut_down(fd: i32, timeout: Duration) -> Result<bool> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: polling one descriptor the caller owns, for at most `ms`.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error()).context("poll for POLLRDHUP");
+    }
+    Ok(p.revents & libc::POLLRDHUP != 0)
+}
+
 /// poll(2) for `events` on `fd`; true when any requested event is reported.
 pub fn ready(fd: i32, events: PollFlags, timeout: Duration) -> Result<bool> {
     // SAFETY: the caller owns fd for the duration of the call.
