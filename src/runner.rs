@@ -19,23 +19,6 @@ pub use launcher::{serve as launcher_main, LAUNCHER_COMMAND};
 /// debugging a case; a run forks its case processes from the launcher).
 pub const CHILD_COMMAND: &str = "__case";
 
-/// The parent's pid, for the child's `die_with_parent`.
-const PARENT_ENV: &str = "SOCKSPEC_PARENT_PID";
-
-/// A case process dies with the run that started it (SIGKILL on the parent's
-/// exit), so an interrupted run leaves no process behind. Had the parent died
-/// before this call, the child was re-parented already: it exits at once.
-fn die_with_parent() {
-    // SAFETY: prctl with plain integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    let expected = std::env::var(PARENT_ENV)
-        .ok()
-        .and_then(|p| p.parse::<i32>().ok());
-    if expected.is_some_and(|p| p != nix::unistd::getppid().as_raw()) {
-        std::process::exit(1);
-    }
-}
-
 /// The case processes running now (by process group), so that an interrupted
 /// run can stop them; once interrupted, no new case process may start.
 struct Live {
@@ -149,16 +132,10 @@ fn wait_reaped(
     l
 }
 
-/// `sockspec __case ID`: runs the case in this process, as a case process
-/// does. Returns the process exit status.
+/// Body of a case process (forked by the launcher, or `sockspec __case ID`):
+/// enter a namespace, run the case, print one JSON line. Returns the process
+/// exit status.
 pub fn child_main(case: &Case) -> i32 {
-    die_with_parent();
-    run_child(case)
-}
-
-/// Body of a case process: enter a namespace, run the case, print one JSON
-/// line. Returns the process exit status.
-fn run_child(case: &Case) -> i32 {
     let start = Instant::now();
     let result = match ns::enter_fresh_namespace() {
         Err(Skip(reason)) => {

@@ -451,7 +451,7 @@ fn become_case(
         // SAFETY: leaving at once; the launcher died before the prctl.
         unsafe { libc::_exit(1) };
     }
-    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::run_child(case)))
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::child_main(case)))
         .unwrap_or(101);
     let _ = std::io::stdout().flush();
     // SAFETY: the end of a forked process; nothing of the launcher's (its
