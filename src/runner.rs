@@ -451,12 +451,25 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     let spawning = Spawning::start(case.id)?;
     let (out, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
     let (err, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
-    let case_process = launcher::launch(&opts.exe, &opts.env, case.id, out_w, err_w)?;
-    let pid = case_process.pid;
+    let status = launcher::launch(&opts.exe, &opts.env, case.id, out_w, err_w)?;
+    let mut output = Output::new(out, err, status);
+    let answered = output.read(Until::Started, Instant::now() + launcher::ANSWER_WITHIN)?;
+    let pid = match launcher::Record::parse(&output.status) {
+        Some(launcher::Record::Started(pid)) => pid,
+        Some(launcher::Record::Failed(why)) => anyhow::bail!("{}: {why}", case.id),
+        Some(launcher::Record::Exited { .. }) => {
+            anyhow::bail!("{}: the launcher reported an exit before a start", case.id)
+        }
+        None if answered => anyhow::bail!("{}: the case launcher ended without an answer", case.id),
+        None => anyhow::bail!(
+            "{}: the case launcher did not answer within {:?}",
+            case.id,
+            launcher::ANSWER_WITHIN
+        ),
+    };
     let _live = LiveGroup::enter(pid);
     drop(spawning);
     let deadline = case.deadline.mul_f64(opts.deadline_scale);
-    let mut output = Output::new(out, err, case_process.status);
     let exited = output.read(Until::Exit, Instant::now() + deadline)?;
     if !exited {
         kill_group(pid);
@@ -468,8 +481,11 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
     // then nothing holds its pipes open.
     kill_group(pid);
     output.read(Until::End, Instant::now() + KILLED_WITHIN)?;
-    let Some(launcher::Record::Exited { status, cpu }) = launcher::Record::parse(&output.status)
-    else {
+    let exit = output
+        .status
+        .get(launcher::RECORD_LEN..)
+        .unwrap_or_default();
+    let Some(launcher::Record::Exited { status, cpu }) = launcher::Record::parse(exit) else {
         anyhow::bail!("the case launcher ended while case process {pid} ran");
     };
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -492,6 +508,8 @@ const KILLED_WITHIN: Duration = Duration::from_secs(30);
 /// What `Output::read` reads until.
 #[derive(Clone, Copy, PartialEq)]
 enum Until {
+    /// The launcher has answered the request (or is gone).
+    Started,
     /// The launcher has said how the case process ended (or is gone).
     Exit,
     /// Every pipe is at its end.
@@ -505,7 +523,7 @@ struct Output {
     open: [Option<std::os::fd::OwnedFd>; 3],
     stdout: Vec<u8>,
     stderr: Vec<u8>,
-    /// What came on the status pipe after the STARTED record: the EXITED one.
+    /// What came on the status pipe: STARTED then EXITED, or FAILED.
     status: Vec<u8>,
 }
 
@@ -525,7 +543,8 @@ impl Output {
 
     fn reached(&self, until: Until) -> bool {
         match until {
-            Until::Exit => self.status.len() >= launcher::RECORD_LEN || self.open[2].is_none(),
+            Until::Started => self.status.len() >= launcher::RECORD_LEN || self.open[2].is_none(),
+            Until::Exit => self.status.len() >= 2 * launcher::RECORD_LEN || self.open[2].is_none(),
             Until::End => self.open.iter().all(Option::is_none),
         }
     }
@@ -652,28 +671,6 @@ fn last_phase(stderr: &str) -> Option<String> {
         .rev()
         .find_map(|l| l.strip_prefix(lab::PHASE_PREFIX))
         .map(|s| s.to_string())
-}
-
-/// Waits for process `pid` to exit, at most `timeout`, on a pidfd (no polling loop).
-fn wait_exit(pid: i32, timeout: Duration) -> Result<bool> {
-    // SAFETY: pidfd_open on our own child.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error())
-            .context("pidfd_open (Linux 5.3 or newer is required)");
-    }
-    // SAFETY: fd is fresh and owned here.
-    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    let end = Instant::now() + timeout;
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        if lab::wait::readable(std::os::fd::AsRawFd::as_raw_fd(&fd), left)? {
-            return Ok(true);
-        }
-        if left.is_zero() {
-            return Ok(false);
-        }
-    }
 }
 
 /// A command running `exe`. When that is this process's own executable, it

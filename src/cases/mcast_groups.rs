@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::lab::bridge::{joined_groups, mreq, Lan, Station};
 use crate::lab::mcast::{
-    index_in, member, mreqn, pin_thread, queued, recv_within, toggle_loop, udp_bound, udp_in,
-    wait_record, wait_record_until, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
+    index_in, member, mreqn, queued, recv_within, toggle_loop, udp_bound, udp_in, wait_record,
+    wait_record_until, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
 };
 use crate::lab::opt;
 use crate::lab::packet::{Frame, Packet};
@@ -175,7 +175,7 @@ pub(crate) fn to(g: Ipv4Addr, port: u16) -> SocketAddr {
 /// kept on one CPU from now on (lab::mcast).
 pub(crate) fn lan(lab: &mut Lab, others: &[usize]) -> Result<Lan> {
     let lan = Lan::build(lab, others)?;
-    pin_thread()?;
+    crate::lab::pin_thread()?;
     Ok(lan)
 }
 

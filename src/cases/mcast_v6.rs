@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::mcast_groups::{listed, port, said, sentinel_check, sentinel_port};
 use crate::lab::bridge::{Lan, Station};
 use crate::lab::mcast::{
-    index_in, ipv6_mreq, joined_groups_v6, member, pin_thread, queued, record_name, recv_within,
-    toggle_loop, udp_bound, udp_in, udp_text, wait_record, wait_record_until, GroupRecord,
-    Sentinel, FIRST, SECOND, WAIT,
+    index_in, ipv6_mreq, joined_groups_v6, member, queued, record_name, recv_within, toggle_loop,
+    udp_bound, udp_in, udp_text, wait_record, wait_record_until, GroupRecord, Sentinel, FIRST,
+    SECOND, WAIT,
 };
 use crate::lab::opt;
 use crate::lab::sock::result_name;
@@ -131,7 +131,7 @@ fn lan(lab: &mut Lab, others: &[usize]) -> Result<Lan> {
         return Err(Skip::missing("IPv6", "/proc/sys/net/ipv6 does not exist").into());
     }
     let lan = Lan::build_v6(lab, others)?;
-    pin_thread()?;
+    crate::lab::pin_thread()?;
     Ok(lan)
 }
 

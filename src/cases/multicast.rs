@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lab::bridge::{group_mac, join, joined_groups, mac_text, mreq, Lan, Station};
 use crate::lab::mcast::{
-    pin_thread, queued, recv_within, toggle_loop, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
+    queued, recv_within, toggle_loop, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
 };
 use crate::lab::opt;
 use crate::lab::packet::{Frame, Packet};
@@ -254,7 +254,7 @@ fn to(g: Ipv4Addr, port: u16) -> SocketAddr {
 /// case, so the pin is never undone.
 fn lan(lab: &mut Lab, others: &[usize]) -> Result<Lan> {
     let lan = Lan::build(lab, others)?;
-    pin_thread()?;
+    crate::lab::pin_thread()?;
     Ok(lan)
 }
 

@@ -172,7 +172,7 @@ impl Path {
         // CPU: each veth hop queues a packet on the sending CPU's backlog,
         // and two CPUs' backlogs drain side by side (a marker overtook the
         // fragments of a datagram once, under emulation).
-        crate::lab::mcast::pin_thread()?;
+        crate::lab::pin_thread()?;
         Ok(Path {
             t,
             family,

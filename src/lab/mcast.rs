@@ -7,7 +7,7 @@
 //! # The sentinel
 //!
 //! (src/cases/multicast.rs has the whole argument.) A later datagram, sent
-//! by the same thread on the same CPU (`pin_thread`), along the same path
+//! by the same thread on the same CPU (`lab::pin_thread`), along the same path
 //! (from the same socket, or one whose route is the same interface) to a
 //! socket of its own on the same host, leaves every hop after the earlier
 //! datagram: once it is in its socket's queue, the earlier datagram is in
@@ -153,17 +153,6 @@ pub fn member(host: &Host, ifname: &str, group: IpAddr, port: u16) -> Result<Soc
     let s = udp_bound(host, any_port(group, port))?;
     join_index(&s, group, index_in(host, ifname)?)?;
     Ok(s)
-}
-
-/// Keeps the calling thread on the CPU it runs on from now on, so the
-/// frames it sends keep their order at every hop (see the module's doc). A
-/// case process runs one case, so the pin is never undone.
-pub fn pin_thread() -> Result<()> {
-    let cpu = nix::sched::sched_getcpu().context("sched_getcpu")?;
-    let mut one = nix::sched::CpuSet::new();
-    one.set(cpu).context("a CPU set of the current CPU")?;
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one)
-        .with_context(|| format!("keep the case's thread on CPU {cpu}"))
 }
 
 /// The next datagram on `s` within `d`, as text.

@@ -47,6 +47,18 @@ pub fn phase(what: &str) {
 
 pub const PHASE_PREFIX: &str = "sockspec-phase: ";
 
+/// Keeps the calling thread on the CPU it runs on from now on, so the
+/// frames it sends keep their order at every hop (see lab::mcast's doc). A
+/// case process runs one case, so the pin is never undone.
+pub fn pin_thread() -> anyhow::Result<()> {
+    use anyhow::Context;
+    let cpu = nix::sched::sched_getcpu().context("sched_getcpu")?;
+    let mut one = nix::sched::CpuSet::new();
+    one.set(cpu).context("a CPU set of the current CPU")?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one)
+        .with_context(|| format!("keep the case's thread on CPU {cpu}"))
+}
+
 /// Whether `release` (`uname -r`: "5.10.0-46-cloud-amd64") is at least
 /// `major.minor`. A release that does not parse counts as new enough.
 pub fn release_at_least(release: &str, major: u32, minor: u32) -> bool {

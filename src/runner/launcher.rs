@@ -30,7 +30,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{
@@ -53,7 +53,7 @@ const REQUEST_MAX: usize = 512;
 
 /// How long a fork may take to be answered (a loaded machine is slow, never
 /// this slow).
-const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 
 /// Why the launcher refused a request (FAILED's `b`).
 #[derive(Clone, Copy)]
@@ -151,26 +151,24 @@ fn start(exe: &Path, env: &[(String, String)]) -> Result<Launcher> {
     })
 }
 
-/// A case process the launcher started, and the pipe on which it will say
-/// how the process ended (one EXITED record).
-pub struct Launched {
-    pub pid: i32,
-    pub status: OwnedFd,
-}
-
-/// Starts case `id` in a process of its own (its own process group too) with
-/// `stdout` and `stderr` as its standard output and error.
+/// Asks for case `id` in a process of its own (its own process group too)
+/// with `stdout` and `stderr` as its standard output and error. Returns the
+/// status pipe, on which the launcher says STARTED (with the pid) or FAILED,
+/// then EXITED when the process has ended: read it with the case's output
+/// (`Record::parse`), waiting for the first record at most `ANSWER_WITHIN`.
 pub fn launch(
     exe: &Path,
     env: &[(String, String)],
     id: &str,
     stdout: OwnedFd,
     stderr: OwnedFd,
-) -> Result<Launched> {
+) -> Result<OwnedFd> {
     let (status, status_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("a status pipe")?;
     let fds = [stdout.as_raw_fd(), stderr.as_raw_fd(), status_w.as_raw_fd()];
     let l = launcher_for(exe, env)?;
+    // The launcher holds copies once it is sent; ours close on return, or
+    // the case's output and the status pipe would never show their end.
     loop {
         match sendmsg::<()>(
             l.sock.as_raw_fd(),
@@ -179,46 +177,11 @@ pub fn launch(
             MsgFlags::MSG_NOSIGNAL,
             None,
         ) {
-            Ok(_) => break,
+            Ok(_) => return Ok(status),
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e).context("ask the case launcher for a case process"),
         }
     }
-    // The launcher holds copies now; ours must close, or the case's output
-    // and the status pipe would never show their end.
-    drop((stdout, stderr, status_w));
-    let mut first = [0u8; RECORD_LEN];
-    let got = read_full(&status, &mut first, ANSWER_WITHIN)?;
-    match Record::parse(&first[..got]) {
-        Some(Record::Started(pid)) => Ok(Launched { pid, status }),
-        Some(Record::Failed(why)) => bail!("{id}: {why}"),
-        Some(Record::Exited { .. }) => bail!("{id}: the launcher reported an exit before a start"),
-        None if got == 0 => bail!("{id}: the case launcher ended without an answer"),
-        None => bail!("{id}: the case launcher did not answer within {ANSWER_WITHIN:?}"),
-    }
-}
-
-/// Reads `buf.len()` bytes from the pipe `fd`, waiting at most `timeout`;
-/// how many came (fewer at the pipe's end or the timeout).
-fn read_full(fd: &OwnedFd, buf: &mut [u8], timeout: Duration) -> Result<usize> {
-    let end = std::time::Instant::now() + timeout;
-    let mut got = 0;
-    while got < buf.len() {
-        let left = end.saturating_duration_since(std::time::Instant::now());
-        if !crate::lab::wait::readable(fd.as_raw_fd(), left)? {
-            if left.is_zero() {
-                break;
-            }
-            continue;
-        }
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e).context("read the case launcher's status pipe"),
-        }
-    }
-    Ok(got)
 }
 
 /// Ends every launcher this process started and waits, at most `within` in
@@ -232,10 +195,32 @@ pub fn shut_down(within: Duration) {
     for l in all {
         let mut child = lock(&l.process);
         let left = end.saturating_duration_since(std::time::Instant::now());
-        if !matches!(super::wait_exit(child.id() as i32, left), Ok(true)) {
+        if !matches!(wait_exit(child.id() as i32, left), Ok(true)) {
             let _ = child.kill();
         }
         let _ = child.wait();
+    }
+}
+
+/// Waits for process `pid` to exit, at most `timeout`, on a pidfd (no polling loop).
+fn wait_exit(pid: i32, timeout: Duration) -> Result<bool> {
+    // SAFETY: pidfd_open on our own child.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error())
+            .context("pidfd_open (Linux 5.3 or newer is required)");
+    }
+    // SAFETY: fd is fresh and owned here.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let end = std::time::Instant::now() + timeout;
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if crate::lab::wait::readable(std::os::fd::AsRawFd::as_raw_fd(&fd), left)? {
+            return Ok(true);
+        }
+        if left.is_zero() {
+            return Ok(false);
+        }
     }
 }
 
