@@ -36,11 +36,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::lab::bridge::{group_mac, join, joined_groups, mac_text, mreq, Lan, Station};
+use crate::lab::bridge::{group_mac, join, joined_groups, mreq, Lan, Station};
 use crate::lab::mcast::{
     queued, recv_within, toggle_loop, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
 };
 use crate::lab::opt;
+use crate::lab::packet::mac_text;
 use crate::lab::packet::{Frame, Packet};
 use crate::lab::sock::result_name;
 use crate::lab::{phase, procnet, Capture, Family, Lab, Sock};

@@ -16,7 +16,7 @@ use crate::cases::identity::echo_request;
 use crate::lab::caps::{self, CAP_NET_ADMIN, CAP_NET_RAW};
 use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::opt;
-use crate::lab::packet::Packet;
+use crate::lab::packet::{mac_text, Packet};
 use crate::lab::sock::result_name;
 use crate::lab::topo::{Link, Names, MAC_A, MAC_B};
 use crate::lab::{wait, Capture, Family, Host, Lab, Sock};
@@ -1027,13 +1027,6 @@ pub struct Broadcast {
 }
 
 const BCAST: [u8; 4] = [198, 51, 100, 255];
-
-fn mac_text(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
 
 fn broadcaster(kind: i32, protocol: i32, on: bool) -> Result<Sock> {
     let s = Sock::open(libc::AF_INET, kind, protocol).context("socket(AF_INET)")?;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::cases::nagle::{set_autocorking, small_writes, small_writes_before_ack};
 use crate::lab::netlink::{ifindex, Netlink};
 use crate::lab::opt;
-use crate::lab::packet::{Frame, NewData, Packet};
+use crate::lab::packet::{mac_text, Frame, NewData, Packet};
 use crate::lab::sock::{errno_name, fill_until_eagain, result_name};
 use crate::lab::topo::Link;
 use crate::lab::wire::{hwaddr, option_bytes, wire_like};
@@ -175,13 +175,6 @@ fn arp_target(f: &Frame) -> Option<Ipv4Addr> {
     }
     let t: [u8; 4] = d.get(38..42)?.try_into().ok()?;
     Some(Ipv4Addr::from(t))
-}
-
-fn mac_text(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// The destination MAC of the UDP datagram in `f`.

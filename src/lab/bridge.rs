@@ -286,13 +286,6 @@ pub fn group_mac(group: Ipv4Addr) -> [u8; 6] {
     [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
 }
 
-pub fn mac_text(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 /// Joins `group` on `sock` through the interface with address `iface`.
 pub fn join(sock: &Sock, group: Ipv4Addr, iface: Ipv4Addr) -> Result<()> {
     sock.set_raw(

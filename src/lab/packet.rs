@@ -22,15 +22,53 @@ pub const SNAPLEN: usize = 256;
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
-        s.serialize_str(&hex)
+        s.serialize_str(&super::hex(v))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = String::deserialize(d)?;
-        (0..s.len() / 2)
-            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(serde::de::Error::custom))
-            .collect()
+        super::unhex(&s).ok_or_else(|| serde::de::Error::custom(format!("not hexadecimal: {s}")))
     }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// `data` in lower-case hexadecimal, two digits a byte. A case hands the
+/// runner every frame it captured this way (thousands in the bulk cases):
+/// no formatting machinery per byte.
+pub fn hex(data: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * data.len());
+    for b in data {
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// The bytes of hexadecimal `text` (two digits a byte, either case); None
+/// when it is not that.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    fn digit(c: u8) -> Option<u8> {
+        char::from(c).to_digit(16).map(|d| d as u8)
+    }
+    let b = text.as_bytes();
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    b.chunks_exact(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+/// A MAC address as text: "02:00:00:00:00:1a".
+pub fn mac_text(m: &[u8]) -> String {
+    let mut out = String::with_capacity(3 * m.len());
+    for (i, b) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push_str(&hex(std::slice::from_ref(b)));
+    }
+    out
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,5 +445,35 @@ mod segment_tests {
         assert!(!seg(1, 2, 7, ACK).acks(1, 7));
         assert!(!seg(1, 2, 7, ACK).acks(2, 8));
         assert!(!seg(1, 2, 7, RST).acks(2, 7));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::{hex, mac_text, unhex};
+
+    #[test]
+    fn hex_both_ways() {
+        let every: Vec<u8> = (0..=255).collect();
+        let text = hex(&every);
+        assert_eq!("00010203", &text[..8]);
+        assert_eq!("fdfeff", &text[text.len() - 6..]);
+        assert_eq!(Some(every), unhex(&text));
+        assert_eq!(Some(vec![0xab, 0x0c]), unhex("AB0c"));
+        assert_eq!(Some(vec![]), unhex(""));
+        for bad in ["abc", "0g", "+1", " 1"] {
+            assert_eq!(None, unhex(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mac_addresses() {
+        assert_eq!("02:00:00:00:00:1a", mac_text(&[2, 0, 0, 0, 0, 0x1a]));
+        assert_eq!(
+            "01:00:5e:7f:ff:fa",
+            mac_text(&[1, 0, 0x5e, 0x7f, 0xff, 0xfa])
+        );
     }
 }

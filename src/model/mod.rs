@@ -299,7 +299,7 @@ mod frames_text {
 
     pub fn serialize<S: Serializer>(frames: &[Frame], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(frames.iter().map(|f| {
-            let hex: String = f.data.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = crate::lab::packet::hex(&f.data);
             format!("{} {} {} {hex}", f.t_ns, f.len, f.iface)
         }))
     }
@@ -319,14 +319,7 @@ mod frames_text {
         let t_ns = next()?.parse().map_err(|_| bad())?;
         let len = next()?.parse().map_err(|_| bad())?;
         let iface = next()?.to_string();
-        let hex = next()?;
-        if hex.len() % 2 != 0 {
-            return Err(bad());
-        }
-        let data = (0..hex.len() / 2)
-            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("x"), 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| bad())?;
+        let data = crate::lab::packet::unhex(next()?).ok_or_else(bad)?;
         Ok(Frame {
             t_ns,
             len,

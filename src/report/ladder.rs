@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::wrap;
 use crate::lab::headers::IpHeader;
-use crate::lab::packet::{Frame, Packet, Segment};
+use crate::lab::packet::{mac_text, Frame, Packet, Segment};
 use crate::model::{CaseResult, FrameGap, Mark};
 
 /// At most this many frames are shown (and kept in a report) per case.
@@ -318,13 +318,6 @@ fn seq_bases(segs: &[Segment]) -> HashMap<Direction, u32> {
         bases.entry(direction(s)).or_insert(s.seq);
     }
     bases
-}
-
-fn mac_text(m: &[u8]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// TTL or hop limit, and TOS or traffic class when it is not 0.
