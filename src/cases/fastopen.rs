@@ -74,8 +74,8 @@ pub static CONNECT_DEFERS_SYN: Case = Case {
     claim: "with TCP_FASTOPEN_CONNECT and a cookie for the destination, connect() returns 0 at once and the \
             SYN waits for the first write, which sends it with the data and the cookie; a read before any \
             write blocks",
-    expectation: "with a cookie cached, connect() returns 0 in well under a millisecond and no SYN leaves \
-                  during the 50 ms the case waits; a read (100 ms timeout) fails with EAGAIN and sends \
+    expectation: "with a cookie cached, connect() returns 0 in well under a millisecond (the check allows \
+                  500 ms) and no SYN leaves during the 50 ms the case waits; a read (100 ms timeout) fails with EAGAIN and sends \
                   nothing; write() then sends a SYN with the 5 bytes and the cookie",
     run: &Measure(connect_defers_syn),
     deadline: DEFAULT_DEADLINE,
@@ -493,6 +493,9 @@ pub struct DefersSyn {
     pub delivered: usize,
 }
 
+/// connect() "at once": well under the 1 s of a SYN's first retransmission.
+const AT_ONCE_MS: f64 = 500.0;
+
 fn fastopen_connect_client() -> Result<Sock> {
     let c = Sock::tcp(Family::V4)?;
     c.set_int(libc::IPPROTO_TCP, libc::TCP_FASTOPEN_CONNECT, 1)
@@ -547,10 +550,14 @@ impl Observation for DefersSyn {
             "a cookie",
             self.warm_up.synack_cookie.show(),
         );
+        // "At once" is what the next check shows: no SYN left, so connect()
+        // waited for no handshake. The time only bounds it: well under a
+        // SYN's first retransmission (1 s), which an emulated machine's
+        // preemption (22 ms seen under TCG) cannot reach.
         j.expect(
             "connect() returns 0 at once",
-            self.connect == "ok" && self.connect_ms < 20.0,
-            "ok in < 20 ms",
+            self.connect == "ok" && self.connect_ms < AT_ONCE_MS,
+            format!("ok in < {AT_ONCE_MS} ms"),
             format!("{} in {}", self.connect, ms_text(self.connect_ms)),
         );
         j.expect_eq("SYNs before the first write", &0, &self.syns_before_write);
@@ -863,7 +870,8 @@ mod tests {
         after_write: hs(0, None, None, 0), ..defers_linux() }, Verdict::Refuted, &[COOKIE, NO_SYN, WRITE_SYN])]
     // A SYN at connect() that still carries no data.
     #[case::eager(DefersSyn { syns_before_write: 1, ..defers_linux() }, Verdict::Differs, &[NO_SYN])]
-    #[case::slow(DefersSyn { connect_ms: 20.0, ..defers_linux() }, Verdict::Holds, &[AT_ONCE])]
+    #[case::slow(DefersSyn { connect_ms: 500.0, ..defers_linux() }, Verdict::Holds, &[AT_ONCE])]
+    #[case::preempted(DefersSyn { connect_ms: 22.0, ..defers_linux() }, Verdict::Holds, &[])]
     #[case::data_read(DefersSyn { read_before_write: "0".into(), ..defers_linux() }, Verdict::Holds, &[READ_FIRST])]
     #[case::no_data(DefersSyn { after_write: hs(0, Some(8), None, 0), ..defers_linux() }, Verdict::Differs,
         &[WRITE_SYN])]
