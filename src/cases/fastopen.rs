@@ -75,8 +75,8 @@ pub static CONNECT_DEFERS_SYN: Case = Case {
             SYN waits for the first write, which sends it with the data and the cookie; a read before any \
             write blocks",
     expectation: "with a cookie cached, connect() returns 0 in well under a millisecond (the check allows \
-                  500 ms) and no SYN leaves during the 50 ms the case waits; a read (100 ms timeout) fails with EAGAIN and sends \
-                  nothing; write() then sends a SYN with the 5 bytes and the cookie",
+                  500 ms) and no SYN leaves during the 50 ms the case waits; a read (100 ms timeout) fails \
+                  with EAGAIN and sends nothing; write() then sends a SYN with the 5 bytes and the cookie",
     run: &Measure(connect_defers_syn),
     deadline: DEFAULT_DEADLINE,
     relies_on: &[opt::TCP_FASTOPEN_CONNECT, opt::TCP_FASTOPEN],

@@ -41,8 +41,7 @@ use crate::lab::mcast::{
     queued, recv_within, toggle_loop, Sentinel, FIRST, SECOND, SENTINEL, WAIT,
 };
 use crate::lab::opt;
-use crate::lab::packet::mac_text;
-use crate::lab::packet::{Frame, Packet};
+use crate::lab::packet::{mac_text, Frame, Packet};
 use crate::lab::sock::result_name;
 use crate::lab::{phase, procnet, Capture, Family, Lab, Sock};
 use crate::model::{
