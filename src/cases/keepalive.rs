@@ -257,6 +257,70 @@ pub struct KeepaliveOff {
     pub with_probe: Option<Probe>,
     pub probes_with: usize,
     pub probes_without: usize,
+    /// When the connection with SO_KEEPALIVE sent no probe: what the kernel
+    /// and the capture said about it then (see `no_probe_diagnosis`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<String>,
+}
+
+/// What the kernel and the capture say about the connection from `port`
+/// that sent no probe in time: the namespace's tcp_keepalive_time, the
+/// connection's row of /proc/net/tcp (its timer and when it fires), the
+/// probes TCP_INFO counts and how long ago data came, and every segment of
+/// the connection captured. Once, on a loaded CI machine, no probe was seen
+/// in 4 s (not in some 500 runs since); this is the evidence to find
+/// out why, should it happen again.
+fn no_probe_diagnosis(client: &Sock, cap: &mut Capture, port: u16) -> String {
+    let keepalive_time = procnet::sysctl("net/ipv4/tcp_keepalive_time")
+        .unwrap_or_else(|e| format!("unread ({e:#})"));
+    let needle = format!(":{port:04X} ");
+    let row = std::fs::read_to_string("/proc/thread-self/net/tcp")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .is_some_and(|a| format!("{a} ").ends_with(&needle))
+                })
+                .map(|l| {
+                    l.split_whitespace()
+                        .skip(1)
+                        .take(7)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+        })
+        .unwrap_or_else(|| "none".into());
+    let mut b = [0u8; 256];
+    let info = match client.get_raw(libc::IPPROTO_TCP, libc::TCP_INFO, &mut b) {
+        // struct tcp_info: tcpi_probes at 3, tcpi_last_data_recv at 52,
+        // tcpi_last_ack_recv at 56.
+        Ok(n) if n >= 60 => format!(
+            "tcpi_probes {}, last data received {} ms ago, last ACK {} ms ago",
+            b[3],
+            u32::from_ne_bytes([b[52], b[53], b[54], b[55]]),
+            u32::from_ne_bytes([b[56], b[57], b[58], b[59]])
+        ),
+        Ok(n) => format!("TCP_INFO of {n} bytes"),
+        Err(e) => format!("TCP_INFO: {e}"),
+    };
+    let segments = match cap.segments() {
+        Ok(segs) => segs
+            .iter()
+            .filter(|s| s.sport == port || s.dport == port)
+            .map(|s| {
+                let dir = if s.sport == port { ">" } else { "<" };
+                format!("{dir}{} seq {} len {}", s.flags, s.seq, s.payload)
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("capture: {e:#}"),
+    };
+    format!(
+        "tcp_keepalive_time {}; /proc/net/tcp: {row}; {info}; captured: {segments}",
+        keepalive_time.trim()
+    )
 }
 
 fn default_off(_lab: &mut Lab) -> Result<KeepaliveOff> {
@@ -279,6 +343,9 @@ fn default_off(_lab: &mut Lab) -> Result<KeepaliveOff> {
     );
     let t = Instant::now();
     let with_probe = probe_within(&mut cap, with_port, PROBE_WITHIN)?;
+    let diagnosis = with_probe
+        .is_none()
+        .then(|| no_probe_diagnosis(&with.client, &mut cap, with_port));
     // The plain connection has been idle longer (it was opened first): a
     // probe it were due would have left with the other's, or within GRACE.
     first_probe_after(&mut cap, plain_port, GRACE)?;
@@ -291,6 +358,7 @@ fn default_off(_lab: &mut Lab) -> Result<KeepaliveOff> {
         with_probe,
         probes_with: keepalive_probes(&segs, with_port).len(),
         probes_without: keepalive_probes(&segs, plain_port).len(),
+        diagnosis,
     })
 }
 
@@ -306,7 +374,10 @@ impl Observation for KeepaliveOff {
             "with SO_KEEPALIVE: probed",
             self.with_probe.is_some() && self.probes_with > 0,
             format!("a probe within {}", PROBE_WITHIN.show()),
-            count_words(self.probes_with),
+            match &self.diagnosis {
+                Some(d) => format!("{} ({d})", count_words(self.probes_with)),
+                None => count_words(self.probes_with),
+            },
         );
         expect_idle(
             &mut j,
@@ -1024,6 +1095,7 @@ mod tests {
             with_probe: probe(1015.595),
             probes_with: 1,
             probes_without: 0,
+            diagnosis: None,
         }
     }
 
@@ -1053,6 +1125,27 @@ mod tests {
         Verdict::Holds, &[AFTER_TIME])]
     fn off_judgement(#[case] o: KeepaliveOff, #[case] v: Verdict, #[case] failed: &[&str]) {
         assert_eq!(expect(v, failed), judged(&o));
+    }
+
+    /// A run without a probe carries what the kernel said into the check.
+    #[test]
+    fn off_diagnosis_in_the_check() {
+        let j = KeepaliveOff {
+            with_probe: None,
+            probes_with: 0,
+            diagnosis: Some("timer 02".into()),
+            ..off_linux()
+        }
+        .judge();
+        let probed = j
+            .checks
+            .iter()
+            .find(|c| c.what == PROBED)
+            .expect("the check");
+        assert_eq!(
+            ("no probe (timer 02)", false),
+            (probed.observed.as_str(), probed.ok)
+        );
     }
 
     #[test]
