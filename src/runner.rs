@@ -477,9 +477,8 @@ fn supervise(case: &Case, opts: &RunOptions) -> Result<CaseResult> {
             anyhow::bail!("case process {pid} outlived SIGKILL by {KILLED_WITHIN:?}");
         }
     }
-    // Its group goes in any case: a case must leave no process behind, and
-    // then nothing holds its pipes open.
-    kill_group(pid);
+    // The launcher killed what the case left in its group before it reaped
+    // the case (launcher::reap): nothing holds its pipes open now.
     output.read(Until::End, Instant::now() + KILLED_WITHIN)?;
     let exit = output
         .status

@@ -289,20 +289,45 @@ fn serve_on(sock: RawFd) -> Result<()> {
 }
 
 /// Reaps finished case processes and says so on their status pipes; false
-/// when there was nothing to reap.
+/// when there was nothing to reap. `flags`: 0 or WNOHANG.
+///
+/// What a case process left in its process group is killed before the
+/// process is reaped: until then its pid, and so the group's id, cannot be
+/// given to another process. Killed after (as the runner once did), the id
+/// could name a new case process's group: pid_max is 32768 on some machines
+/// (this one), and a busy run goes round it.
 fn reap(live: &mut HashMap<i32, OwnedFd>, flags: i32) -> bool {
     let mut any = false;
     loop {
+        // SAFETY: siginfo_t is plain data the kernel fills.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: asks which child has ended, into a live local, leaving it
+        // unreaped (WNOWAIT).
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_ALL,
+                0,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT | flags,
+            )
+        };
+        if rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        // SAFETY: si_pid is set by waitid for WEXITED (0 when WNOHANG found
+        // nothing).
+        let pid = if rc < 0 { 0 } else { unsafe { info.si_pid() } };
+        if pid <= 0 {
+            return any;
+        }
+        // SAFETY: the group of our own unreaped child.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
         let mut status = 0;
         // SAFETY: rusage is plain data the kernel fills.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waiting for our own children, into live locals.
-        let pid = unsafe { libc::wait4(-1, &mut status, flags, &mut ru) };
-        if pid <= 0 {
-            if pid < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return any;
+        // SAFETY: reaping the child just found, into live locals.
+        if unsafe { libc::wait4(pid, &mut status, 0, &mut ru) } != pid {
+            continue;
         }
         any = true;
         let Some(to) = live.remove(&pid) else {
