@@ -60,7 +60,9 @@ echo "failures per case (fail or error):"
 cat "$work"/run-*.ktap | awk '/^not ok / { n[$4]++ } END { if (length(n) == 0) print "  none"; for (id in n) printf "  %-36s %d\n", id, n[id] }'
 echo
 echo "slowest time per case (ms), ten slowest:"
-cat "$work"/run-*.ktap | awk -F'[ :,]+' '/^# [a-z0-9_]+\.[^ ]*: verdict/ { id = $2; ms = $(NF-1) + 0; if (ms > max[id]) max[id] = ms } END { for (id in max) printf "  %-36s %6d\n", id, max[id] }' | sort -k2 -n -r | head -10
+# sed, not head: head leaves once it has ten lines, and sort, still writing,
+# dies of SIGPIPE, which pipefail made the soak's exit status (141).
+cat "$work"/run-*.ktap | awk -F'[ :,]+' '/^# [a-z0-9_]+\.[^ ]*: verdict/ { id = $2; ms = $(NF-1) + 0; if (ms > max[id]) max[id] = ms } END { for (id in max) printf "  %-36s %6d\n", id, max[id] }' | sort -k2 -n -r | sed -n '1,10p'
 if [ -d "$work/artifacts" ]; then
     mkdir -p sockspec-artifacts && cp "$work"/artifacts/* sockspec-artifacts/ 2>/dev/null || true
     echo; echo "captures of failing cases copied to sockspec-artifacts/"
