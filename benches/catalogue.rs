@@ -168,15 +168,11 @@ fn print(r: &Run, sandbox_ms: f64) -> Vec<String> {
     if !not_passed.is_empty() {
         println!("  cases that did not pass: {}", not_passed.join(", "));
     }
+    // Printed, not a budget: a case of a few milliseconds that builds a LAN
+    // and waits for nothing is busy by this measure in one run and not in
+    // the next (mcast.loop_default: 4 ms of CPU in 16 ms once, in 650 ms
+    // another time).
     let mut over = Vec::new();
-    if !busy.is_empty() {
-        over.push(format!(
-            "{} x{}: cases using the CPU while they wait: {}",
-            r.label,
-            r.repeat,
-            busy.join(", ")
-        ));
-    }
     if r.cpu > budget {
         over.push(format!(
             "{} x{}: CPU {:.0} ms > {:.0} ms",
