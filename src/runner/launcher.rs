@@ -294,8 +294,8 @@ fn serve_on(sock: RawFd) -> Result<()> {
 /// What a case process left in its process group is killed before the
 /// process is reaped: until then its pid, and so the group's id, cannot be
 /// given to another process. Killed after (as the runner once did), the id
-/// could name a new case process's group: pid_max is 32768 on some machines
-/// (this one), and a busy run goes round it.
+/// could name a new case process's group: the kernel's default pid_max is
+/// 32768 (where nothing raises it), and a busy run goes round it.
 fn reap(live: &mut HashMap<i32, OwnedFd>, flags: i32) -> bool {
     let mut any = false;
     loop {
