@@ -15,6 +15,7 @@ use crate::lab::opt;
 use crate::lab::packet::{Frame, Segment};
 use crate::lab::quiet::keepalive_probes;
 use crate::lab::sock::{errno_name, Returned};
+use crate::lab::tcpinfo::tcp_info;
 use crate::lab::topo::Link;
 use crate::lab::{phase, procnet, wire, Capture, Family, Lab, Sock, TcpPair};
 use crate::model::{
@@ -292,17 +293,14 @@ fn no_probe_diagnosis(client: &Sock, cap: &mut Capture, port: u16) -> String {
                 })
         })
         .unwrap_or_else(|| "none".into());
-    let mut b = [0u8; 256];
-    let info = match client.get_raw(libc::IPPROTO_TCP, libc::TCP_INFO, &mut b) {
-        // struct tcp_info: tcpi_probes at 3, tcpi_last_data_recv at 52,
-        // tcpi_last_ack_recv at 56.
-        Ok(n) if n >= 60 => format!(
+    let ms = |v: Option<u32>| v.map_or("?".into(), |v| v.to_string());
+    let info = match tcp_info(client) {
+        Ok(i) => format!(
             "tcpi_probes {}, last data received {} ms ago, last ACK {} ms ago",
-            b[3],
-            u32::from_ne_bytes([b[52], b[53], b[54], b[55]]),
-            u32::from_ne_bytes([b[56], b[57], b[58], b[59]])
+            i.probes,
+            ms(i.last_data_recv_ms),
+            ms(i.last_ack_recv_ms)
         ),
-        Ok(n) => format!("TCP_INFO of {n} bytes"),
         Err(e) => format!("TCP_INFO: {e}"),
     };
     let segments = match cap.segments() {

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::packet::Frame;
+use crate::lab::tcpinfo::tcp_info;
 use crate::lab::{opt, record, Capture, Family, Lab, Sock, TcpPair};
 use crate::model::{
     Case, Judgement, Measure, Observation, Show, Source, Verdict, DEFAULT_DEADLINE,
@@ -274,16 +275,11 @@ fn not_permanent(_lab: &mut Lab) -> Result<NotPermanent> {
 /// struct tcp_info's tcpi_ato (µs) and tcpi_last_data_recv (ms) of `s`:
 /// its delayed-ACK timeout and how long ago it last received data.
 fn ato_and_idle(s: &Sock) -> Result<(u32, u32)> {
-    let mut b = [0u8; 104];
-    let n = s
-        .get_raw(libc::IPPROTO_TCP, libc::TCP_INFO, &mut b)
-        .context("getsockopt TCP_INFO")?;
-    anyhow::ensure!(
-        n >= 56,
-        "TCP_INFO returned {n} bytes, too few for tcpi_last_data_recv"
-    );
-    let word = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-    Ok((word(12), word(52)))
+    let info = tcp_info(s).context("getsockopt TCP_INFO")?;
+    let idle = info
+        .last_data_recv_ms
+        .context("TCP_INFO returned too few bytes for tcpi_last_data_recv")?;
+    Ok((info.ato_us, idle))
 }
 
 impl Observation for NotPermanent {

@@ -534,6 +534,7 @@ mod tests {
             data_segs_out: Some(17),
             bytes_sent: Some(20_200),
             bytes_retrans: Some(200),
+            ..TcpInfo::default()
         }
     }
 

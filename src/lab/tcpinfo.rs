@@ -29,6 +29,20 @@ pub struct TcpInfo {
     pub data_segs_out: Option<u32>,
     pub bytes_sent: Option<u64>,
     pub bytes_retrans: Option<u64>,
+    // Timers and clocks, read by cases but never reported (they change from
+    // one read to the next): left out of the JSON.
+    /// Unanswered keep-alive or zero-window probes (tcpi_probes).
+    #[serde(skip)]
+    pub probes: u8,
+    /// The delayed-ACK timeout, microseconds (tcpi_ato).
+    #[serde(skip)]
+    pub ato_us: u32,
+    /// How long ago data last came, ms (tcpi_last_data_recv).
+    #[serde(skip)]
+    pub last_data_recv_ms: Option<u32>,
+    /// How long ago an ACK last came, ms (tcpi_last_ack_recv).
+    #[serde(skip)]
+    pub last_ack_recv_ms: Option<u32>,
 }
 
 /// TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE.
@@ -70,6 +84,10 @@ pub fn decode(b: &[u8], len: usize) -> TcpInfo {
         data_segs_out: u32_at(b, len, 156),
         bytes_sent: u64_at(b, len, 200),
         bytes_retrans: u64_at(b, len, 208),
+        probes: byte(3),
+        ato_us: word(12),
+        last_data_recv_ms: u32_at(b, len, 52),
+        last_ack_recv_ms: u32_at(b, len, 56),
     }
 }
 
@@ -90,7 +108,11 @@ mod tests {
         let mut b = [0u8; 256];
         b[0] = 1;
         b[2] = 2;
+        b[3] = 4;
         b[5] = 7;
+        b[12..16].copy_from_slice(&40_000u32.to_ne_bytes());
+        b[52..56].copy_from_slice(&250u32.to_ne_bytes());
+        b[56..60].copy_from_slice(&260u32.to_ne_bytes());
         b[6] = 0x7a;
         b[16..20].copy_from_slice(&1448u32.to_ne_bytes());
         b[68..72].copy_from_slice(&55u32.to_ne_bytes());
@@ -113,6 +135,16 @@ mod tests {
                 full.bytes_retrans
             )
         );
+        assert_eq!(
+            (4, 40_000, Some(250), Some(260)),
+            (
+                full.probes,
+                full.ato_us,
+                full.last_data_recv_ms,
+                full.last_ack_recv_ms
+            )
+        );
+        assert_eq!(None, decode(&b, 52).last_data_recv_ms);
         let short = decode(&b, 104);
         assert_eq!(
             (3, None, None),
