@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::PollFlags;
 
 /// Waits until `fd` is readable or `timeout` passes (returns Ok either way).
 pub fn readable(fd: i32, timeout: Duration) -> Result<bool> {
@@ -13,32 +13,32 @@ pub fn readable(fd: i32, timeout: Duration) -> Result<bool> {
 /// Waits, at most `timeout`, until the socket `fd` has seen its peer's FIN
 /// (POLLRDHUP, which nix's PollFlags cannot carry).
 pub fn peer_shut_down(fd: i32, timeout: Duration) -> Result<bool> {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLRDHUP,
-        revents: 0,
-    };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: polling one descriptor the caller owns, for at most `ms`.
-    let n = unsafe { libc::poll(&mut p, 1, ms) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error()).context("poll for POLLRDHUP");
-    }
-    Ok(p.revents & libc::POLLRDHUP != 0)
+    poll_one(fd, libc::POLLRDHUP, timeout)
 }
 
 /// poll(2) for `events` on `fd`; true when any requested event is reported.
 pub fn ready(fd: i32, events: PollFlags, timeout: Duration) -> Result<bool> {
-    // SAFETY: the caller owns fd for the duration of the call.
-    let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    let mut fds = [PollFd::new(bfd, events)];
+    poll_one(fd, events.bits(), timeout)
+}
+
+/// poll(2) for the raw `events` on `fd`, at most `timeout`; true when any of
+/// them is reported (false when a signal cut the wait short).
+fn poll_one(fd: i32, events: libc::c_short, timeout: Duration) -> Result<bool> {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    let ms = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
-    match poll(&mut fds, ms) {
-        Ok(n) => Ok(n > 0 && fds[0].revents().is_some_and(|r| r.intersects(events))),
-        Err(nix::errno::Errno::EINTR) => Ok(false),
-        Err(e) => Err(e).context("poll"),
+    // SAFETY: polling one descriptor the caller owns, for at most `ms`.
+    if unsafe { libc::poll(&mut p, 1, ms) } < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(e).context("poll");
     }
+    Ok(p.revents & events != 0)
 }
 
 /// Polls `cond` until it returns Some, backing off from 100 µs to 5 ms between
